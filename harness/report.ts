@@ -1,0 +1,98 @@
+// Summaries of what is stored: one row per (matrix, workload + params, tail, scale, system),
+// medians over independent runs with a seeded 95% bootstrap CI on the makespan.
+import { bootstrapCi, median } from './collect/stats.ts';
+import type { ResultsDb } from './results/db.ts';
+
+export interface SummaryRow {
+  matrix: string;
+  workload: string;
+  workloadParams: string;
+  tail: string;
+  latencyScale: number;
+  system: string;
+  store: string;
+  n: number;
+  makespanMs: number;
+  makespanCiMs: [number, number];
+  efficiency: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  rps: number;
+  cpuMs: number;
+  rssPeakMb: number;
+  costPerTaskUsd: number;
+  errors: number;
+}
+
+interface RunRow {
+  matrix: string; workload: string; system: string; store: string; params: string; latency_scale: number;
+  makespan_ms: number; efficiency: number; p50_ms: number; p95_ms: number; p99_ms: number; rps: number;
+  cpu_ms: number; rss_peak_mb: number; cost_per_task_usd: number; errors: number;
+}
+
+export async function summarize(db: ResultsDb, filter: { matrix?: string; runIds?: string[] } = {}): Promise<SummaryRow[]> {
+  const where: string[] = [];
+  const vals: string[] = [];
+  if (filter.matrix) { where.push('matrix = ?'); vals.push(filter.matrix); }
+  const rows = await db.query<RunRow>(
+    `SELECT matrix, workload, system, store, CAST(params AS VARCHAR) AS params, latency_scale, makespan_ms, efficiency,
+            p50_ms, p95_ms, p99_ms, rps, cpu_ms, rss_peak_mb, cost_per_task_usd, errors
+       FROM runs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY started_at`, vals);
+  const groups = new Map<string, { key: Omit<SummaryRow, 'n' | 'makespanMs' | 'makespanCiMs' | 'efficiency' | 'p50Ms' | 'p95Ms' | 'p99Ms' | 'rps' | 'cpuMs' | 'rssPeakMb' | 'costPerTaskUsd' | 'errors'>; rows: RunRow[] }>();
+  for (const r of rows) {
+    const p = JSON.parse(r.params);
+    const wp = JSON.stringify(p.workload ?? {});
+    const tail = String(p.tail ?? 'calibrated');
+    const k = [r.matrix, r.workload, wp, tail, r.latency_scale, r.system].join('|');
+    let g = groups.get(k);
+    if (!g) groups.set(k, (g = { key: { matrix: r.matrix, workload: r.workload, workloadParams: wp, tail, latencyScale: r.latency_scale, system: r.system, store: r.store }, rows: [] }));
+    g.rows.push(r);
+  }
+  const med = (rs: RunRow[], f: (r: RunRow) => number) => median(rs.map(f));
+  return [...groups.values()].map(({ key, rows: rs }) => ({
+    ...key,
+    n: rs.length,
+    makespanMs: med(rs, (r) => r.makespan_ms),
+    makespanCiMs: bootstrapCi(rs.map((r) => r.makespan_ms)),
+    efficiency: med(rs, (r) => r.efficiency),
+    p50Ms: med(rs, (r) => r.p50_ms),
+    p95Ms: med(rs, (r) => r.p95_ms),
+    p99Ms: med(rs, (r) => r.p99_ms),
+    rps: med(rs, (r) => r.rps),
+    cpuMs: med(rs, (r) => r.cpu_ms),
+    rssPeakMb: med(rs, (r) => r.rss_peak_mb),
+    costPerTaskUsd: med(rs, (r) => r.cost_per_task_usd),
+    errors: rs.reduce((a, r) => a + r.errors, 0),
+  }));
+}
+
+const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
+
+/** Fixed-width text table, one block per workload configuration. */
+export function formatSummary(rows: SummaryRow[]): string {
+  if (!rows.length) return 'no runs stored';
+  const blocks = new Map<string, SummaryRow[]>();
+  for (const r of rows) {
+    const k = `${r.matrix} · ${r.workload} ${r.workloadParams} · tail=${r.tail} · latency x${r.latencyScale}`;
+    let b = blocks.get(k);
+    if (!b) blocks.set(k, (b = []));
+    b.push(r);
+  }
+  const head = ['system', 'n', 'makespan ms [95% CI]', 'effic.', 'p50 ms', 'p95 ms', 'p99 ms', 'RPS', 'CPU ms', 'RSS MB', '$/task', 'err'];
+  const out: string[] = [];
+  for (const [k, rs] of blocks) {
+    const table = [head, ...rs.sort((a, b) => a.makespanMs - b.makespanMs).map((r) => [
+      r.system, String(r.n), `${f(r.makespanMs)} [${f(r.makespanCiMs[0])}, ${f(r.makespanCiMs[1])}]`, f(r.efficiency, 3),
+      f(r.p50Ms), f(r.p95Ms), f(r.p99Ms), f(r.rps, 2), f(r.cpuMs, 0), f(r.rssPeakMb, 0), r.costPerTaskUsd.toFixed(5), String(r.errors),
+    ])];
+    const widths = head.map((_, i) => Math.max(...table.map((row) => row[i].length)));
+    out.push(k);
+    for (const [i, row] of table.entries()) {
+      out.push('  ' + row.map((c, j) => (j === 0 ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join('  '));
+      if (i === 0) out.push('  ' + widths.map((w) => '-'.repeat(w)).join('  '));
+    }
+    out.push('');
+  }
+  return out.join('\n');
+}

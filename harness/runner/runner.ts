@@ -1,0 +1,97 @@
+// Run a matrix: every cell once per rep, systems in a seeded shuffled order within a rep (so
+// drift over time does not favour whoever runs first), each run in its own child process,
+// each result written to DuckDB in one transaction as soon as it is done.
+import { fork } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { keyedRng, shuffled } from '../../workloads/random.ts';
+import { canonicalJson } from '../../workloads/canonical.ts';
+import { environment } from '../env.ts';
+import { cellId, type ResultsDb, type SpanRow } from '../results/db.ts';
+import { runCell } from './cell.ts';
+import type { Cell } from './matrix.ts';
+import type { RunOutcome } from './run-once.ts';
+
+export interface RunMatrixOptions {
+  db: ResultsDb;
+  /** Skip cells already stored (same cell id). */
+  resume?: boolean;
+  /** Run each cell in a child process (default true). */
+  isolate?: boolean;
+  onProgress?(done: number, total: number, cell: Cell, status: 'ran' | 'skipped' | 'failed'): void;
+}
+
+export interface MatrixResult {
+  ran: number;
+  skipped: number;
+  failed: { cell: Cell; error: string }[];
+  runIds: string[];
+}
+
+export function cellKey(c: Cell) {
+  return cellId({
+    matrix: c.matrix, system: c.system, workload: c.workload, workloadParams: c.workloadParams,
+    systemParams: c.systemParams, rep: c.rep, seed: c.seed, latencyScale: c.latencyScale, llm: c.llm, tail: c.tail,
+  });
+}
+
+/** Interleave: within each (rep, workload params, tail) group, shuffle the system order. */
+export function interleave(cells: Cell[], seed: number): Cell[] {
+  const groups = new Map<string, Cell[]>();
+  for (const c of cells) {
+    const k = canonicalJson([c.rep, c.workload, c.workloadParams, c.tail]);
+    let g = groups.get(k);
+    if (!g) groups.set(k, (g = []));
+    g.push(c);
+  }
+  return [...groups.entries()].flatMap(([k, g]) => shuffled(g, keyedRng(seed, 'order', k)));
+}
+
+const tsxLoader = createRequire(import.meta.url).resolve('tsx');
+
+function runIsolated(cell: Cell): Promise<{ outcome: RunOutcome; spans: SpanRow[] }> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(new URL('./worker.ts', import.meta.url)), [], {
+      execArgv: ['--import', tsxLoader, '--max-old-space-size=4096'],
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    let settled = false;
+    child.once('message', (m: { ok: boolean; error?: string; outcome?: RunOutcome; spans?: SpanRow[] }) => {
+      settled = true;
+      if (m.ok) resolve({ outcome: m.outcome!, spans: m.spans! });
+      else reject(new Error(m.error));
+    });
+    child.once('exit', (code, sig) => {
+      if (!settled) reject(new Error(`worker exited with ${sig ?? code} before reporting`));
+    });
+    child.send(cell);
+  });
+}
+
+export async function runMatrix(cells: Cell[], o: RunMatrixOptions): Promise<MatrixResult> {
+  const res: MatrixResult = { ran: 0, skipped: 0, failed: [], runIds: [] };
+  const ordered = interleave(cells, cells[0]?.seed ?? 1);
+  const env = environment();
+  let done = 0;
+  for (const cell of ordered) {
+    const id = cellKey(cell);
+    if (o.resume && (await o.db.hasCell(id))) {
+      res.skipped++;
+      o.onProgress?.(++done, ordered.length, cell, 'skipped');
+      continue;
+    }
+    try {
+      const { outcome, spans } = o.isolate === false ? await runCell(cell) : await runIsolated(cell);
+      outcome.params = { ...outcome.params, tail: cell.tail, latencyScale: cell.latencyScale };
+      await o.db.writeRun(outcome, { cellId: id, matrix: cell.matrix, rep: cell.rep, env }, spans);
+      res.ran++;
+      res.runIds.push(outcome.runId);
+      o.onProgress?.(++done, ordered.length, cell, 'ran');
+    } catch (e) {
+      res.failed.push({ cell, error: e instanceof Error ? e.message : String(e) });
+      o.onProgress?.(++done, ordered.length, cell, 'failed');
+    }
+  }
+  return res;
+}

@@ -1,0 +1,49 @@
+// The blackboard as a benchmarked system: build agents from the workload spec, publish the
+// seed inputs on their arrival schedule, run until idle.
+import { sleepUntil } from '../../workloads/arrivals.ts';
+import { seedArtifact } from '../../workloads/execute.ts';
+import type { WorkloadSpec } from '../../workloads/spec.ts';
+import type { RunContext, System, SystemRunResult } from '../types.ts';
+import { Blackboard, type SchedulingMode } from './orchestrator.ts';
+import type { BlackboardStore } from './store.ts';
+import { MemoryStore } from './stores/memory.ts';
+
+export interface BlackboardSystemOptions {
+  name: string;
+  mode: SchedulingMode;
+  description: string;
+  store?: { kind: string; create(ctx: RunContext, w: WorkloadSpec): Promise<BlackboardStore> };
+}
+
+export function blackboardSystem(o: BlackboardSystemOptions): System {
+  const storeKind = o.store?.kind ?? 'memory';
+  return {
+    name: o.name,
+    description: o.description,
+    store: storeKind,
+    async run(w: WorkloadSpec, ctx: RunContext): Promise<SystemRunResult> {
+      const store = o.store ? await o.store.create(ctx, w) : new MemoryStore();
+      const maxAgentIterations = Number(ctx.systemParams.maxAgentIterations ?? 1000);
+      const bb = new Blackboard({ mode: o.mode, store, maxAgentIterations, latencyScale: ctx.latencyScale, runtime: ctx });
+      for (const a of w.agents) bb.addAgent(a);
+      ctx.setQueueProbe(() => bb.queueDepth());
+      try {
+        const open = ctx.arrivals.some((a) => a.intendedAtMs > 0);
+        for (const arr of ctx.arrivals) {
+          if (open) await sleepUntil(ctx.clock, arr.intendedAtMs, ctx.signal);
+          await bb.publish(seedArtifact(w, arr.index, ctx.clock()));
+          // Open loop, deferred: each arrival is its own batch; dispatch it without waiting for idle.
+          if (open && o.mode === 'deferred') bb.dispatchPending();
+        }
+        await bb.runUntilIdle();
+        return {
+          artifacts: await store.all(),
+          params: { mode: o.mode, store: store.kind, maxAgentIterations },
+          counters: { ...bb.counters },
+        };
+      } finally {
+        await store.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,54 @@
+// Who runs a workload: every system (blackboard with any store, LangGraph, the real Flock)
+// implements this one small interface, the way a benchmark driver does.
+import type { LlmClient } from '../harness/llm/types.ts';
+import type { AgentRuntime, ExecutionRecord } from '../workloads/execute.ts';
+import type { Artifact, SeedInput, WorkloadSpec } from '../workloads/spec.ts';
+
+/** A seed input and the time it is meant to arrive (ms since run start). */
+export interface Arrival {
+  index: number;
+  input: SeedInput;
+  intendedAtMs: number;
+}
+
+export interface QueueDepth {
+  /** Artifacts/tasks waiting for an agent slot (incl. partially collected batches). */
+  pending: number;
+  /** Agent executions running now. */
+  inFlight: number;
+}
+
+export interface RunContext extends AgentRuntime {
+  runId: string;
+  latencyScale: number;
+  /** System parameters from the matrix cell (e.g. maxConcurrency, partitions). */
+  systemParams: Record<string, unknown>;
+  /** Seed inputs with intended arrival times; all 0 for `all-at-once`. */
+  arrivals: Arrival[];
+  /** A system registers how to read its queue depth; the harness samples it. */
+  setQueueProbe(probe: () => QueueDepth): void;
+  /** Stop signal (deadline or Ctrl-C). */
+  signal: AbortSignal;
+}
+
+export interface SystemRunResult {
+  /** Every artifact the run ended with, seeds included. */
+  artifacts: Artifact[];
+  /** Resolved system settings to store with the run (versions, modes, limits). */
+  params: Record<string, unknown>;
+  /** Extra counters (e.g. supersteps, invokes, dlq) stored in the run's params. */
+  counters?: Record<string, number>;
+}
+
+export interface System {
+  name: string;
+  /** One line for `flockbench systems`. */
+  description: string;
+  /** Store backing the system, for the `store` column (`memory`, `kafka`, `graph-state`...). */
+  store: string;
+  run(workload: WorkloadSpec, ctx: RunContext): Promise<SystemRunResult>;
+  /** Release external resources (brokers clients, child processes). */
+  close?(): Promise<void>;
+}
+
+export type { ExecutionRecord };

@@ -1,0 +1,27 @@
+// Arrival processes: when each seed input is meant to arrive (ms since run start). Open-loop:
+// the schedule is fixed before the run, so a slow system cannot slow its own arrivals.
+import { exponential, keyedRng } from './random.ts';
+import type { WorkloadSpec } from './spec.ts';
+
+export function arrivalSchedule(w: WorkloadSpec, seed: number): number[] {
+  const a = w.arrival;
+  const n = w.inputs.length;
+  if (a.kind === 'all-at-once') return new Array(n).fill(0);
+  if (!(a.ratePerSec > 0)) throw new Error(`workload ${w.name}: ${a.kind} arrivals need ratePerSec > 0`);
+  const out: number[] = [];
+  const rng = keyedRng(seed, 'arrivals', w.name);
+  let t = 0;
+  for (let i = 0; i < n; i++) {
+    out.push(t);
+    t += a.kind === 'uniform' ? 1000 / a.ratePerSec : exponential(rng, a.ratePerSec / 1000);
+  }
+  return out;
+}
+
+/** Wait until `clock()` reaches `atMs` (no-op if already past). */
+export async function sleepUntil(clock: () => number, atMs: number, signal?: AbortSignal): Promise<void> {
+  const wait = atMs - clock();
+  if (wait <= 0) return;
+  const { setTimeout: sleep } = await import('node:timers/promises');
+  await sleep(wait, undefined, { signal });
+}

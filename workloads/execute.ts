@@ -1,0 +1,139 @@
+// The one agent body every system runs: call the (simulated) LLM for the agent's logical
+// input, build its output artifacts. Keys, latency draws and payloads depend only on the
+// workload, the seed and the input keys, so all systems face identical work (paired runs).
+import { randomUUID } from 'node:crypto';
+import { responseContent } from '../harness/llm/simulator.ts';
+import type { LlmClient } from '../harness/llm/types.ts';
+import { canonicalJson } from './canonical.ts';
+import { validatePayload } from './payload.ts';
+import { shortHash } from './random.ts';
+import { ERROR_TYPE, type AgentSpec, type Artifact, type WorkloadSpec } from './spec.ts';
+
+/** One agent execution, as the harness records it (times in ms since run start). */
+export interface ExecutionRecord {
+  agent: string;
+  identity: string;
+  inputKeys: string[];
+  correlationIds: string[];
+  outputKeys: string[];
+  startMs: number;
+  endMs: number;
+  /** Unscaled latency drawn for this call. */
+  drawnLatencyMs: number;
+  /** Latency actually waited (drawn x scale). */
+  scaledLatencyMs: number;
+  tokensIn: number;
+  tokensOut: number;
+  costUsd: number;
+  error?: string;
+}
+
+export interface AgentRuntime {
+  workload: WorkloadSpec;
+  llm: LlmClient;
+  seed: number;
+  /** ms since run start */
+  clock(): number;
+  onExecution(r: ExecutionRecord): void;
+}
+
+export class AgentFailure extends Error {}
+
+/** Deterministic identity of one execution: the agent and the logical keys of its inputs. */
+export function executionIdentity(agent: string, inputKeys: readonly string[]): string {
+  if (inputKeys.length === 1) return `${agent}(${inputKeys[0]})`;
+  const sorted = [...inputKeys].sort();
+  return `${agent}(batch:${shortHash(sorted.join(','))}x${sorted.length})`;
+}
+
+export function outputCorrelation(inputs: readonly Pick<Artifact, 'correlationId'>[]): string {
+  const ids = [...new Set(inputs.map((a) => a.correlationId))].sort();
+  return ids.length === 1 ? ids[0] : `multi:${shortHash(ids.join(','))}`;
+}
+
+export function promptTokensFor(agent: AgentSpec, inputs: readonly Artifact[]): number {
+  let t = agent.promptTokens;
+  for (const a of inputs) t += Math.ceil(canonicalJson(a.payload).length / 4);
+  return t;
+}
+
+export function makeArtifact(
+  fields: Pick<Artifact, 'key' | 'type' | 'payload' | 'producedBy' | 'correlationId'> & Partial<Artifact>,
+  nowMs: number,
+): Artifact {
+  return { id: randomUUID(), tags: [], version: 1, createdAtMs: nowMs, ...fields };
+}
+
+/** Seed inputs as artifacts (produced_by "external", like Flock.publish). */
+export function seedArtifact(w: WorkloadSpec, i: number, nowMs: number): Artifact {
+  const s = w.inputs[i];
+  return makeArtifact({ key: s.key, type: s.type, payload: s.payload, producedBy: 'external', correlationId: s.correlationId }, nowMs);
+}
+
+/**
+ * Run one agent on its inputs. Never throws for agent-level failures: a failing execution
+ * returns one WorkflowError artifact instead, so the rest of the workflow continues.
+ */
+export async function executeAgent(agent: AgentSpec, inputs: readonly Artifact[], rt: AgentRuntime): Promise<Artifact[]> {
+  const inputKeys = inputs.map((a) => a.key);
+  const identity = executionIdentity(agent.name, inputKeys);
+  const correlationId = outputCorrelation(inputs);
+  const typeSpec = rt.workload.types.find((t) => t.name === agent.publishes);
+  const startMs = rt.clock();
+  const promptTokens = promptTokensFor(agent, inputs);
+  let outputs: Artifact[];
+  let error: string | undefined;
+  let resp: Awaited<ReturnType<LlmClient['complete']>> | undefined;
+  try {
+    if (!typeSpec) throw new AgentFailure(`agent ${agent.name} publishes unknown type ${agent.publishes}`);
+    resp = await rt.llm.complete({
+      model: agent.model,
+      agent: agent.name,
+      identity,
+      promptTokens,
+      outputTokens: agent.outputTokens,
+      schema: typeSpec.schema,
+      fixed: agent.outputFields,
+    });
+    if (agent.failWhen && identity.includes(agent.failWhen.inputKeyIncludes)) {
+      throw new AgentFailure(`${agent.name}: simulated failure on ${identity}`);
+    }
+    const n = agent.fanOut ?? 1;
+    const now = rt.clock();
+    outputs = [];
+    for (let i = 0; i < n; i++) {
+      // The response carries output 0; further outputs of a fan-out come from the same keyed generator.
+      const payload = i === 0 && resp.content ? resp.content : responseContent(rt.seed, {
+        identity: `${identity}#${i}`, schema: typeSpec.schema, fixed: agent.outputFields,
+      })!;
+      const invalid = validatePayload(typeSpec.schema, payload);
+      if (invalid) throw new AgentFailure(`${agent.name}: output ${agent.publishes} invalid: ${invalid}`);
+      outputs.push(makeArtifact({ key: n === 1 ? identity : `${identity}#${i}`, type: agent.publishes, payload, producedBy: agent.name, correlationId }, now));
+    }
+  } catch (e) {
+    error = e instanceof Error ? e.message : String(e);
+    outputs = [makeArtifact({
+      key: `error:${identity}`,
+      type: ERROR_TYPE,
+      payload: { agent: agent.name, error, inputKeys: [...inputKeys].sort() },
+      producedBy: agent.name,
+      correlationId,
+    }, rt.clock())];
+  }
+  rt.onExecution({
+    agent: agent.name,
+    identity,
+    inputKeys,
+    correlationIds: [...new Set(inputs.map((a) => a.correlationId))],
+    outputKeys: outputs.map((o) => o.key),
+    startMs,
+    endMs: rt.clock(),
+    drawnLatencyMs: resp?.drawnLatencyMs ?? 0,
+    scaledLatencyMs: resp?.scaledLatencyMs ?? 0,
+    tokensIn: resp?.tokensIn ?? 0,
+    tokensOut: resp?.tokensOut ?? 0,
+    costUsd: resp?.costUsd ?? 0,
+    error,
+  });
+  return outputs;
+}

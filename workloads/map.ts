@@ -1,0 +1,77 @@
+// Map: N independent tasks through a chain of `depth` agent layers, optionally joined at the
+// end by a reducer that batches every item. The independence knob of H1 and the unit of H2.
+import { arrivalFrom, resolveParams, type ParamDefs } from './params.ts';
+import type { AgentSpec, ArtifactTypeSpec, WorkloadSpec } from './spec.ts';
+
+export const mapParams = {
+  items: { default: 10, min: 1, doc: 'independent input tasks' },
+  depth: { default: 1, min: 1, doc: 'agent layers each task passes through (chain)' },
+  join: { default: false, doc: 'add a reducer that batches all items at the end' },
+  model: { default: 'gpt-4.1-mini', doc: 'simulated model of every agent' },
+  maxConcurrency: { default: 16, min: 1, doc: 'per-agent concurrency limit' },
+  promptTokens: { default: 300, min: 1, doc: 'prompt tokens per call (before inputs)' },
+  outputTokens: { default: 120, min: 1, doc: 'target output tokens per call' },
+  joinTimeoutMs: { default: 600_000, min: 1, doc: 'reducer batch timeout, unscaled ms' },
+  arrival: { default: 'all-at-once', choices: ['all-at-once', 'poisson', 'uniform'], doc: 'arrival process of tasks' },
+  ratePerSec: { default: 10, min: 0, doc: 'arrival rate for poisson/uniform arrivals' },
+} satisfies ParamDefs;
+
+const stage = (i: number) => (i === 0 ? 'Task' : `Stage${i}`);
+
+export function map(given: Record<string, unknown> = {}): WorkloadSpec {
+  const p = resolveParams('map', mapParams, given);
+  const types: ArtifactTypeSpec[] = [];
+  for (let i = 0; i <= p.depth; i++) {
+    types.push({
+      name: stage(i),
+      schema: {
+        type: 'object',
+        required: ['text', 'score'],
+        properties: { text: { type: 'string', minLength: 20, maxLength: 120 }, score: { type: 'number', minimum: 0, maximum: 1 } },
+      },
+    });
+  }
+  const agents: AgentSpec[] = [];
+  for (let i = 1; i <= p.depth; i++) {
+    agents.push({
+      name: `worker${i}`,
+      consumes: { types: [stage(i - 1)] },
+      publishes: stage(i),
+      maxConcurrency: p.maxConcurrency,
+      model: p.model,
+      promptTokens: p.promptTokens,
+      outputTokens: p.outputTokens,
+    });
+  }
+  if (p.join) {
+    types.push({
+      name: 'Summary',
+      schema: { type: 'object', required: ['text', 'count'], properties: { text: { type: 'string', minLength: 40 }, count: { type: 'integer', minimum: 1, maximum: 1_000_000 } } },
+    });
+    agents.push({
+      name: 'reducer',
+      consumes: { types: [stage(p.depth)], batch: { size: p.items, timeoutMs: p.joinTimeoutMs } },
+      publishes: 'Summary',
+      maxConcurrency: 1,
+      model: p.model,
+      promptTokens: p.promptTokens,
+      outputTokens: p.outputTokens * 2,
+      outputFields: { count: p.items },
+    });
+  }
+  const inputs = Array.from({ length: p.items }, (_, i) => ({
+    type: 'Task',
+    key: `task-${i}`,
+    correlationId: `task-${i}`,
+    payload: { text: `independent task number ${i} of ${p.items}`, score: 0.5 },
+  }));
+  return {
+    name: 'map',
+    description: `${p.items} items x depth ${p.depth}${p.join ? ' + join' : ''}`,
+    params: p,
+    types,
+    agents,
+    inputs,
+    arrival: arrivalFrom(p),
+  };
+}

@@ -1,0 +1,147 @@
+// What is run: a workload is plain data — artifact types, agents and their subscriptions,
+// seed inputs and an arrival process. Every system (blackboard, graph, broker-backed) reads
+// the same spec, so none of them has a hand-written pipeline.
+
+/** A JSON-schema subset (object/string/integer/number/boolean/array/enum) describing a payload. */
+export type JsonSchema = {
+  type?: 'object' | 'string' | 'integer' | 'number' | 'boolean' | 'array';
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  items?: JsonSchema;
+  minItems?: number;
+  maxItems?: number;
+  minLength?: number;
+  maxLength?: number;
+  minimum?: number;
+  maximum?: number;
+  enum?: (string | number)[];
+  description?: string;
+};
+
+export interface ArtifactTypeSpec {
+  name: string;
+  schema: JsonSchema;
+}
+
+/** Data-only predicate on a payload field, so graph compilers can evaluate it too. */
+export interface WhereSpec {
+  field: string;
+  equals?: string | number | boolean;
+  in?: (string | number | boolean)[];
+}
+
+/**
+ * Collect artifacts before the agent fires. Flushes when `size` artifacts are collected or
+ * `timeoutMs` (unscaled, multiplied by the run's latency scale) after the first one arrived.
+ * `by: 'correlationId'` keeps one batch per correlation key (default: one global batch).
+ */
+export interface BatchSpec {
+  size: number;
+  timeoutMs: number;
+  by?: 'correlationId';
+}
+
+/**
+ * AND gate over several types: fires once one artifact of each consumed type with the same
+ * correlation key is present. `withinMs` (unscaled) drops a partial group that waits too long.
+ */
+export interface JoinSpec {
+  by: 'correlationId';
+  withinMs?: number;
+}
+
+export interface SubscriptionSpec {
+  /** One type, or several with a `join` (AND gate). */
+  types: string[];
+  where?: WhereSpec;
+  batch?: BatchSpec;
+  join?: JoinSpec;
+}
+
+export interface AgentSpec {
+  name: string;
+  description?: string;
+  consumes: SubscriptionSpec;
+  /** Type published by every execution. */
+  publishes: string;
+  /** Artifacts published per execution (default 1). */
+  fanOut?: number;
+  /** Per-agent concurrency limit (Flock's default is 2). */
+  maxConcurrency: number;
+  /** Simulated model profile id, e.g. `gpt-4.1-mini`. */
+  model: string;
+  promptTokens: number;
+  outputTokens: number;
+  /** Fixed payload fields of every output (e.g. an analyst's category). */
+  outputFields?: Record<string, unknown>;
+  /** Let the agent consume artifacts it published itself (Flock's prevent_self_trigger is on by default). */
+  allowSelfTrigger?: boolean;
+  /** Test hook: executions whose input key matches fail (error artifact, others continue). */
+  failWhen?: { inputKeyIncludes: string };
+}
+
+export interface SeedInput {
+  type: string;
+  /** Deterministic logical key, unique in the workload (e.g. `news-3`). */
+  key: string;
+  correlationId: string;
+  payload: Record<string, unknown>;
+}
+
+/** How seed inputs arrive. `all-at-once`: published together at t=0 (closed batch). */
+export type ArrivalSpec =
+  | { kind: 'all-at-once' }
+  | { kind: 'poisson'; ratePerSec: number }
+  | { kind: 'uniform'; ratePerSec: number };
+
+export interface WorkloadSpec {
+  /** Registered workload name, e.g. `review-analysis`. */
+  name: string;
+  description: string;
+  params: Record<string, unknown>;
+  types: ArtifactTypeSpec[];
+  agents: AgentSpec[];
+  inputs: SeedInput[];
+  arrival: ArrivalSpec;
+  /** Types that end a task (no agent consumes them). Derived if omitted. */
+  terminalTypes?: string[];
+}
+
+/** An artifact on the blackboard. `key` is deterministic across systems; `id` is per run. */
+export interface Artifact {
+  id: string;
+  key: string;
+  type: string;
+  payload: Record<string, unknown>;
+  producedBy: string;
+  correlationId: string;
+  partitionKey?: string;
+  tags: string[];
+  createdAtMs: number;
+  version: number;
+}
+
+export const ERROR_TYPE = 'WorkflowError';
+
+export function terminalTypes(w: WorkloadSpec): string[] {
+  if (w.terminalTypes) return w.terminalTypes;
+  const consumed = new Set(w.agents.flatMap((a) => a.consumes.types));
+  const published = new Set(w.agents.map((a) => a.publishes));
+  return [...published].filter((t) => !consumed.has(t));
+}
+
+/** Agents in topological order of the type graph (consumers after producers). */
+export function topoAgents(w: WorkloadSpec): AgentSpec[] {
+  const seedTypes = new Set(w.inputs.map((i) => i.type));
+  const available = new Set(seedTypes);
+  const out: AgentSpec[] = [];
+  const left = [...w.agents];
+  while (left.length) {
+    const i = left.findIndex((a) => a.consumes.types.every((t) => available.has(t)));
+    if (i < 0) throw new Error(`workload ${w.name}: agents ${left.map((a) => a.name).join(', ')} consume types nothing publishes (or a cycle)`);
+    const [a] = left.splice(i, 1);
+    out.push(a);
+    available.add(a.publishes);
+  }
+  return out;
+}
