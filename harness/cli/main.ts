@@ -1,10 +1,8 @@
-// The `flockbench` command line. Exit codes: 0 ok, 1 a run failed, 2 bad input (one line, no rows written).
+// The `flockbench` command line. Heavy modules (DuckDB, runners, systems) load inside the
+// command that needs them, so `--help` and listings answer at once. Exit codes: 0 ok, 1 a run failed, 2 bad input (one line, no rows written).
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { UserError } from '../errors.ts';
-import { DEFAULT_DB, ResultsDb } from '../results/db.ts';
 import { expandMatrix, loadMatrix } from '../runner/matrix.ts';
-import { runMatrix } from '../runner/runner.ts';
-import { formatSummary, summarize } from '../report.ts';
 import { progressBar } from './progress.ts';
 import { SYSTEMS } from '../../systems/registry.ts';
 import { WORKLOADS } from '../../workloads/registry.ts';
@@ -29,13 +27,14 @@ export function buildProgram(): Command {
   const program = new Command('flockbench')
     .description('Blackboard vs graph orchestration of LLM agents: run experiment matrices, store results in DuckDB, report')
     .option('--verbose', 'print stack traces on errors')
-    .showHelpAfterError(false);
+    .showHelpAfterError(false)
+    .exitOverride();
 
   program
     .command('run')
     .description('run an experiment matrix and store every run in DuckDB')
     .argument('<matrix>', 'matrix YAML, e.g. paper/experiments/quick.yaml')
-    .option('--db <path>', 'DuckDB results file', DEFAULT_DB)
+    .option('--db <path>', 'DuckDB results file', 'results/flockbench.duckdb')
     .option('--reps <n>', 'repetitions per cell (overrides the matrix)', positiveInt('--reps'))
     .option('--seed <s>', 'base seed (rep r uses seed + r)', nonNegInt('--seed'))
     .option('--latency-scale <x>', 'multiply all simulated latencies and timeouts', positiveNumber('--latency-scale'))
@@ -45,6 +44,9 @@ export function buildProgram(): Command {
     .action(async (matrixPath: string, o) => {
       const m = loadMatrix(matrixPath);
       const cells = expandMatrix(m, { reps: o.reps, seed: o.seed, latencyScale: o.latencyScale });
+      const { ResultsDb } = await import('../results/db.ts');
+      const { runMatrix } = await import('../runner/runner.ts');
+      const { formatSummary, summarize } = await import('../report.ts');
       const db = await ResultsDb.open(o.db);
       try {
         const bar = progressBar(!o.json && process.stderr.isTTY);
@@ -70,12 +72,14 @@ export function buildProgram(): Command {
   program
     .command('report')
     .description('summarize the runs stored in DuckDB')
-    .option('--db <path>', 'DuckDB results file', DEFAULT_DB)
+    .option('--db <path>', 'DuckDB results file', 'results/flockbench.duckdb')
     .option('--matrix <name>', 'only runs of this matrix')
     .option('--json', 'print JSON')
     .action(async (o) => {
       const { existsSync } = await import('node:fs');
       if (!existsSync(o.db)) throw new UserError(`no results database at ${o.db} (run \`flockbench run <matrix>\` first)`);
+      const { ResultsDb } = await import('../results/db.ts');
+      const { formatSummary, summarize } = await import('../report.ts');
       const db = await ResultsDb.open(o.db, { readOnly: true });
       try {
         const rows = await summarize(db, { matrix: o.matrix });
@@ -110,7 +114,6 @@ export function buildProgram(): Command {
 
 export async function main(argv = process.argv): Promise<number> {
   const program = buildProgram();
-  program.exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   const verbose = argv.includes('--verbose');
   try {

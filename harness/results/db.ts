@@ -32,7 +32,7 @@ const DDL = [
   `CREATE TABLE IF NOT EXISTS spans (trace_id VARCHAR, span_id VARCHAR PRIMARY KEY, parent_id VARCHAR, name VARCHAR,
     service VARCHAR, operation VARCHAR, kind VARCHAR, start_time BIGINT, end_time BIGINT, duration_ms DOUBLE,
     status_code VARCHAR, status_description VARCHAR, attributes JSON, events JSON, links JSON, resource JSON,
-    created_at TIMESTAMP DEFAULT current_timestamp)`,
+    created_at TIMESTAMP DEFAULT current_timestamp, run_id VARCHAR)`,
   `CREATE TABLE IF NOT EXISTS bench (bench_id VARCHAR, started_at TIMESTAMP, system VARCHAR, case_name VARCHAR, n INTEGER,
     events INTEGER, samples INTEGER, mean_ms DOUBLE, p50_ms DOUBLE, p95_ms DOUBLE, p99_ms DOUBLE,
     per_event_us DOUBLE, ratio_to_blackboard DOUBLE, heap_mb_per_10k DOUBLE, env JSON)`,
@@ -108,7 +108,7 @@ export class ResultsDb {
       await this.insertMany('samples', 4, r.samples.map((s) => [r.runId, s.tMs, s.metric, s.value]));
       await this.insertMany('task_latencies', 5, r.taskLatencies.map((t) => [r.runId, t.task, t.intendedAtMs, t.completedAtMs, t.latencyMs]));
       await this.insertMany('executions', 11, r.executions.map((e) => [r.runId, e.agent, e.identity, e.startMs, e.endMs, e.drawnLatencyMs, e.scaledLatencyMs, e.tokensIn, e.tokensOut, e.costUsd, e.error ?? null]));
-      await this.insertMany('spans(trace_id, span_id, parent_id, name, service, operation, kind, start_time, end_time, duration_ms, status_code, status_description, attributes, events, links, resource)', 16, spans.map((s) => [s.trace_id, s.span_id, s.parent_id, s.name, s.service, s.operation, s.kind, s.start_time, s.end_time, s.duration_ms, s.status_code, s.status_description, s.attributes, s.events, s.links, s.resource]));
+      await this.insertMany('spans(trace_id, span_id, parent_id, name, service, operation, kind, start_time, end_time, duration_ms, status_code, status_description, attributes, events, links, resource, run_id)', 17, spans.map((s) => [s.trace_id, s.span_id, s.parent_id, s.name, s.service, s.operation, s.kind, s.start_time, s.end_time, s.duration_ms, s.status_code, s.status_description, s.attributes, s.events, s.links, s.resource, r.runId]));
       await this.conn.run('COMMIT');
     } catch (e) {
       await this.conn.run('ROLLBACK');

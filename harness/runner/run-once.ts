@@ -6,7 +6,7 @@ import type { ExecutionRecord } from '../../workloads/execute.ts';
 import { arrivalSchedule } from '../../workloads/arrivals.ts';
 import { multisetHash } from '../../workloads/canonical.ts';
 import { ERROR_TYPE, terminalTypes, type Artifact, type WorkloadSpec } from '../../workloads/spec.ts';
-import { system as lookupSystem } from '../../systems/registry.ts';
+import { loadSystem } from '../../systems/registry.ts';
 import type { Arrival, RunContext, System } from '../../systems/types.ts';
 import { lowerBound } from '../collect/lower-bound.ts';
 import { Sampler, type Sample } from '../collect/sampler.ts';
@@ -79,7 +79,7 @@ export async function createLlmClient(kind: LlmTransport, seed: number, latencyS
 }
 
 export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
-  const sys = typeof o.system === 'string' ? lookupSystem(o.system) : o.system;
+  const sys = typeof o.system === 'string' ? await loadSystem(o.system) : o.system;
   const w = o.workload;
   const latencyScale = o.latencyScale ?? 1;
   const llm = await createLlmClient(o.llm ?? 'inprocess', o.seed, latencyScale, o.tail, o.llmOptions);

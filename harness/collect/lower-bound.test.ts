@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import type { ExecutionRecord } from '../../workloads/execute.ts';
+import { buildWorkload } from '../../workloads/registry.ts';
+import { runOnce } from '../runner/run-once.ts';
+import { lowerBound } from './lower-bound.ts';
+
+const ex = (agent: string, inputKeys: string[], out: string, ms: number): ExecutionRecord => ({
+  agent, identity: out, inputKeys, correlationIds: [], outputKeys: [out], startMs: 0, endMs: 0,
+  drawnLatencyMs: ms, scaledLatencyMs: ms, tokensIn: 0, tokensOut: 0, costUsd: 0,
+});
+
+describe('critical-path lower bound', () => {
+  it('is the longest dependency chain when no concurrency limit binds', () => {
+    const lb = lowerBound([ex('a', ['s'], 'x', 10), ex('b', ['s'], 'y', 30), ex('c', ['x', 'y'], 'z', 5)], { a: 9, b: 9, c: 9 });
+    expect(lb.criticalPathMs).toBe(35);
+    expect(lb.lowerBoundMs).toBe(35);
+  });
+
+  it('accounts for a binding per-agent concurrency limit and seed arrival times', () => {
+    const execs = Array.from({ length: 6 }, (_, i) => ex('w', [`s${i}`], `o${i}`, 10));
+    expect(lowerBound(execs, { w: 2 }).lowerBoundMs).toBe(30);
+    expect(lowerBound(execs, { w: 2 }).bindingAgent).toBe('w');
+    expect(lowerBound(execs, { w: 6 }, new Map([['s5', 100]])).lowerBoundMs).toBe(110);
+  });
+
+  it.each([
+    ['review-analysis', { analysts: 8, items: 3 }],
+    ['map', { items: 40, depth: 3, join: true, maxConcurrency: 8 }],
+  ])('never exceeds the measured makespan (%s)', async (name, params) => {
+    for (const system of ['blackboard-eager', 'blackboard-deferred']) {
+      const r = await runOnce({ system, workload: buildWorkload(name, params), seed: 5, latencyScale: 0.005 });
+      expect(r.lowerBoundMs).toBeGreaterThan(0);
+      expect(r.lowerBoundMs).toBeLessThanOrEqual(r.makespanMs);
+      expect(r.efficiency).toBeGreaterThan(0);
+      expect(r.efficiency).toBeLessThanOrEqual(1);
+    }
+  });
+});

@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['{harness,systems,workloads,scripts,notebooks,paper}/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 180_000,
+    // Broker-backed suites start real JVMs: never run two files at once on 2 cores.
+    fileParallelism: false,
+  },
+});
