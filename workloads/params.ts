@@ -1,5 +1,7 @@
 // Typed workload parameters: defaults documented in one place, unknown or ill-typed values rejected.
-export class BadParamError extends Error {}
+import { UserError } from '../harness/errors.ts';
+
+export class BadParamError extends UserError {}
 
 export type ParamDefs = Record<string, { default: number | string | boolean; doc: string; min?: number; choices?: readonly string[] }>;
 

@@ -1,9 +1,11 @@
 // The `flockbench` command line. Heavy modules (DuckDB, runners, systems) load inside the
 // command that needs them, so `--help` and listings answer at once. Exit codes: 0 ok, 1 a run failed, 2 bad input (one line, no rows written).
+import { setMaxListeners } from 'node:events';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { UserError } from '../errors.ts';
 import { expandMatrix, loadMatrix } from '../runner/matrix.ts';
 import { progressBar } from './progress.ts';
+import { registerConformCommand } from './conform-command.ts';
 import { SYSTEMS } from '../../systems/registry.ts';
 import { WORKLOADS } from '../../workloads/registry.ts';
 
@@ -109,10 +111,13 @@ export function buildProgram(): Command {
       }
     });
 
+  registerConformCommand(program);
   return program;
 }
 
 export async function main(argv = process.argv): Promise<number> {
+  // LangGraph adds one abort listener per running task to an internal signal (removed after).
+  setMaxListeners(0);
   const program = buildProgram();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   const verbose = argv.includes('--verbose');

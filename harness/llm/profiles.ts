@@ -10,6 +10,8 @@
 // with body mu/sigma and slow-path mu solved so the mixture hits p50, p95 and p99 exactly.
 // `tail: 'light'` drops the slow path (the body alone): the counterfactual light-tailed world.
 
+import { UserError } from '../errors.ts';
+
 export const PRICES_AS_OF = '2026-11 (figures in ../shared/RESEARCH.md §5)';
 
 export interface ModelProfile {
@@ -121,7 +123,7 @@ export function profile(model: string): ModelProfile {
   return p;
 }
 
-export class UnknownModelError extends Error {
+export class UnknownModelError extends UserError {
   constructor(readonly model: string) {
     super(`unknown model '${model}' (known: ${Object.keys(MODELS).join(', ')})`);
   }

@@ -23,6 +23,7 @@ export interface MatrixFile {
   systemParams?: Record<string, Record<string, unknown>>;
   workloads: { name: string; params?: Record<string, unknown>; tail?: TailMode | TailMode[]; systems?: string[] }[];
   timeoutMs?: number;
+  warmup?: boolean;
 }
 
 export interface Cell {
@@ -38,9 +39,11 @@ export interface Cell {
   seed: number;
   latencyScale: number;
   timeoutMs: number;
+  /** Unmeasured warm-up run before the measured one in an isolated worker (default true). */
+  warmup?: boolean;
 }
 
-const TOP_KEYS = new Set(['name', 'description', 'reps', 'seed', 'latencyScale', 'llm', 'llmOptions', 'tail', 'systems', 'systemParams', 'workloads', 'timeoutMs']);
+const TOP_KEYS = new Set(['name', 'description', 'reps', 'seed', 'latencyScale', 'llm', 'llmOptions', 'tail', 'systems', 'systemParams', 'workloads', 'timeoutMs', 'warmup']);
 
 export function loadMatrix(path: string): MatrixFile {
   let text: string;
@@ -123,6 +126,7 @@ export function expandMatrix(m: MatrixFile, o: ExpandOverrides = {}): Cell[] {
                 matrix: m.name, system, workload: w.name, workloadParams: wp, systemParams: sp, tail,
                 llm: m.llm ?? 'inprocess', llmOptions: m.llmOptions ?? {}, rep, seed: seed + rep, latencyScale,
                 timeoutMs: m.timeoutMs ?? 600_000,
+                warmup: m.warmup ?? true,
               });
             }
           }

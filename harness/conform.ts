@@ -1,0 +1,128 @@
+// Conformance: run one workload on several systems with the same seed and check they end with
+// the same multiset of final artifacts (terminal types + WorkflowError), compared by content
+// hash. The first system is the reference; every other one gets a diff against it.
+import { contentHash } from '../workloads/canonical.ts';
+import { buildWorkload } from '../workloads/registry.ts';
+import { ERROR_TYPE, terminalTypes, type Artifact } from '../workloads/spec.ts';
+import { loadSystem } from '../systems/registry.ts';
+import type { System } from '../systems/types.ts';
+import { runOnce } from './runner/run-once.ts';
+
+export interface ConformOptions {
+  /** Default 0.01: a 700 ms call waits 7 ms. */
+  latencyScale?: number;
+  /** Per-system parameters by system name. */
+  systemParams?: Record<string, Record<string, unknown>>;
+  timeoutMs?: number;
+}
+
+/** One final artifact, as the diff shows it. */
+export interface FinalArtifact {
+  hash: string;
+  type: string;
+  key: string;
+  correlationId: string;
+}
+
+export interface SystemConformance {
+  system: string;
+  finals: number;
+  executions: number;
+  makespanMs: number;
+  lowerBoundMs: number;
+  /** Same multiset of final artifacts as the reference. */
+  ok: boolean;
+  /** In the reference, not here (with multiplicity). */
+  missing: FinalArtifact[];
+  /** Here, not in the reference (with multiplicity). */
+  extra: FinalArtifact[];
+  /** Execution identities (agent + input keys) differ from the reference: a pairing problem. */
+  executionsDiffer: boolean;
+  counters: Record<string, number>;
+}
+
+export interface ConformReport {
+  workload: string;
+  params: Record<string, unknown>;
+  seed: number;
+  reference: string;
+  ok: boolean;
+  systems: SystemConformance[];
+}
+
+function finalsOf(artifacts: readonly Artifact[], terminal: ReadonlySet<string>): FinalArtifact[] {
+  return artifacts
+    .filter((a) => terminal.has(a.type))
+    .map((a) => ({ hash: contentHash(a), type: a.type, key: a.key, correlationId: a.correlationId }))
+    .sort((x, y) => (x.hash < y.hash ? -1 : x.hash > y.hash ? 1 : 0));
+}
+
+/** Multiset difference a - b by hash. */
+function minus(a: readonly FinalArtifact[], b: readonly FinalArtifact[]): FinalArtifact[] {
+  const count = new Map<string, number>();
+  for (const x of b) count.set(x.hash, (count.get(x.hash) ?? 0) + 1);
+  const out: FinalArtifact[] = [];
+  for (const x of a) {
+    const n = count.get(x.hash) ?? 0;
+    if (n > 0) count.set(x.hash, n - 1);
+    else out.push(x);
+  }
+  return out;
+}
+
+export async function conform(
+  workloadName: string,
+  params: Record<string, unknown>,
+  systems: readonly (System | string)[],
+  seed: number,
+  opts: ConformOptions = {},
+): Promise<ConformReport> {
+  if (systems.length < 2) throw new Error('conform needs at least two systems');
+  const w = buildWorkload(workloadName, params);
+  const terminal = new Set([...terminalTypes(w), ERROR_TYPE]);
+  const results: { name: string; finals: FinalArtifact[]; identities: string[]; out: Awaited<ReturnType<typeof runOnce>> }[] = [];
+  for (const s of systems) {
+    const sys = typeof s === 'string' ? await loadSystem(s) : s;
+    // A fresh spec per run: systems must not be able to leak state through it.
+    const out = await runOnce({
+      system: sys,
+      workload: buildWorkload(workloadName, params),
+      seed,
+      latencyScale: opts.latencyScale ?? 0.01,
+      systemParams: opts.systemParams?.[sys.name] ?? {},
+      timeoutMs: opts.timeoutMs,
+    });
+    results.push({ name: sys.name, finals: finalsOf(out.artifacts, terminal), identities: out.executions.map((e) => e.identity).sort(), out });
+  }
+  const ref = results[0];
+  const rows: SystemConformance[] = results.map((r) => {
+    const missing = minus(ref.finals, r.finals);
+    const extra = minus(r.finals, ref.finals);
+    return {
+      system: r.name,
+      finals: r.finals.length,
+      executions: r.out.executions.length,
+      makespanMs: r.out.makespanMs,
+      lowerBoundMs: r.out.lowerBoundMs,
+      ok: missing.length === 0 && extra.length === 0,
+      missing,
+      extra,
+      executionsDiffer: r.identities.join('\n') !== ref.identities.join('\n'),
+      counters: (r.out.params.counters as Record<string, number>) ?? {},
+    };
+  });
+  return { workload: w.name, params: w.params, seed, reference: ref.name, ok: rows.every((r) => r.ok), systems: rows };
+}
+
+/** Human-readable summary: one line per system, then the first differences. */
+export function formatConformReport(r: ConformReport, maxDiff = 5): string {
+  const lines = [`conform ${r.workload} ${JSON.stringify(r.params)} seed ${r.seed}: ${r.ok ? 'OK' : 'MISMATCH'} (reference ${r.reference})`];
+  for (const s of r.systems) {
+    lines.push(`  ${s.ok ? 'ok  ' : 'FAIL'} ${s.system.padEnd(24)} finals ${String(s.finals).padStart(5)}  executions ${String(s.executions).padStart(6)}  makespan ${s.makespanMs.toFixed(0).padStart(7)} ms  bound ${s.lowerBoundMs.toFixed(0).padStart(7)} ms${s.executionsDiffer ? '  (execution identities differ)' : ''}`);
+    for (const m of s.missing.slice(0, maxDiff)) lines.push(`       missing ${m.type} ${m.key} (${m.correlationId}) ${m.hash.slice(0, 12)}`);
+    for (const m of s.extra.slice(0, maxDiff)) lines.push(`       extra   ${m.type} ${m.key} (${m.correlationId}) ${m.hash.slice(0, 12)}`);
+    const more = s.missing.length + s.extra.length - Math.min(maxDiff, s.missing.length) - Math.min(maxDiff, s.extra.length);
+    if (more > 0) lines.push(`       ... ${more} more differences`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,291 @@
+// The graph baselines: the workload compiled to a real LangGraph.js StateGraph (compile.ts), run
+// in two honest configurations — stepwise (one superstep per invoke, as the seeds' "graph engine
+// run after each edge emission") and parallel (Send fan-out, bounded maxConcurrency, one run).
+//
+// Per-agent limits: LangGraph only has a global `maxConcurrency` (tasks per superstep window). The
+// workload's per-agent `maxConcurrency` is enforced by default with a semaphore inside the node
+// (systemParams.perAgentLimit, default true) so both families run under the same limits and the
+// peak-concurrency invariant holds; a task waiting on it still holds one of the engine's slots.
+//
+// Arrivals: all-at-once is one graph run with every seed. Open-loop arrivals start one graph run
+// per arriving item (parallel: concurrently; stepwise: one after another, each stepped), which is
+// only equivalent when no batch groups across items: workloads with a global batch are rejected.
+import { UserError } from '../../harness/errors.ts';
+import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { MemorySaver } from '@langchain/langgraph';
+import { sleepUntil } from '../../workloads/arrivals.ts';
+import { executeAgent, seedArtifact } from '../../workloads/execute.ts';
+import type { AgentSpec, Artifact, WorkloadSpec } from '../../workloads/spec.ts';
+import type { RunContext, System, SystemRunResult } from '../types.ts';
+import { compileParallel, compileStepwise, UnsupportedWorkloadError, type CompileHooks, type GraphStateValue } from './compile.ts';
+
+export const LANGGRAPH_VERSION: string = (() => {
+  try {
+    const url = new URL('../../node_modules/@langchain/langgraph/package.json', import.meta.url);
+    return String(JSON.parse(readFileSync(url, 'utf8')).version);
+  } catch {
+    return 'unknown';
+  }
+})();
+
+/** A bad systemParams value (caught at the CLI edge). */
+export class BadSystemParamError extends UserError {}
+
+class Semaphore {
+  private active = 0;
+  private readonly waiters: (() => void)[] = [];
+  constructor(readonly limit: number) {}
+  async acquire(): Promise<void> {
+    if (this.active < this.limit) { this.active++; return; }
+    await new Promise<void>((r) => this.waiters.push(r));
+  }
+  release(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.active--;
+  }
+}
+
+/** Counts shared by both forms: executions in flight, tasks per superstep per thread. */
+class RunProbe {
+  sent = 0;
+  started = 0;
+  inFlight = 0;
+  peakInFlight = 0;
+  executions = 0;
+  readonly stepsByThread = new Map<string, Set<number>>();
+  readonly peakByAgent: Record<string, number> = {};
+  private readonly runningByAgent = new Map<string, number>();
+
+  onTask(threadId: string, step: number): void {
+    let s = this.stepsByThread.get(threadId);
+    if (!s) this.stepsByThread.set(threadId, (s = new Set()));
+    s.add(step);
+  }
+  supersteps(): number {
+    let n = 0;
+    for (const s of this.stepsByThread.values()) n += s.size;
+    return n;
+  }
+  begin(agent: string): void {
+    this.started++;
+    this.inFlight++;
+    this.executions++;
+    if (this.inFlight > this.peakInFlight) this.peakInFlight = this.inFlight;
+    const r = (this.runningByAgent.get(agent) ?? 0) + 1;
+    this.runningByAgent.set(agent, r);
+    if (r > (this.peakByAgent[agent] ?? 0)) this.peakByAgent[agent] = r;
+  }
+  end(agent: string): void {
+    this.inFlight--;
+    this.runningByAgent.set(agent, this.runningByAgent.get(agent)! - 1);
+  }
+}
+
+function makeExecute(ctx: RunContext, probe: RunProbe, perAgentLimit: boolean): CompileHooks['execute'] {
+  const sems = new Map<string, Semaphore>();
+  for (const a of ctx.workload.agents) sems.set(a.name, new Semaphore(a.maxConcurrency));
+  return async (agent: AgentSpec, inputs: Artifact[]) => {
+    const sem = perAgentLimit ? sems.get(agent.name)! : undefined;
+    await sem?.acquire();
+    probe.begin(agent.name);
+    try {
+      return await executeAgent(agent, inputs, ctx);
+    } finally {
+      probe.end(agent.name);
+      sem?.release();
+    }
+  };
+}
+
+/**
+ * A fresh signal per invoke, aborted with the run's. LangGraph adds an abort listener per task
+ * and per invoke; on the run's own signal they would pile up over thousands of invokes.
+ */
+function invokeSignal(run: AbortSignal): { signal: AbortSignal; dispose(): void } {
+  const c = new AbortController();
+  setMaxListeners(0, c.signal);
+  const onAbort = () => c.abort(run.reason);
+  if (run.aborted) c.abort(run.reason);
+  else run.addEventListener('abort', onAbort, { once: true });
+  return { signal: c.signal, dispose: () => run.removeEventListener('abort', onAbort) };
+}
+
+function hasGlobalBatch(w: WorkloadSpec): boolean {
+  return w.agents.some((a) => a.consumes.batch && a.consumes.batch.by !== 'correlationId');
+}
+
+function isOpenLoop(ctx: RunContext): boolean {
+  return ctx.arrivals.some((a) => a.intendedAtMs > 0);
+}
+
+function checkOpenLoop(w: WorkloadSpec, ctx: RunContext, system: string): void {
+  if (isOpenLoop(ctx) && hasGlobalBatch(w)) {
+    throw new UnsupportedWorkloadError(`${system}: open-loop arrivals run one graph per item, which cannot express the global batch of workload ${w.name}; use arrival=all-at-once`);
+  }
+}
+
+function bool(v: unknown, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v === 'boolean') return v;
+  if (v === 'true' || v === 'false') return v === 'true';
+  throw new BadSystemParamError(`expected a boolean, got ${JSON.stringify(v)}`);
+}
+
+/** langgraph-parallel: Send fan-out, bounded global maxConcurrency, one graph run for all items. */
+export function langgraphParallelSystem(name = 'langgraph-parallel'): System {
+  return {
+    name,
+    description: 'LangGraph.js StateGraph compiled from the spec: Send fan-out per execution, bounded maxConcurrency, one run for all items',
+    store: 'graph-state',
+    async run(w: WorkloadSpec, ctx: RunContext): Promise<SystemRunResult> {
+      const sp = ctx.systemParams;
+      const maxConcurrency = Number(sp.maxConcurrency ?? 64);
+      if (!Number.isInteger(maxConcurrency) || maxConcurrency < 2) {
+        throw new BadSystemParamError(`${name}: maxConcurrency must be an integer >= 2 (LangGraph.js drops Send tasks at 1, langgraphjs #2656), got ${String(sp.maxConcurrency)}`);
+      }
+      const checkpointer = String(sp.checkpointer ?? 'none');
+      if (checkpointer !== 'none' && checkpointer !== 'memory') throw new BadSystemParamError(`${name}: checkpointer must be none|memory, got ${checkpointer}`);
+      const durability = checkpointer === 'none' ? 'none' : String(sp.durability ?? 'async');
+      if (!['none', 'async', 'sync', 'exit'].includes(durability)) throw new BadSystemParamError(`${name}: durability must be async|sync|exit, got ${durability}`);
+      const perAgentLimit = bool(sp.perAgentLimit, true);
+      const recursionLimit = Number(sp.recursionLimit ?? 2 * w.agents.length + 25);
+      checkOpenLoop(w, ctx, name);
+
+      const probe = new RunProbe();
+      const graph = compileParallel(w, {
+        execute: makeExecute(ctx, probe, perAgentLimit),
+        onTask: (t, s) => probe.onTask(t, s),
+        onDispatch: (_a, n) => { probe.sent += n; },
+      }).compile(checkpointer === 'memory' ? { checkpointer: new MemorySaver() } : {});
+      ctx.setQueueProbe(() => ({ pending: probe.sent - probe.started, inFlight: probe.inFlight }));
+
+      let invokes = 0;
+      const runGraph = async (seeds: Artifact[]): Promise<Artifact[]> => {
+        invokes++;
+        const sig = invokeSignal(ctx.signal);
+        const config = {
+          maxConcurrency,
+          recursionLimit,
+          signal: sig.signal,
+          configurable: { thread_id: `${ctx.runId}:${randomUUID()}` },
+          ...(checkpointer === 'memory' ? { durability: durability as 'async' | 'sync' | 'exit' } : {}),
+        };
+        try {
+          const out = (await graph.invoke({ artifacts: seeds }, config)) as GraphStateValue;
+          return out.artifacts;
+        } finally {
+          sig.dispose();
+        }
+      };
+
+      let artifacts: Artifact[];
+      if (!isOpenLoop(ctx)) {
+        artifacts = await runGraph(ctx.arrivals.map((a) => seedArtifact(w, a.index, ctx.clock())));
+      } else {
+        const runs: Promise<Artifact[]>[] = [];
+        for (const arr of ctx.arrivals) {
+          await sleepUntil(ctx.clock, arr.intendedAtMs, ctx.signal);
+          runs.push(runGraph([seedArtifact(w, arr.index, ctx.clock())]));
+        }
+        artifacts = (await Promise.all(runs)).flat();
+      }
+      return {
+        artifacts,
+        params: {
+          langgraphVersion: LANGGRAPH_VERSION,
+          form: 'parallel',
+          checkpointer,
+          durability,
+          maxConcurrency,
+          recursionLimit,
+          perAgentLimit,
+          graphRuns: isOpenLoop(ctx) ? 'per-arrival' : 'one',
+        },
+        counters: {
+          invokes,
+          supersteps: probe.supersteps(),
+          sends: probe.sent,
+          executions: probe.executions,
+          peakInFlight: probe.peakInFlight,
+        },
+      };
+    },
+  };
+}
+
+/**
+ * langgraph-stepwise: MemorySaver + interruptBefore "*"; re-invoked with null until nothing is
+ * next, so every superstep (one agent execution) costs one invoke and one checkpoint round trip.
+ */
+export function langgraphStepwiseSystem(name = 'langgraph-stepwise'): System {
+  return {
+    name,
+    description: 'LangGraph.js StateGraph compiled from the spec, one execution per superstep, one invoke per superstep (MemorySaver + interruptBefore "*")',
+    store: 'graph-state',
+    async run(w: WorkloadSpec, ctx: RunContext): Promise<SystemRunResult> {
+      checkOpenLoop(w, ctx, name);
+      const probe = new RunProbe();
+      let pending = 0;
+      const graph = compileStepwise(w, {
+        execute: makeExecute(ctx, probe, false),
+        onTask: (t, s) => probe.onTask(t, s),
+        onPending: (n) => { pending = n; },
+      }).compile({ checkpointer: new MemorySaver(), interruptBefore: '*' });
+      ctx.setQueueProbe(() => ({ pending: Math.max(0, pending - probe.inFlight), inFlight: probe.inFlight }));
+      // Every invoke runs one superstep, so the per-invoke recursion limit is never approached.
+      const recursionLimit = Number(ctx.systemParams.recursionLimit ?? 25);
+
+      let invokes = 0;
+      const runGraph = async (seeds: Artifact[]): Promise<Artifact[]> => {
+        const threadId = `${ctx.runId}:${randomUUID()}`;
+        const step = async (input: { artifacts: Artifact[] } | null) => {
+          const sig = invokeSignal(ctx.signal);
+          try {
+            await graph.invoke(input, { recursionLimit, signal: sig.signal, configurable: { thread_id: threadId } });
+          } finally {
+            sig.dispose();
+          }
+          invokes++;
+        };
+        const state = { configurable: { thread_id: threadId } };
+        await step({ artifacts: seeds });
+        while ((await graph.getState(state)).next.length > 0) await step(null);
+        return ((await graph.getState(state)).values as GraphStateValue).artifacts;
+      };
+
+      let artifacts: Artifact[];
+      if (!isOpenLoop(ctx)) {
+        artifacts = await runGraph(ctx.arrivals.map((a) => seedArtifact(w, a.index, ctx.clock())));
+      } else {
+        artifacts = [];
+        for (const arr of ctx.arrivals) {
+          await sleepUntil(ctx.clock, arr.intendedAtMs, ctx.signal);
+          artifacts.push(...(await runGraph([seedArtifact(w, arr.index, ctx.clock())])));
+        }
+      }
+      return {
+        artifacts,
+        params: {
+          langgraphVersion: LANGGRAPH_VERSION,
+          form: 'stepwise',
+          checkpointer: 'memory',
+          durability: 'async',
+          interruptBefore: '*',
+          // Not passed to invoke (1 would hit langgraphjs #2656): the graph shape allows one task per superstep.
+          maxConcurrency: 1,
+          recursionLimit,
+          graphRuns: isOpenLoop(ctx) ? 'per-arrival-sequential' : 'one',
+        },
+        counters: {
+          invokes,
+          supersteps: probe.supersteps(),
+          executions: probe.executions,
+          peakInFlight: probe.peakInFlight,
+        },
+      };
+    },
+  };
+}
