@@ -23,7 +23,10 @@ export function blackboardSystem(o: BlackboardSystemOptions): System {
     store: storeKind,
     async run(w: WorkloadSpec, ctx: RunContext): Promise<SystemRunResult> {
       const store = o.store ? await o.store.create(ctx, w) : new MemoryStore();
-      const maxAgentIterations = Number(ctx.systemParams.maxAgentIterations ?? 1000);
+      // Flock's breaker (1000 executions per agent before idle) is meant for runaway loops, but
+      // it also trips on a legitimate batch of >1000 independent inputs to one agent: scale the
+      // default with the input count so benchmarks measure work, not the breaker.
+      const maxAgentIterations = Number(ctx.systemParams.maxAgentIterations ?? Math.max(1000, 2 * w.inputs.length));
       const bb = new Blackboard({ mode: o.mode, store, maxAgentIterations, latencyScale: ctx.latencyScale, runtime: ctx });
       for (const a of w.agents) bb.addAgent(a);
       ctx.setQueueProbe(() => bb.queueDepth());
