@@ -6,6 +6,7 @@ import { UserError } from '../errors.ts';
 import { expandMatrix, loadMatrix } from '../runner/matrix.ts';
 import { progressBar } from './progress.ts';
 import { registerConformCommand } from './conform-command.ts';
+import { registerLlmCommands } from '../llm/cli.ts';
 import { SYSTEMS } from '../../systems/registry.ts';
 import { WORKLOADS } from '../../workloads/registry.ts';
 
@@ -112,6 +113,7 @@ export function buildProgram(): Command {
     });
 
   registerConformCommand(program);
+  registerLlmCommands(program);
   return program;
 }
 

@@ -13,10 +13,16 @@ export interface LowerBound {
   bindingAgent?: string;
 }
 
+/**
+ * `latencyOf` gives the wait an execution could not avoid. Default: the drawn latency times the
+ * run's scale, which is the same on every transport (over HTTP, waited time also includes
+ * retries and rate-limit backoff, which a better client could avoid).
+ */
 export function lowerBound(
   executions: readonly ExecutionRecord[],
   maxConcurrency: Record<string, number>,
   seedArrivalMs: ReadonlyMap<string, number> = new Map(),
+  latencyOf: (e: ExecutionRecord) => number = (e) => e.scaledLatencyMs,
 ): LowerBound {
   const producer = new Map<string, ExecutionRecord>();
   for (const e of executions) for (const k of e.outputKeys) producer.set(k, e);
@@ -34,7 +40,7 @@ export function lowerBound(
       if (t > ready) ready = t;
     }
     visiting.delete(e);
-    const f = ready + e.scaledLatencyMs;
+    const f = ready + latencyOf(e);
     finish.set(e, f);
     return f;
   };
@@ -44,7 +50,7 @@ export function lowerBound(
   for (const e of sorted) criticalPathMs = Math.max(criticalPathMs, finishOf(e));
 
   const work = new Map<string, number>();
-  for (const e of executions) work.set(e.agent, (work.get(e.agent) ?? 0) + e.scaledLatencyMs);
+  for (const e of executions) work.set(e.agent, (work.get(e.agent) ?? 0) + latencyOf(e));
   let concurrencyBoundMs = 0;
   let bindingAgent: string | undefined;
   for (const [agent, w] of work) {

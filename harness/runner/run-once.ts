@@ -120,12 +120,14 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
     clearTimeout(deadline);
     await llm.close();
   }
+  // HTTP transport: the server's own counters (requests by status, 429s, faults) go with the run.
+  const llmServer = o.llm === 'http' ? (await import('../llm/index.ts')).llmServerMetrics(llm) : undefined;
   const cpu = process.cpuUsage(cpu0);
   const sampled = sampler.stop();
 
   const maxConc = Object.fromEntries(w.agents.map((a) => [a.name, a.maxConcurrency]));
   const seedArrival = new Map(arrivals.map((a) => [a.input.key, a.intendedAtMs]));
-  const lb = lowerBound(executions, maxConc, seedArrival);
+  const lb = lowerBound(executions, maxConc, seedArrival, (e) => e.drawnLatencyMs * latencyScale);
   const lat = taskLatencies(arrivals, executions);
   const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
   for (const t of lat) h.recordValue(Math.max(1, Math.round(t.latencyMs * 1000)));
@@ -139,7 +141,7 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
     system: sys.name,
     workload: w.name,
     store: sys.store,
-    params: { workload: w.params, system: { ...ctx.systemParams, ...result.params }, counters: result.counters ?? {}, llm: o.llm ?? 'inprocess', tail: o.tail ?? 'calibrated' },
+    params: { workload: w.params, system: { ...ctx.systemParams, ...result.params }, counters: result.counters ?? {}, llm: o.llm ?? 'inprocess', tail: o.tail ?? 'calibrated', ...(llmServer ? { llmServer } : {}) },
     seed: o.seed,
     latencyScale,
     tasks,
