@@ -7,6 +7,7 @@ import { expandMatrix, loadMatrix } from '../runner/matrix.ts';
 import { progressBar } from './progress.ts';
 import { registerConformCommand } from './conform-command.ts';
 import { registerLlmCommands } from '../llm/cli.ts';
+import { registerBenchCommand } from '../bench/command.ts';
 import { SYSTEMS } from '../../systems/registry.ts';
 import { WORKLOADS } from '../../workloads/registry.ts';
 
@@ -114,6 +115,7 @@ export function buildProgram(): Command {
 
   registerConformCommand(program);
   registerLlmCommands(program);
+  registerBenchCommand(program);
   return program;
 }
 

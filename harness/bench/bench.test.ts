@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { topoAgents } from '../../workloads/spec.ts';
+import { benchContext, growthTable, ratioToBlackboard, runBench } from './bench.ts';
+import { batch, chain, fanOut, items, join, standardCases } from './cases.ts';
+import { growthClass, loglogSlope } from './growth.ts';
+
+describe('bench cases', () => {
+  it('are valid DAG workloads with the stated number of agent executions', async () => {
+    for (const c of standardCases()) expect(topoAgents(c.workload).length).toBe(c.workload.agents.length);
+    const { loadSystem } = await import('../../systems/registry.ts');
+    const sys = await loadSystem('blackboard-eager');
+    for (const c of [fanOut(8), chain(10), items(20), batch(8), join(8)]) {
+      const ctx = benchContext(c.workload);
+      await sys.run(c.workload, ctx);
+      expect(ctx.executions()).toBe(c.events);
+    }
+  });
+});
+
+describe('growth fit', () => {
+  it('recovers slope 1 for constant per-event cost and 2 for quadratic totals', () => {
+    const ns = [10, 100, 1000, 10_000];
+    expect(loglogSlope(ns.map((n) => ({ n, ms: 0.05 * n })))).toBeCloseTo(1, 6);
+    expect(loglogSlope(ns.map((n) => ({ n, ms: 1e-4 * n * n })))).toBeCloseTo(2, 6);
+    expect(growthClass(1.02)).toBe('constant per event');
+    expect(growthClass(1.9)).toBe('linear per event (quadratic total)');
+  });
+});
+
+describe('runBench', () => {
+  it('times every system on the same case, reports ratios, and skips what would blow the budget', async () => {
+    const res = await runBench({ systems: ['blackboard-eager', 'blackboard-deferred'], cases: [fanOut(8), items(10), items(100)], timeMs: 50, maxRunMs: 10_000 });
+    expect(res).toHaveLength(6);
+    for (const r of res) {
+      expect(r.state).toBe('completed');
+      if (r.state === 'completed') {
+        expect(r.samples).toBeGreaterThanOrEqual(5);
+        expect(r.perEventUs).toBeGreaterThan(0);
+        expect(r.p50Ms).toBeLessThanOrEqual(r.p99Ms);
+      }
+    }
+    const ratios = ratioToBlackboard(res);
+    expect(res.filter((r) => r.system === 'blackboard-eager').every((r) => ratios.get(r) === 1)).toBe(true);
+    const g = growthTable(res);
+    expect(g.find((x) => x.family === 'items' && x.system === 'blackboard-eager')!.perEventUs).toHaveProperty('100');
+
+    // A budget of 0.001 ms: the first measured size passes through its first run check and is skipped.
+    const tight = await runBench({ systems: ['blackboard-eager'], cases: [items(10), items(1000)], timeMs: 20, maxRunMs: 0.001 });
+    expect(tight.every((r) => r.state === 'skipped')).toBe(true);
+  });
+});
