@@ -300,12 +300,16 @@ export class Blackboard {
   }
 
   private async execute(st: AgentState, inputs: Artifact[]): Promise<void> {
+    const store = this.store;
     try {
       const at = this.opts.runtime.clock();
-      await this.store.recordConsumption(inputs.map((a) => ({ artifactId: a.id, agent: st.spec.name, atMs: at })));
+      const records = inputs.map((a) => ({ artifactId: a.id, agent: st.spec.name, atMs: at }));
+      if (store.recordConsumptionSync) store.recordConsumptionSync(records);
+      else await store.recordConsumption(records);
       const outputs = await this.handler(st.spec, inputs);
       for (const o of outputs) {
-        await this.store.publish(o);
+        if (store.publishSync) store.publishSync(o);
+        else await store.publish(o);
         this.counters.published++;
         if (o.type === ERROR_TYPE) this.counters.errors++;
         this.route(o);

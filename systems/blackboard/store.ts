@@ -20,6 +20,12 @@ export interface BlackboardStore {
   recordConsumption(records: readonly ConsumptionRecord[]): Promise<void>;
   consumptions(): Promise<ConsumptionRecord[]>;
   close(): Promise<void>;
+  /**
+   * Optional synchronous forms for stores that append in memory: the orchestrator then skips
+   * two awaits per execution. Same semantics as publish/recordConsumption.
+   */
+  publishSync?(artifact: Artifact): void;
+  recordConsumptionSync?(records: readonly ConsumptionRecord[]): void;
 }
 
 export class DuplicateArtifactError extends Error {}

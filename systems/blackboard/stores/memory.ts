@@ -5,7 +5,8 @@ import { DuplicateArtifactError, type BlackboardStore, type ConsumptionRecord } 
 export class MemoryStore implements BlackboardStore {
   readonly kind = 'memory';
   private readonly log: Artifact[] = [];
-  private readonly byId = new Map<string, Artifact>();
+  /** Built on the first get(): lookups by id are rare, appends are the hot path. */
+  private byId?: Map<string, Artifact>;
   private readonly typeIndex = new Map<string, Artifact[]>();
   private readonly consumed: ConsumptionRecord[] = [];
 
@@ -15,15 +16,24 @@ export class MemoryStore implements BlackboardStore {
 
   /** Synchronous append for the orchestrator's hot path (same semantics as publish). */
   publishSync(a: Artifact): void {
-    if (this.byId.has(a.id)) throw new DuplicateArtifactError(`artifact ${a.id} already published`);
+    if (this.byId) {
+      if (this.byId.has(a.id)) throw new DuplicateArtifactError(`artifact ${a.id} already published`);
+      this.byId.set(a.id, a);
+    }
     this.log.push(a);
-    this.byId.set(a.id, a);
     let t = this.typeIndex.get(a.type);
     if (!t) this.typeIndex.set(a.type, (t = []));
     t.push(a);
   }
 
   async get(id: string) {
+    if (!this.byId) {
+      this.byId = new Map();
+      for (const a of this.log) {
+        if (this.byId.has(a.id)) throw new DuplicateArtifactError(`artifact ${a.id} published twice`);
+        this.byId.set(a.id, a);
+      }
+    }
     return this.byId.get(id);
   }
 
@@ -36,6 +46,10 @@ export class MemoryStore implements BlackboardStore {
   }
 
   async recordConsumption(records: readonly ConsumptionRecord[]) {
+    this.recordConsumptionSync(records);
+  }
+
+  recordConsumptionSync(records: readonly ConsumptionRecord[]): void {
     for (const r of records) this.consumed.push(r);
   }
 
