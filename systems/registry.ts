@@ -35,6 +35,11 @@ export const SYSTEMS: SystemEntry[] = [
     description: 'LangGraph.js at its best: Send fan-out within supersteps, bounded maxConcurrency, one run for all items',
     load: async () => (await import('./langgraph/system.ts')).langgraphParallelSystem(),
   },
+  {
+    name: 'blackboard-kafka', store: 'kafka',
+    description: 'Flock-style blackboard distributed over Kafka: per-type topics, one consumer group per agent, at-least-once or exactly-once',
+    load: async () => (await import('./blackboard-kafka/system.ts')).blackboardKafkaSystem(),
+  },
 ];
 
 export class UnknownSystemError extends UserError {}

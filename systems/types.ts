@@ -29,6 +29,12 @@ export interface RunContext extends AgentRuntime {
   setQueueProbe(probe: () => QueueDepth): void;
   /** Stop signal (deadline or Ctrl-C). */
   signal: AbortSignal;
+  /**
+   * Systems with setup that a deployed system would have done once (topics, consumer groups)
+   * call this when setup is over: the clock, CPU and samples restart there, so makespan and
+   * task latencies measure the workload, not the provisioning. Call before publishing seeds.
+   */
+  markMeasureStart?(): void;
 }
 
 export interface SystemRunResult {

@@ -8,6 +8,7 @@ import { progressBar } from './progress.ts';
 import { registerConformCommand } from './conform-command.ts';
 import { registerLlmCommands } from '../llm/cli.ts';
 import { registerBenchCommand } from '../bench/command.ts';
+import { registerBrokerCommands } from '../brokers/cli.ts';
 import { SYSTEMS } from '../../systems/registry.ts';
 import { WORKLOADS } from '../../workloads/registry.ts';
 
@@ -116,6 +117,7 @@ export function buildProgram(): Command {
   registerConformCommand(program);
   registerLlmCommands(program);
   registerBenchCommand(program);
+  registerBrokerCommands(program);
   return program;
 }
 

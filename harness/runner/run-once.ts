@@ -87,8 +87,10 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
   const arrivals: Arrival[] = w.inputs.map((input, index) => ({ index, input, intendedAtMs: schedule[index] }));
   const executions: ExecutionRecord[] = [];
   const controller = new AbortController();
-  const t0 = performance.now();
+  let t0 = performance.now();
   const clock = () => performance.now() - t0;
+  let cpu0 = process.cpuUsage();
+  let setupMs = 0;
   const sampler = new Sampler(clock, o.sampleEveryMs ?? 25);
   const ctx: RunContext = {
     runId: o.runId ?? randomUUID(),
@@ -102,11 +104,35 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
     arrivals,
     setQueueProbe: (p) => sampler.setProbe(p),
     signal: controller.signal,
+    markMeasureStart: () => {
+      if (executions.length) throw new Error('markMeasureStart() after agents already ran');
+      setupMs = clock();
+      t0 = performance.now();
+      cpu0 = process.cpuUsage();
+      sampler.samples.length = 0;
+    },
   };
+  // Broker-backed systems: the broker JVMs' CPU and RSS are part of what the system costs.
+  const brokerStats = { cpuPctSum: 0, n: 0, rssPeakMb: 0 };
+  if (sys.store === 'kafka') {
+    const { kafkaPids } = await import('../brokers/kafka.ts');
+    const { processSampler } = await import('../brokers/proc.ts');
+    const samplers = kafkaPids().map((pid) => processSampler(pid));
+    sampler.addGauge(() => {
+      let cpu = 0, rss = 0;
+      for (const s of samplers) {
+        const x = s();
+        if (x) { cpu += x.cpuPct; rss += x.rssMb; }
+      }
+      brokerStats.cpuPctSum += cpu;
+      brokerStats.n++;
+      if (rss > brokerStats.rssPeakMb) brokerStats.rssPeakMb = rss;
+      return { broker_cpu_pct: cpu, broker_rss_mb: rss };
+    });
+  }
   const startedAt = new Date().toISOString();
   const timeoutMs = o.timeoutMs ?? 600_000;
   const deadline = setTimeout(() => controller.abort(new Error(`run exceeded ${timeoutMs} ms`)), timeoutMs);
-  const cpu0 = process.cpuUsage();
   sampler.start();
   let result;
   let makespanMs: number;
@@ -141,7 +167,8 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
     system: sys.name,
     workload: w.name,
     store: sys.store,
-    params: { workload: w.params, system: { ...ctx.systemParams, ...result.params }, counters: result.counters ?? {}, llm: o.llm ?? 'inprocess', tail: o.tail ?? 'calibrated', ...(llmServer ? { llmServer } : {}) },
+    params: { workload: w.params, system: { ...ctx.systemParams, ...result.params }, counters: result.counters ?? {}, setupMs,
+      ...(brokerStats.n ? { broker: { cpuPctMean: brokerStats.cpuPctSum / brokerStats.n, rssPeakMb: brokerStats.rssPeakMb } } : {}), llm: o.llm ?? 'inprocess', tail: o.tail ?? 'calibrated', ...(llmServer ? { llmServer } : {}) },
     seed: o.seed,
     latencyScale,
     tasks,

@@ -9,6 +9,7 @@ import { canonicalJson } from '../../workloads/canonical.ts';
 import { environment } from '../env.ts';
 import { cellId, type ResultsDb, type SpanRow } from '../results/db.ts';
 import { runCell } from './cell.ts';
+import { systemEntry } from '../../systems/registry.ts';
 import type { Cell } from './matrix.ts';
 import type { RunOutcome } from './run-once.ts';
 
@@ -74,6 +75,18 @@ export async function runMatrix(cells: Cell[], o: RunMatrixOptions): Promise<Mat
   const ordered = interleave(cells, cells[0]?.seed ?? 1);
   const env = environment();
   let done = 0;
+  // A cell on a broker-backed store brings its broker up if none is running (and takes it down after).
+  const needsKafka = ordered.some((c) => systemEntry(c.system).store === 'kafka');
+  const kafka = needsKafka ? await import('../brokers/kafka.ts') : undefined;
+  const startedKafka = kafka ? (await kafka.startKafka()).started : false;
+  try {
+    await runCells();
+  } finally {
+    if (startedKafka) await kafka!.stopKafka();
+  }
+  return res;
+
+  async function runCells() {
   for (const cell of ordered) {
     const id = cellKey(cell);
     if (o.resume && (await o.db.hasCell(id))) {
@@ -93,5 +106,5 @@ export async function runMatrix(cells: Cell[], o: RunMatrixOptions): Promise<Mat
       o.onProgress?.(++done, ordered.length, cell, 'failed');
     }
   }
-  return res;
+  }
 }

@@ -1,0 +1,135 @@
+// Needs a real broker: starts a single-node KRaft cluster unless one is up (see useKafka).
+import { Consumer, stringDeserializers } from '@platformatic/kafka';
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { forceClose } from '../../harness/brokers/kafka.ts';
+import { useKafka } from '../../harness/brokers/kafka-testing.ts';
+import { runOnce } from '../../harness/runner/run-once.ts';
+import { buildWorkload } from '../../workloads/registry.ts';
+import type { WorkloadSpec } from '../../workloads/spec.ts';
+import { blackboardSystem } from '../blackboard/system.ts';
+import { typeTopic } from '../blackboard/stores/kafka/layout.ts';
+import type { KafkaBlackboardStore } from '../blackboard/stores/kafka/store.ts';
+import { blackboardKafkaSystem, type KafkaRunHandle } from './system.ts';
+
+const kafka = useKafka();
+const SCALE = 0.01;
+const memory = blackboardSystem({ name: 'blackboard-eager', mode: 'eager', description: '' });
+
+async function reference(w: WorkloadSpec) {
+  return runOnce({ system: memory, workload: w, seed: 7, latencyScale: SCALE });
+}
+
+async function onKafka(w: WorkloadSpec, systemParams: Record<string, unknown>, onStarted?: (h: KafkaRunHandle) => void | Promise<void>) {
+  const sys = blackboardKafkaSystem({ onStarted });
+  return runOnce({ system: sys, workload: w, seed: 7, latencyScale: SCALE, timeoutMs: 90_000, systemParams: { bootstrap: kafka.bootstrap(), ...systemParams } });
+}
+
+/** Every record of a topic, including aborted transactional ones (read_uncommitted). */
+async function readUncommitted(bootstrap: string[], topic: string, waitMs = 2500): Promise<string[]> {
+  const c = new Consumer({ clientId: 'raw', groupId: `raw-${randomUUID()}`, bootstrapBrokers: bootstrap, deserializers: stringDeserializers, isolationLevel: 0, maxWaitTime: 100 });
+  const out: string[] = [];
+  try {
+    const s = await c.consume({ topics: [topic], mode: 'earliest', autocommit: false });
+    s.on('data', (m) => out.push(m.value!));
+    await new Promise((r) => setTimeout(r, waitMs));
+    await s.close();
+  } finally {
+    await forceClose(c);
+  }
+  return out;
+}
+
+describe('blackboard-kafka conformance with the in-memory store', () => {
+  const cases: [string, WorkloadSpec][] = [
+    ['map depth 2', buildWorkload('map', { items: 12, depth: 2 })],
+    ['map + join', buildWorkload('map', { items: 8, depth: 1, join: true })],
+    // Batch timeouts are scaled like latencies (30 s x 0.01 = 300 ms): a broker hop can push an
+    // analysis past that and split the editor's batch. Conformance is about content, not timing.
+    ['review-analysis', buildWorkload('review-analysis', { editorTimeoutMs: 600_000 })],
+  ];
+  for (const mode of ['at-least-once', 'exactly-once']) {
+    it.each(cases)(`%s, ${mode}: same final artifacts by content hash`, async (_n, w) => {
+      const ref = await reference(w);
+      const k = await onKafka(w, { mode, partitions: 4, consumers: 2 });
+      expect(k.finalHash).toEqual(ref.finalHash);
+      expect(k.artifacts.length).toBe(ref.artifacts.length);
+      const sys = k.params.system as Record<string, unknown>;
+      expect(sys.mode).toBe(mode);
+      expect(sys.partitions).toBe(4);
+    }, 120_000);
+  }
+});
+
+describe('blackboard-kafka exactly-once', () => {
+  it('an aborted transaction leaves no visible output and its input is reprocessed once', async () => {
+    const w = buildWorkload('map', { items: 6, depth: 1 });
+    const ref = await reference(w);
+    let store: KafkaBlackboardStore | undefined;
+    let injected = 0;
+    const k = await onKafka(w, {
+      mode: 'exactly-once', partitions: 2, consumers: 1, batchSize: 1, deleteTopics: false,
+      faultAfterProduce: ({ attempt, inputKeys }: { attempt: number; inputKeys: string[] }) => {
+        const hit = attempt === 1 && inputKeys.includes('task-2');
+        if (hit) injected++;
+        return hit;
+      },
+    }, (h) => { store = h.store; });
+    try {
+      const c = k.params.counters as Record<string, number>;
+      expect(injected).toBe(1);
+      expect(c.aborts).toBe(1);
+      expect(c.reprocessed).toBe(1);
+      expect(c.executions).toBe(7);
+      // Read-committed view: exactly one output per task, equal to the in-memory run.
+      expect(k.finalHash).toEqual(ref.finalHash);
+      const keys = k.artifacts.filter((a) => a.type === 'Stage1').map((a) => a.key).sort();
+      expect(new Set(keys).size).toBe(keys.length);
+      // The log itself holds the aborted attempt too: 7 outputs written, 6 visible.
+      const raw = await readUncommitted(kafka.bootstrap(), typeTopic(store!.runId, 'Stage1'));
+      expect(raw.length).toBe(7);
+    } finally {
+      await store?.deleteTopics();
+    }
+  }, 120_000);
+});
+
+describe('blackboard-kafka DLQ', () => {
+  it('poison artifacts land in the DLQ with their error and origin, the run completes', async () => {
+    const w = buildWorkload('map', { items: 5, depth: 1 });
+    const ref = await reference(w);
+    let store: KafkaBlackboardStore | undefined;
+    for (const mode of ['at-least-once', 'exactly-once']) {
+      const k = await onKafka(w, { mode, partitions: 2, consumers: 1, deleteTopics: false }, async (h) => {
+        store = h.store;
+        await h.store.publishRaw('Task', 'poison-json', '{not json');
+        const bad = { id: randomUUID(), key: 'poison-payload', type: 'Task', payload: { text: 'short', score: 7 }, producedBy: 'external', correlationId: 'poison', tags: [], createdAtMs: 0, version: 1 };
+        await h.store.publishRaw('Task', 'poison', JSON.stringify(bad));
+      });
+      try {
+        expect((k.params.counters as Record<string, number>).dlq).toBe(2);
+        const dlq = await store!.dlq();
+        expect(dlq.map((d) => d.error).sort()).toEqual([expect.stringMatching(/^invalid JSON/), expect.stringMatching(/^payload invalid for Task/)].sort());
+        expect(dlq.every((d) => d.origin?.topic === typeTopic(store!.runId, 'Task') && d.agent === 'worker1')).toBe(true);
+        // The poison record is not an artifact; the valid part of the run is unaffected.
+        const finals = k.artifacts.filter((a) => a.type === 'Stage1');
+        expect(finals.length).toBe(5);
+        expect(k.finalHash).toEqual(ref.finalHash);
+      } finally {
+        await store?.deleteTopics();
+      }
+    }
+  }, 120_000);
+});
+
+describe('blackboard-kafka backpressure', () => {
+  it('bounds in-flight executions per consumer and pauses the stream at the limit', async () => {
+    const w = buildWorkload('map', { items: 40, depth: 1, maxConcurrency: 64 });
+    const k = await onKafka(w, { mode: 'at-least-once', partitions: 1, consumers: 1, maxInFlight: 3 });
+    const c = k.params.counters as Record<string, number>;
+    expect(c.peakInFlight).toBe(3);
+    expect(c.pauses).toBeGreaterThan(0);
+    expect(k.artifacts.filter((a) => a.type === 'Stage1').length).toBe(40);
+    expect(k.queuePeak).toBeGreaterThan(0);
+  }, 120_000);
+});

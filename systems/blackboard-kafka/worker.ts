@@ -1,0 +1,504 @@
+// One consumer of an agent's consumer group: reads the agent's subscribed type topics
+// (read-committed), filters, batches/joins by correlation, runs the shared agent body and
+// publishes the outputs. Delivery:
+//   at-least-once — idempotent producer sends outputs, then the consumer commits offsets;
+//   exactly-once  — outputs, consumption records, DLQ records and the input offsets go in ONE
+//                   transaction (KIP-447: TxnOffsetCommit carries the group generation).
+// Offsets are committed only up to the first record still being worked on, and in
+// exactly-once mode a transaction only covers completions below that point, so a committed
+// offset always matches exactly the outputs already committed.
+import { Consumer, Producer, stringDeserializers, stringSerializers, type Message, type MessagesStream } from '@platformatic/kafka';
+import { TRANSACTIONAL_INIT, forceClose } from '../../harness/brokers/kafka.ts';
+import { executeAgent, type AgentRuntime } from '../../workloads/execute.ts';
+import { validatePayload } from '../../workloads/payload.ts';
+import type { AgentSpec, Artifact, WorkloadSpec } from '../../workloads/spec.ts';
+import { matchesWhere } from '../blackboard/orchestrator.ts';
+import { OffsetTracker, consumedTopic, dlqTopic, parseTp, recordKey, tpKey, transactionalId, typeTopic } from '../blackboard/stores/kafka/layout.ts';
+import { READ_COMMITTED, clientBase, type DlqRecord } from '../blackboard/stores/kafka/store.ts';
+
+export type DeliveryMode = 'at-least-once' | 'exactly-once';
+
+export interface WorkerOptions {
+  bootstrap: string[];
+  runId: string;
+  groupId: string;
+  index: number;
+  agent: AgentSpec;
+  workload: WorkloadSpec;
+  runtime: AgentRuntime;
+  mode: DeliveryMode;
+  /** Max agent executions running at once in this consumer; the stream is paused at the limit. */
+  maxInFlight: number;
+  /** Max completions per transaction / offset commit. */
+  batchSize: number;
+  /** Wait this long for more completions before a commit, ms. */
+  lingerMs: number;
+  /** Batch/join timeouts are multiplied by it. */
+  latencyScale: number;
+  /** Executions of one input before it goes to the DLQ. */
+  maxAttempts: number;
+  /** Test hook: return true to abort the transaction after its outputs were produced (exactly-once only). */
+  faultAfterProduce?: (c: { attempt: number; inputKeys: string[] }) => boolean;
+}
+
+interface InputRef {
+  tp: string;
+  offset: bigint;
+  artifact?: Artifact;
+}
+
+interface Completion {
+  inputs: InputRef[];
+  outputs: { topic: string; key: string; value: string }[];
+  attempt: number;
+  /** Re-run the agent on these inputs (after an aborted transaction). */
+  retry?: () => void;
+}
+
+export interface WorkerCounters {
+  executions: number;
+  reprocessed: number;
+  dlq: number;
+  filtered: number;
+  transactions: number;
+  aborts: number;
+  producerRecreations: number;
+  commits: number;
+  peakInFlight: number;
+  pauses: number;
+  rebalances: number;
+}
+
+export class AgentWorker {
+  readonly counters: WorkerCounters = {
+    executions: 0, reprocessed: 0, dlq: 0, filtered: 0, transactions: 0, aborts: 0, producerRecreations: 0, commits: 0, peakInFlight: 0, pauses: 0, rebalances: 0,
+  };
+  consumer!: Consumer<string, string, string, string>;
+  stream?: MessagesStream<string, string, string, string>;
+  private producer?: Producer<string, string, string, string>;
+  private readonly tracker = new OffsetTracker();
+  private readonly completions: Completion[] = [];
+  private readonly batches = new Map<string, { items: InputRef[]; timer?: NodeJS.Timeout }>();
+  private readonly joins = new Map<string, Map<string, InputRef>>();
+  inFlight = 0;
+  private paused = false;
+  private committing = false;
+  private commitTimer?: NodeJS.Timeout;
+  private closed = false;
+  failure?: unknown;
+  /** Set once the group is stable and seeds are about to be published. */
+  measuring = false;
+  private readonly typeTopics: Map<string, string>;
+
+  constructor(readonly o: WorkerOptions) {
+    this.typeTopics = new Map(o.agent.consumes.types.map((t) => [typeTopic(o.runId, t), t]));
+  }
+
+  get name(): string {
+    return `${this.o.agent.name}#${this.o.index}`;
+  }
+
+  async start(): Promise<void> {
+    this.consumer = new Consumer({
+      ...clientBase(this.o.bootstrap, `fb-${this.o.agent.name}-${this.o.index}`),
+      groupId: this.o.groupId,
+      deserializers: stringDeserializers,
+      isolationLevel: READ_COMMITTED,
+      maxWaitTime: 50,
+      // Small buffer: backpressure is our in-flight limit, not a 1024-message readable buffer.
+      highWaterMark: Math.max(16, this.o.maxInFlight * 2),
+      sessionTimeout: 10_000,
+      heartbeatInterval: 500,
+      rebalanceTimeout: 10_000,
+    });
+    this.stream = await this.consumer.consume({ topics: [...this.typeTopics.keys()], mode: 'committed', fallbackMode: 'earliest', autocommit: false });
+    this.stream.on('data', (m) => this.onMessage(m));
+    this.stream.on('error', (e) => this.fail(e));
+    this.consumer.on('consumer:group:rebalance', () => {
+      this.counters.rebalances++;
+      // In-memory batches, joins and offset tracking belong to the old assignment, and the
+      // stream keeps its fetch position for partitions it keeps, so records we held would not
+      // come back. Runs wait for stable groups before publishing; a rebalance after that
+      // (consumer crash, session timeout) invalidates the run instead of silently losing work.
+      if (this.measuring) this.fail(new Error(`consumer group ${this.o.groupId} rebalanced during the run (member ${this.name}); the run is invalid`));
+    });
+  }
+
+  /** Partitions currently assigned to this consumer, as `topic:partition`. */
+  assigned(): string[] {
+    return (this.consumer?.assignments ?? []).flatMap((a) => a.partitions.map((p) => tpKey(a.topic, p)));
+  }
+
+  /** Fetch position per assigned partition (includes transaction markers). */
+  positions(): Map<string, bigint> {
+    const all = this.stream?.offsetsToFetch;
+    const out = new Map<string, bigint>();
+    if (!all) return out;
+    for (const tp of this.assigned()) {
+      const pos = all.get(tp);
+      if (pos !== undefined) out.set(tp, pos);
+    }
+    return out;
+  }
+
+  /** Records received and waiting: in a batch/join, or done but not yet committed. */
+  buffered(): number {
+    return this.tracker.pending() - this.inFlight;
+  }
+
+  busy(): boolean {
+    return this.inFlight > 0 || this.completions.length > 0 || this.committing || this.batches.size > 0 || this.stream?.readableLength !== 0;
+  }
+
+  private fail(e: unknown): void {
+    if (this.closed) return;
+    this.failure ??= e;
+  }
+
+  private onMessage(m: Message<string, string, string, string>): void {
+    const tp = tpKey(m.topic, m.partition);
+    this.tracker.received(tp, m.offset);
+    const ref: InputRef = { tp, offset: m.offset };
+    const type = this.typeTopics.get(m.topic)!;
+    const invalid = this.validate(type, m.value, ref);
+    if (invalid) {
+      this.toDlq([ref], invalid, m.value);
+      return;
+    }
+    const a = ref.artifact!;
+    const spec = this.o.agent;
+    if ((a.producedBy === spec.name && !spec.allowSelfTrigger) || (spec.consumes.where && !matchesWhere(spec.consumes.where, a.payload))) {
+      this.counters.filtered++;
+      this.complete({ inputs: [ref], outputs: [], attempt: 1 });
+      return;
+    }
+    if (spec.consumes.join) this.addToJoin(ref);
+    else if (spec.consumes.batch) this.addToBatch(ref);
+    else this.run([ref], 1);
+  }
+
+  private validate(type: string, value: string | undefined, ref: InputRef): string | undefined {
+    let a: Artifact;
+    try {
+      a = JSON.parse(value ?? '') as Artifact;
+    } catch (e) {
+      return `invalid JSON: ${(e as Error).message}`;
+    }
+    if (!a || typeof a !== 'object' || typeof a.id !== 'string' || typeof a.key !== 'string' || typeof a.correlationId !== 'string') {
+      return 'not an artifact (id, key, correlationId required)';
+    }
+    if (a.type !== type) return `artifact type ${a.type} on topic of ${type}`;
+    const spec = this.o.workload.types.find((t) => t.name === type);
+    if (spec) {
+      const err = validatePayload(spec.schema, a.payload);
+      if (err) return `payload invalid for ${type}: ${err}`;
+    }
+    ref.artifact = a;
+    return undefined;
+  }
+
+  private toDlq(inputs: InputRef[], error: string, raw?: string): void {
+    this.counters.dlq++;
+    const outputs = inputs.map((r) => {
+      const { topic, partition } = parseTp(r.tp);
+      const rec: DlqRecord = {
+        error,
+        agent: this.o.agent.name,
+        origin: { topic, partition, offset: r.offset.toString() },
+        raw: raw ?? (r.artifact ? JSON.stringify(r.artifact) : undefined),
+        atMs: this.o.runtime.clock(),
+      };
+      return { topic: dlqTopic(this.o.runId), key: `${topic}:${partition}:${r.offset}`, value: JSON.stringify(rec) };
+    });
+    this.complete({ inputs, outputs, attempt: 1 });
+  }
+
+  private addToBatch(ref: InputRef): void {
+    const b = this.o.agent.consumes.batch!;
+    const key = b.by === 'correlationId' ? ref.artifact!.correlationId : '*';
+    let bucket = this.batches.get(key);
+    if (!bucket) {
+      const nb: { items: InputRef[]; timer?: NodeJS.Timeout } = { items: [] };
+      bucket = nb;
+      this.batches.set(key, nb);
+      nb.timer = setTimeout(() => {
+        if (this.batches.get(key) !== nb) return;
+        this.batches.delete(key);
+        this.run(nb.items, 1);
+      }, b.timeoutMs * this.o.latencyScale);
+    }
+    bucket.items.push(ref);
+    if (bucket.items.length >= b.size) {
+      clearTimeout(bucket.timer);
+      this.batches.delete(key);
+      this.run(bucket.items, 1);
+    }
+  }
+
+  private addToJoin(ref: InputRef): void {
+    const a = ref.artifact!;
+    let group = this.joins.get(a.correlationId);
+    if (!group) this.joins.set(a.correlationId, (group = new Map()));
+    if (group.has(a.type)) {
+      // Same as the in-memory orchestrator: a duplicate type waits for nothing; just consume it.
+      this.complete({ inputs: [ref], outputs: [], attempt: 1 });
+      return;
+    }
+    group.set(a.type, ref);
+    const types = this.o.agent.consumes.types;
+    if (group.size === new Set(types).size) {
+      this.joins.delete(a.correlationId);
+      this.run(types.map((t) => group!.get(t)!), 1);
+    }
+  }
+
+  /** Execute the agent on `inputs`; bounded by maxInFlight via stream pause/resume. */
+  private run(inputs: InputRef[], attempt: number): void {
+    this.inFlight++;
+    this.counters.executions++;
+    if (attempt > 1) this.counters.reprocessed++;
+    if (this.inFlight > this.counters.peakInFlight) this.counters.peakInFlight = this.inFlight;
+    if (this.inFlight >= this.o.maxInFlight && !this.paused && this.stream) {
+      this.paused = true;
+      this.counters.pauses++;
+      this.stream.pause();
+    }
+    const artifacts = inputs.map((r) => r.artifact!);
+    void executeAgent(this.o.agent, artifacts, this.o.runtime)
+      .then((outs) => {
+        const at = this.o.runtime.clock();
+        const outputs = [
+          ...outs.map((a) => ({ topic: typeTopic(this.o.runId, a.type), key: recordKey(a), value: JSON.stringify(a) })),
+          ...artifacts.map((a) => ({
+            topic: consumedTopic(this.o.runId),
+            key: a.id,
+            value: JSON.stringify({ artifactId: a.id, agent: this.o.agent.name, atMs: at }),
+          })),
+        ];
+        this.complete({
+          inputs,
+          outputs,
+          attempt,
+          retry: () => {
+            if (attempt >= this.o.maxAttempts) this.toDlq(inputs, `exhausted ${attempt} attempts`);
+            else this.run(inputs, attempt + 1);
+          },
+        });
+      }, (e) => this.fail(e))
+      .finally(() => {
+        this.inFlight--;
+        if (this.paused && this.inFlight < this.o.maxInFlight && this.stream) {
+          this.paused = false;
+          this.stream.resume();
+        }
+      });
+  }
+
+  private complete(c: Completion): void {
+    for (const r of c.inputs) this.tracker.done(r.tp, r.offset);
+    this.completions.push(c);
+    this.scheduleCommit();
+  }
+
+  private scheduleCommit(): void {
+    if (this.committing || this.commitTimer || this.closed) return;
+    const delay = this.completions.length >= this.o.batchSize ? 0 : this.o.lingerMs;
+    this.commitTimer = setTimeout(() => {
+      this.commitTimer = undefined;
+      void this.commitLoop();
+    }, delay);
+  }
+
+  private async commitLoop(): Promise<void> {
+    if (this.committing) return;
+    this.committing = true;
+    try {
+      while (this.completions.length && !this.closed) {
+        const committable = this.tracker.allCommittable();
+        // Only completions whose inputs all lie below the committable point, and per partition
+        // a prefix in offset order: the committed offset must never pass an input whose
+        // outputs are not in this commit (see module doc).
+        const ready: Completion[] = [];
+        const blocked = new Set<string>();
+        const ordered = [...this.completions].sort((x, y) => cmpBig(minOffset(x), minOffset(y)));
+        for (const c of ordered) {
+          const ok =
+            ready.length < this.o.batchSize &&
+            c.inputs.every((r) => {
+              const n = committable.get(r.tp);
+              return !blocked.has(r.tp) && n !== undefined && r.offset < n;
+            });
+          if (ok) ready.push(c);
+          else for (const r of c.inputs) blocked.add(r.tp);
+        }
+        if (!ready.length) {
+          dbg(this.name, 'nothing committable', this.completions.length, [...committable].map(([tp, o]) => `${tp.slice(-3)}@${o}`).join(','), this.completions.map((c) => c.inputs.map((r) => `${r.tp.slice(-3)}@${r.offset}`).join('+')).join(' '));
+          break;
+        }
+        const offsets = new Map<string, bigint>();
+        for (const c of ready) for (const r of c.inputs) offsets.set(r.tp, maxBig(offsets.get(r.tp), r.offset + 1n));
+        const ok = this.o.mode === 'exactly-once' ? await this.commitTransaction(ready, offsets) : await this.commitAtLeastOnce(ready, offsets);
+        for (const c of ready) this.completions.splice(this.completions.indexOf(c), 1);
+        if (ok) {
+          for (const [tp, next] of offsets) this.tracker.committed(tp, next);
+        } else {
+          // Aborted: nothing of it is visible; run the agent again on the same inputs.
+          for (const c of ready) {
+            for (const r of c.inputs) this.tracker.undo(r.tp, r.offset);
+            // Filtered and DLQ completions have nothing to re-run: offer them again as they are.
+            if (c.retry) c.retry();
+            else this.complete({ ...c, attempt: c.attempt + 1 });
+          }
+        }
+      }
+    } catch (e) {
+      this.fail(e);
+    } finally {
+      this.committing = false;
+      if (this.completions.length) this.scheduleCommit();
+    }
+  }
+
+  private newTransactionalProducer(): Producer<string, string, string, string> {
+    return new Producer({
+      ...clientBase(this.o.bootstrap, `fb-${this.o.agent.name}-${this.o.index}-tx`),
+      serializers: stringSerializers,
+      idempotent: true,
+      transactionalId: transactionalId(this.o.runId, this.o.agent.name, this.o.index),
+      ...TRANSACTIONAL_INIT,
+    });
+  }
+
+  private idempotentProducer(): Producer<string, string, string, string> {
+    this.producer ??= new Producer({
+      ...clientBase(this.o.bootstrap, `fb-${this.o.agent.name}-${this.o.index}`),
+      serializers: stringSerializers,
+      idempotent: true,
+    });
+    return this.producer;
+  }
+
+  private async commitAtLeastOnce(ready: Completion[], offsets: Map<string, bigint>): Promise<boolean> {
+    const messages = ready.flatMap((c) => c.outputs);
+    if (messages.length) await this.idempotentProducer().send({ messages });
+    await this.consumer.commit({
+      offsets: [...offsets].map(([tp, next]) => ({ ...parseTp(tp), offset: next, leaderEpoch: -1 })),
+    });
+    this.counters.commits++;
+    return true;
+  }
+
+  /**
+   * One transaction: outputs + offsets. Returns false when it was aborted (caller reprocesses).
+   * An error at commit time is ambiguous (it may have committed): the producer is re-created
+   * (InitProducerId bumps the epoch and fences/aborts the old one, KAFKA-17754 / Jepsen 2024),
+   * then the group's committed offsets tell whether the transaction landed.
+   */
+  private async commitTransaction(ready: Completion[], offsets: Map<string, bigint>): Promise<boolean> {
+    this.producer ??= this.newTransactionalProducer();
+    const p = this.producer;
+    this.counters.transactions++;
+    let tx;
+    try {
+      dbg(this.name, 'tx begin', [...offsets].map(([tp, o]) => `${tp.slice(-3)}@${o}`).join(','));
+      tx = await p.beginTransaction();
+      const messages = ready.flatMap((c) => c.outputs);
+      if (messages.length) await tx.send({ messages });
+      await tx.addConsumer(this.consumer);
+      // Sequential on purpose: the client deduplicates concurrent TxnOffsetCommit calls by name.
+      for (const [tp, next] of offsets) {
+        const { topic, partition } = parseTp(tp);
+        await tx.addOffset({
+          topic,
+          partition,
+          offset: next - 1n,
+          metadata: {
+            consumer: {
+              groupId: this.consumer.groupId,
+              memberId: this.consumer.memberId,
+              generationId: this.consumer.generationId,
+              coordinatorId: this.consumer.coordinatorId,
+            },
+          },
+        } as unknown as Message<string, string, string, string>);
+      }
+      const inject = this.o.faultAfterProduce?.({ attempt: Math.max(...ready.map((c) => c.attempt)), inputKeys: ready.flatMap((c) => c.inputs.map((r) => r.artifact?.key ?? '?')) });
+      if (inject) {
+        await tx.abort();
+        this.counters.aborts++;
+        return false;
+      }
+    } catch (e) {
+      dbg(this.name, 'tx failed before commit', e);
+      // Failed before EndTxn: abort if we can, else drop the producer; either way nothing committed.
+      this.counters.aborts++;
+      try {
+        if (tx && !tx.completed) await tx.abort();
+      } catch {
+        await this.recreateProducer();
+      }
+      if (this.closed) return true;
+      return false;
+    }
+    try {
+      await tx.commit();
+      dbg(this.name, 'tx committed');
+      return true;
+    } catch (e) {
+      dbg(this.name, 'tx commit failed', e);
+      await this.recreateProducer();
+      const landed = await this.offsetsCommitted(offsets);
+      if (!landed) this.counters.aborts++;
+      return landed;
+    }
+  }
+
+  private async recreateProducer(): Promise<void> {
+    this.counters.producerRecreations++;
+    const old = this.producer;
+    this.producer = undefined;
+    await forceClose(old);
+    this.producer = this.newTransactionalProducer();
+    // Init now: fences the old epoch before we look at committed offsets.
+    const tx = await this.producer.beginTransaction();
+    await tx.abort().catch(() => {});
+  }
+
+  private async offsetsCommitted(offsets: Map<string, bigint>): Promise<boolean> {
+    const byTopic = new Map<string, number[]>();
+    for (const tp of offsets.keys()) {
+      const { topic, partition } = parseTp(tp);
+      byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
+    }
+    const committed = await this.consumer.listCommittedOffsets({ topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
+    for (const [tp, next] of offsets) {
+      const { topic, partition } = parseTp(tp);
+      const c = committed.get(topic)?.[partition];
+      if (c === undefined || c < next) return false;
+    }
+    return true;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.commitTimer);
+    for (const b of this.batches.values()) clearTimeout(b.timer);
+    await this.stream?.close().catch(() => {});
+    await forceClose(this.consumer);
+    await forceClose(this.producer);
+  }
+}
+
+const dbg = (...a: unknown[]) => { if (process.env.FLOCKBENCH_DEBUG_KAFKA) console.error('[kafka-worker]', ...a); };
+
+function minOffset(c: Completion): bigint {
+  return c.inputs.reduce((m, r) => (r.offset < m ? r.offset : m), c.inputs[0]?.offset ?? 0n);
+}
+
+function cmpBig(a: bigint, b: bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function maxBig(a: bigint | undefined, b: bigint): bigint {
+  return a === undefined || b > a ? b : a;
+}

@@ -1,0 +1,290 @@
+// The blackboard store on Kafka: every artifact is a JSON record in its type's topic (layout in
+// layout.ts). publish() goes through an idempotent producer (acks=all); reads go back to the
+// log with read-committed isolation, so aborted transactional writes are never visible.
+import { Admin, Consumer, Producer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
+import { randomUUID } from 'node:crypto';
+import type { Artifact } from '../../../../workloads/spec.ts';
+import { ERROR_TYPE } from '../../../../workloads/spec.ts';
+import type { BlackboardStore, ConsumptionRecord } from '../../store.ts';
+import { forceClose } from '../../../../harness/brokers/kafka.ts';
+import { consumedTopic, dlqTopic, recordKey, tpKey, typeTopic } from './layout.ts';
+
+export const READ_COMMITTED = 1;
+
+export interface KafkaStoreOptions {
+  bootstrap: string[];
+  runId: string;
+  /** Artifact types of the workload; WorkflowError is always added. */
+  types: string[];
+  /** Partitions per type topic; default 4. */
+  partitions?: number;
+  /** Replication factor; default 1 (3 on a 3-node cluster). */
+  replicas?: number;
+  /** Client request timeout, ms; default 10_000. */
+  timeoutMs?: number;
+}
+
+export interface DlqRecord {
+  error: string;
+  agent?: string;
+  origin?: { topic: string; partition: number; offset: string };
+  raw?: string;
+  atMs: number;
+}
+
+export function clientBase(bootstrap: string[], clientId: string, timeoutMs = 10_000) {
+  // Short exponential backoff: after a transaction ends, AddPartitionsToTxn answers
+  // CONCURRENT_TRANSACTIONS until the markers are written (a few ms); the client's default
+  // 1 s retry delay would add a second to every transaction.
+  return {
+    clientId,
+    bootstrapBrokers: bootstrap,
+    timeout: timeoutMs,
+    retries: 12,
+    retryDelay: (_c: unknown, _op: string, attempt: number) => Math.min(1000, 5 * 2 ** attempt),
+  };
+}
+
+type Outgoing = { topic: string; key: string; value: string };
+
+/**
+ * Serialises sends on one idempotent producer, coalescing whatever queued up meanwhile into
+ * one send() call. Needed for correctness, not only batching: with @platformatic/kafka 1.35.0,
+ * concurrent send() calls on an idempotent producer to the same partition reuse sequence
+ * numbers and the broker drops all but one as duplicates while every promise resolves
+ * (50 concurrent sends -> 1 record; see store.kafka.test.ts).
+ */
+export class SerialSender {
+  private queue: { msgs: Outgoing[]; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private running = false;
+  /** Records sent per send() call, for the batch-size figure. */
+  readonly batchSizes: number[] = [];
+
+  constructor(private readonly producer: () => Producer<string, string, string, string>, private readonly maxBatch = 500) {}
+
+  send(msgs: Outgoing[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ msgs, resolve, reject });
+      if (!this.running) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.queue.length) {
+        const batch: typeof this.queue = [];
+        let n = 0;
+        while (this.queue.length && (n === 0 || n + this.queue[0]!.msgs.length <= this.maxBatch)) {
+          const item = this.queue.shift()!;
+          n += item.msgs.length;
+          batch.push(item);
+        }
+        try {
+          await this.producer().send({ messages: batch.flatMap((b) => b.msgs) });
+          this.batchSizes.push(n);
+          for (const b of batch) b.resolve();
+        } catch (e) {
+          for (const b of batch) b.reject(e);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+}
+
+export class KafkaBlackboardStore implements BlackboardStore {
+  readonly kind = 'kafka';
+  readonly partitions: number;
+  readonly replicas: number;
+  readonly types: string[];
+  private producer?: Producer<string, string, string, string>;
+  private readonly sender = new SerialSender(() => this.getProducer());
+  private cache?: Artifact[];
+
+  constructor(readonly opts: KafkaStoreOptions) {
+    this.partitions = opts.partitions ?? 4;
+    this.replicas = opts.replicas ?? 1;
+    this.types = [...new Set([...opts.types, ERROR_TYPE])];
+  }
+
+  get runId(): string {
+    return this.opts.runId;
+  }
+
+  topicOf(type: string): string {
+    return typeTopic(this.opts.runId, type);
+  }
+
+  allTopics(): string[] {
+    return [...this.types.map((t) => this.topicOf(t)), dlqTopic(this.opts.runId), consumedTopic(this.opts.runId)];
+  }
+
+  /** Create the run's topics (idempotent). */
+  async init(): Promise<void> {
+    const admin = new Admin(clientBase(this.opts.bootstrap, 'fb-store-admin', this.opts.timeoutMs));
+    try {
+      const existing = new Set(await admin.listTopics());
+      const missing = this.allTopics().filter((t) => !existing.has(t));
+      if (missing.length) await admin.createTopics({ topics: missing, partitions: this.partitions, replicas: this.replicas });
+      // Wait until metadata shows leaders for every new partition (producers fail fast otherwise).
+      for (let i = 0; i < 50; i++) {
+        const md = await admin.metadata({ topics: this.allTopics(), forceUpdate: true });
+        const ready = this.allTopics().every((t) => md.topics.get(t)?.partitions.every((p) => p && p.leader >= 0));
+        if (ready) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      await admin.close();
+    }
+  }
+
+  private getProducer(): Producer<string, string, string, string> {
+    this.producer ??= new Producer({
+      ...clientBase(this.opts.bootstrap, `fb-store-${this.opts.runId.slice(0, 8)}`, this.opts.timeoutMs),
+      serializers: stringSerializers,
+      idempotent: true,
+    });
+    return this.producer;
+  }
+
+  async publish(a: Artifact): Promise<void> {
+    this.cache = undefined;
+    await this.sender.send([{ topic: this.topicOf(a.type), key: recordKey(a), value: JSON.stringify(a) }]);
+  }
+
+  /** Test hook: append a raw record (e.g. a poison artifact) to a type topic. */
+  async publishRaw(type: string, key: string, value: string): Promise<void> {
+    this.cache = undefined;
+    await this.sender.send([{ topic: this.topicOf(type), key, value }]);
+  }
+
+  async get(id: string): Promise<Artifact | undefined> {
+    return (await this.all()).find((a) => a.id === id);
+  }
+
+  async byType(type: string): Promise<Artifact[]> {
+    return (await this.readTopics([this.topicOf(type)])).map((r) => JSON.parse(r) as Artifact);
+  }
+
+  /** Every artifact, read back (read-committed) from all type topics, ordered by createdAtMs. */
+  async all(): Promise<Artifact[]> {
+    if (this.cache) return this.cache.slice();
+    const raw = await this.readTopics(this.types.map((t) => this.topicOf(t)));
+    const out: Artifact[] = [];
+    for (const r of raw) {
+      try {
+        const a = JSON.parse(r) as Artifact;
+        if (a && typeof a.id === 'string' && typeof a.type === 'string') out.push(a);
+      } catch {
+        // Poison records are not artifacts; they show up in the DLQ instead.
+      }
+    }
+    out.sort((x, y) => x.createdAtMs - y.createdAtMs);
+    this.cache = out;
+    return out.slice();
+  }
+
+  async recordConsumption(records: readonly ConsumptionRecord[]): Promise<void> {
+    if (!records.length) return;
+    await this.sender.send(records.map((r) => ({ topic: consumedTopic(this.opts.runId), key: r.artifactId, value: JSON.stringify(r) })));
+  }
+
+  async consumptions(): Promise<ConsumptionRecord[]> {
+    return (await this.readTopics([consumedTopic(this.opts.runId)])).map((r) => JSON.parse(r) as ConsumptionRecord);
+  }
+
+  async dlq(): Promise<DlqRecord[]> {
+    return (await this.readTopics([dlqTopic(this.opts.runId)])).map((r) => JSON.parse(r) as DlqRecord);
+  }
+
+  /** Last stable offsets (read-committed end) of the given topics' partitions, keyed `topic:partition`. */
+  async endOffsets(topics: string[]): Promise<Map<string, bigint>> {
+    return listEnds(this.opts.bootstrap, topics, this.opts.timeoutMs);
+  }
+
+  /**
+   * Read every committed record of `topics` from the beginning up to the current last stable
+   * offsets. Uses a throwaway group that never commits.
+   */
+  async readTopics(topics: string[]): Promise<string[]> {
+    const ends = await this.endOffsets(topics);
+    const remaining = new Map([...ends].filter(([, e]) => e > 0n));
+    if (!remaining.size) return [];
+    const consumer = new Consumer({
+      ...clientBase(this.opts.bootstrap, 'fb-store-reader', this.opts.timeoutMs),
+      groupId: `fb-reader-${randomUUID()}`,
+      deserializers: stringDeserializers,
+      isolationLevel: READ_COMMITTED,
+      maxWaitTime: 100,
+    });
+    const values: string[] = [];
+    try {
+      const stream = await consumer.consume({ topics, mode: 'earliest', autocommit: false, sessionTimeout: 10_000, heartbeatInterval: 1000 });
+      await new Promise<void>((resolve, reject) => {
+        const check = () => {
+          // Positions include transaction markers, which never arrive as messages.
+          for (const [tp, end] of [...remaining]) {
+            const pos = stream.offsetsToFetch.get(tp);
+            if (pos !== undefined && pos >= end) remaining.delete(tp);
+          }
+          if (!remaining.size) finish();
+        };
+        const timer = setInterval(check, 20);
+        const deadline = setTimeout(() => finish(new Error(`reading ${topics.length} topic(s) timed out`)), 60_000);
+        const finish = (e?: Error) => {
+          clearInterval(timer);
+          clearTimeout(deadline);
+          if (e) reject(e);
+          else resolve();
+        };
+        stream.on('data', (m) => {
+          const end = ends.get(tpKey(m.topic, m.partition));
+          if (end !== undefined && m.offset < end && m.value !== undefined) values.push(m.value);
+        });
+        stream.on('error', (e) => finish(e));
+      });
+      await stream.close();
+    } finally {
+      await forceClose(consumer);
+    }
+    return values;
+  }
+
+  async close(): Promise<void> {
+    await this.producer?.close();
+    this.producer = undefined;
+  }
+
+  /** Delete the run's topics (the broker keeps them otherwise). */
+  async deleteTopics(): Promise<void> {
+    const admin = new Admin(clientBase(this.opts.bootstrap, 'fb-store-admin', this.opts.timeoutMs));
+    try {
+      await admin.deleteTopics({ topics: this.allTopics() });
+    } finally {
+      await admin.close();
+    }
+  }
+}
+
+/** Read-committed end offsets (LSO) of every partition of `topics`. */
+export async function listEnds(bootstrap: string[], topics: string[], timeoutMs = 10_000, admin?: Admin): Promise<Map<string, bigint>> {
+  const own = !admin;
+  const a = admin ?? new Admin(clientBase(bootstrap, 'fb-store-offsets', timeoutMs));
+  try {
+    const md = await a.metadata({ topics });
+    const res = await a.listOffsets({
+      isolationLevel: READ_COMMITTED,
+      topics: topics.map((t) => ({
+        name: t,
+        partitions: Array.from({ length: md.topics.get(t)?.partitionsCount ?? 0 }, (_, i) => ({ partitionIndex: i, timestamp: -1n })),
+      })),
+    } as Parameters<Admin['listOffsets']>[0]);
+    const out = new Map<string, bigint>();
+    for (const t of res) for (const p of t.partitions) out.set(tpKey(t.name, p.partitionIndex), p.offset);
+    return out;
+  } finally {
+    if (own) await a.close();
+  }
+}
