@@ -10,6 +10,8 @@ export interface SummaryRow {
   tail: string;
   latencyScale: number;
   system: string;
+  /** The matrix cell's system parameters (e.g. partitions), as JSON; '{}' when none. */
+  systemParams: string;
   store: string;
   n: number;
   makespanMs: number;
@@ -44,9 +46,10 @@ export async function summarize(db: ResultsDb, filter: { matrix?: string; runIds
     const p = JSON.parse(r.params);
     const wp = JSON.stringify(p.workload ?? {});
     const tail = String(p.tail ?? 'calibrated');
-    const k = [r.matrix, r.workload, wp, tail, r.latency_scale, r.system].join('|');
+    const sp = JSON.stringify(p.cell?.systemParams ?? {});
+    const k = [r.matrix, r.workload, wp, tail, r.latency_scale, r.system, sp].join('|');
     let g = groups.get(k);
-    if (!g) groups.set(k, (g = { key: { matrix: r.matrix, workload: r.workload, workloadParams: wp, tail, latencyScale: r.latency_scale, system: r.system, store: r.store }, rows: [] }));
+    if (!g) groups.set(k, (g = { key: { matrix: r.matrix, workload: r.workload, workloadParams: wp, tail, latencyScale: r.latency_scale, system: r.system, systemParams: sp, store: r.store }, rows: [] }));
     g.rows.push(r);
   }
   const med = (rs: RunRow[], f: (r: RunRow) => number) => median(rs.map(f));
@@ -67,6 +70,11 @@ export async function summarize(db: ResultsDb, filter: { matrix?: string; runIds
   }));
 }
 
+/** {"partitions":4,"mode":"exactly-once"} -> partitions=4 mode=exactly-once */
+function compactParams(json: string): string {
+  return Object.entries(JSON.parse(json) as Record<string, unknown>).map(([k, v]) => `${k}=${v}`).join(' ');
+}
+
 const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 
 /** Fixed-width text table, one block per workload configuration. */
@@ -83,7 +91,7 @@ export function formatSummary(rows: SummaryRow[]): string {
   const out: string[] = [];
   for (const [k, rs] of blocks) {
     const table = [head, ...rs.sort((a, b) => a.makespanMs - b.makespanMs).map((r) => [
-      r.system, String(r.n), `${f(r.makespanMs)} [${f(r.makespanCiMs[0])}, ${f(r.makespanCiMs[1])}]`, f(r.efficiency, 3),
+      r.systemParams === '{}' ? r.system : `${r.system} ${compactParams(r.systemParams)}`, String(r.n), `${f(r.makespanMs)} [${f(r.makespanCiMs[0])}, ${f(r.makespanCiMs[1])}]`, f(r.efficiency, 3),
       f(r.p50Ms), f(r.p95Ms), f(r.p99Ms), f(r.rps, 2), f(r.cpuMs, 0), f(r.rssPeakMb, 0), r.costPerTaskUsd.toFixed(5), String(r.errors),
     ])];
     const widths = head.map((_, i) => Math.max(...table.map((row) => row[i].length)));

@@ -96,7 +96,7 @@ export async function runMatrix(cells: Cell[], o: RunMatrixOptions): Promise<Mat
     }
     try {
       const { outcome, spans } = o.isolate === false ? await runCell(cell) : await runIsolated(cell);
-      outcome.params = { ...outcome.params, tail: cell.tail, latencyScale: cell.latencyScale };
+      outcome.params = { ...outcome.params, tail: cell.tail, latencyScale: cell.latencyScale, cell: { systemParams: cell.systemParams } };
       await o.db.writeRun(outcome, { cellId: id, matrix: cell.matrix, rep: cell.rep, env }, spans);
       res.ran++;
       res.runIds.push(outcome.runId);
