@@ -1,5 +1,6 @@
 // The blackboard as a benchmarked system: build agents from the workload spec, publish the
 // seed inputs on their arrival schedule, run until idle.
+import { UserError } from '../../harness/errors.ts';
 import { sleepUntil } from '../../workloads/arrivals.ts';
 import { seedArtifact } from '../../workloads/execute.ts';
 import type { WorkloadSpec } from '../../workloads/spec.ts';
@@ -30,21 +31,29 @@ export function blackboardSystem(o: BlackboardSystemOptions): System {
       const bb = new Blackboard({ mode: o.mode, store, maxAgentIterations, latencyScale: ctx.latencyScale, runtime: ctx });
       for (const a of w.agents) bb.addAgent(a);
       ctx.setQueueProbe(() => bb.queueDepth());
+      // Open loop, deferred: arrivals are collected for `batchWindowMs` (unscaled, x latency
+      // scale) and dispatched together — explicit batching (H3). 0: each arrival is its own batch.
+      const batchWindowMs = Number(ctx.systemParams.batchWindowMs ?? 0);
+      if (!(batchWindowMs >= 0)) throw new UserError(`${o.name}: batchWindowMs must be >= 0`);
+      const open = ctx.arrivals.some((a) => a.intendedAtMs > 0);
+      const windowTimer = open && o.mode === 'deferred' && batchWindowMs > 0
+        ? setInterval(() => bb.dispatchPending(), batchWindowMs * ctx.latencyScale)
+        : undefined;
       try {
-        const open = ctx.arrivals.some((a) => a.intendedAtMs > 0);
         for (const arr of ctx.arrivals) {
           if (open) await sleepUntil(ctx.clock, arr.intendedAtMs, ctx.signal);
           await bb.publish(seedArtifact(w, arr.index, ctx.clock()));
-          // Open loop, deferred: each arrival is its own batch; dispatch it without waiting for idle.
-          if (open && o.mode === 'deferred') bb.dispatchPending();
+          if (open && o.mode === 'deferred' && !windowTimer) bb.dispatchPending();
         }
+        clearInterval(windowTimer);
         await bb.runUntilIdle();
         return {
           artifacts: await store.all(),
-          params: { mode: o.mode, store: store.kind, maxAgentIterations },
+          params: { mode: o.mode, store: store.kind, maxAgentIterations, ...(o.mode === 'deferred' ? { batchWindowMs } : {}) },
           counters: { ...bb.counters },
         };
       } finally {
+        clearInterval(windowTimer);
         await store.close();
       }
     },
