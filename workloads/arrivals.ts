@@ -1,5 +1,6 @@
 // Arrival processes: when each seed input is meant to arrive (ms since run start). Open-loop:
 // the schedule is fixed before the run, so a slow system cannot slow its own arrivals.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { exponential, keyedRng } from './random.ts';
 import type { WorkloadSpec } from './spec.ts';
 
@@ -18,10 +19,11 @@ export function arrivalSchedule(w: WorkloadSpec, seed: number): number[] {
   return out;
 }
 
-/** Wait until `clock()` reaches `atMs` (no-op if already past). */
+/**
+ * Wait until `clock()` reaches `atMs` (no-op if already past). Loops because libuv timers can
+ * fire up to ~1 ms early against performance.now(): an arrival must never come before its time.
+ */
 export async function sleepUntil(clock: () => number, atMs: number, signal?: AbortSignal): Promise<void> {
-  const wait = atMs - clock();
-  if (wait <= 0) return;
-  const { setTimeout: sleep } = await import('node:timers/promises');
-  await sleep(wait, undefined, { signal });
+  let wait: number;
+  while ((wait = atMs - clock()) > 0) await sleep(Math.max(1, Math.ceil(wait)), undefined, { signal });
 }

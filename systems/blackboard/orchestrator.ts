@@ -36,6 +36,8 @@ export interface BlackboardCounters {
   circuitBreaks: number;
   errors: number;
   peakInFlight: number;
+  /** Non-empty dispatches of deferred publishes (runUntilIdle or dispatchPending calls). */
+  dispatchBatches: number;
 }
 
 interface AgentState {
@@ -89,7 +91,7 @@ export class Blackboard {
   readonly store: BlackboardStore;
   readonly counters: BlackboardCounters = {
     published: 0, executions: 0, batchesBySize: 0, batchesByTimeout: 0, joinsCompleted: 0,
-    joinsExpired: 0, circuitBreaks: 0, errors: 0, peakInFlight: 0,
+    joinsExpired: 0, circuitBreaks: 0, errors: 0, peakInFlight: 0, dispatchBatches: 0,
   };
   private readonly agents = new Map<string, AgentState>();
   /** Subscription index: type -> agents consuming it (matching is one map lookup). */
@@ -169,6 +171,8 @@ export class Blackboard {
 
   /** Dispatch everything enqueued by deferred publishes, without waiting for completion. */
   dispatchPending(): void {
+    if (!this.deferredQueue.length) return;
+    this.counters.dispatchBatches++;
     const batch = this.deferredQueue.splice(0);
     for (const a of batch) this.route(a);
   }
