@@ -10,6 +10,8 @@ import type { Cell } from './matrix.ts';
 
 // LangGraph adds one abort listener per running task to an internal signal (removed after).
 setMaxListeners(0);
+// The runner went away (Ctrl-C, killed): nobody will store this run, so stop.
+process.on('disconnect', () => process.exit(130));
 
 process.once('message', async (cell: Cell) => {
   try {
