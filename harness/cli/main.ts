@@ -9,6 +9,8 @@ import { registerConformCommand } from './conform-command.ts';
 import { registerLlmCommands } from '../llm/cli.ts';
 import { registerBenchCommand } from '../bench/command.ts';
 import { registerBrokerCommands } from '../brokers/cli.ts';
+import { registerSqlCommand } from '../notebook.ts';
+import { registerPaperCommand } from '../../paper/command.ts';
 import { SYSTEMS } from '../../systems/registry.ts';
 import { WORKLOADS } from '../../workloads/registry.ts';
 
@@ -118,6 +120,8 @@ export function buildProgram(): Command {
   registerLlmCommands(program);
   registerBenchCommand(program);
   registerBrokerCommands(program);
+  registerSqlCommand(program);
+  registerPaperCommand(program);
   return program;
 }
 
