@@ -24,13 +24,15 @@ export interface SummaryRow {
   cpuMs: number;
   rssPeakMb: number;
   costPerTaskUsd: number;
+  /** Median Jain's index over per-task ideal/measured latency (1 = equal slowdown for all tasks). */
+  fairness: number;
   errors: number;
 }
 
 interface RunRow {
   matrix: string; workload: string; system: string; store: string; params: string; latency_scale: number;
   makespan_ms: number; efficiency: number; p50_ms: number; p95_ms: number; p99_ms: number; rps: number;
-  cpu_ms: number; rss_peak_mb: number; cost_per_task_usd: number; errors: number;
+  cpu_ms: number; rss_peak_mb: number; cost_per_task_usd: number; errors: number; fairness: number | null;
 }
 
 export async function summarize(db: ResultsDb, filter: { matrix?: string; runIds?: string[] } = {}): Promise<SummaryRow[]> {
@@ -39,9 +41,10 @@ export async function summarize(db: ResultsDb, filter: { matrix?: string; runIds
   if (filter.matrix) { where.push('matrix = ?'); vals.push(filter.matrix); }
   const rows = await db.query<RunRow>(
     `SELECT matrix, workload, system, store, CAST(params AS VARCHAR) AS params, latency_scale, makespan_ms, efficiency,
-            p50_ms, p95_ms, p99_ms, rps, cpu_ms, rss_peak_mb, cost_per_task_usd, errors
+            p50_ms, p95_ms, p99_ms, rps, cpu_ms, rss_peak_mb, cost_per_task_usd, errors, fairness
        FROM runs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY started_at`, vals);
-  const groups = new Map<string, { key: Omit<SummaryRow, 'n' | 'makespanMs' | 'makespanCiMs' | 'efficiency' | 'p50Ms' | 'p95Ms' | 'p99Ms' | 'rps' | 'cpuMs' | 'rssPeakMb' | 'costPerTaskUsd' | 'errors'>; rows: RunRow[] }>();
+  type GroupKey = Pick<SummaryRow, 'matrix' | 'workload' | 'workloadParams' | 'tail' | 'latencyScale' | 'system' | 'systemParams' | 'store'>;
+  const groups = new Map<string, { key: GroupKey; rows: RunRow[] }>();
   for (const r of rows) {
     const p = JSON.parse(r.params);
     const wp = JSON.stringify(p.workload ?? {});
@@ -66,6 +69,7 @@ export async function summarize(db: ResultsDb, filter: { matrix?: string; runIds
     cpuMs: med(rs, (r) => r.cpu_ms),
     rssPeakMb: med(rs, (r) => r.rss_peak_mb),
     costPerTaskUsd: med(rs, (r) => r.cost_per_task_usd),
+    fairness: median(rs.filter((r) => r.fairness !== null).map((r) => r.fairness!)),
     errors: rs.reduce((a, r) => a + r.errors, 0),
   }));
 }
@@ -87,12 +91,12 @@ export function formatSummary(rows: SummaryRow[]): string {
     if (!b) blocks.set(k, (b = []));
     b.push(r);
   }
-  const head = ['system', 'n', 'makespan ms [95% CI]', 'effic.', 'p50 ms', 'p95 ms', 'p99 ms', 'RPS', 'CPU ms', 'RSS MB', '$/task', 'err'];
+  const head = ['system', 'n', 'makespan ms [95% CI]', 'effic.', 'p50 ms', 'p95 ms', 'p99 ms', 'RPS', 'CPU ms', 'RSS MB', '$/task', 'fair', 'err'];
   const out: string[] = [];
   for (const [k, rs] of blocks) {
     const table = [head, ...rs.sort((a, b) => a.makespanMs - b.makespanMs).map((r) => [
       r.systemParams === '{}' ? r.system : `${r.system} ${compactParams(r.systemParams)}`, String(r.n), `${f(r.makespanMs)} [${f(r.makespanCiMs[0])}, ${f(r.makespanCiMs[1])}]`, f(r.efficiency, 3),
-      f(r.p50Ms), f(r.p95Ms), f(r.p99Ms), f(r.rps, 2), f(r.cpuMs, 0), f(r.rssPeakMb, 0), r.costPerTaskUsd.toFixed(5), String(r.errors),
+      f(r.p50Ms), f(r.p95Ms), f(r.p99Ms), f(r.rps, 2), f(r.cpuMs, 0), f(r.rssPeakMb, 0), r.costPerTaskUsd.toFixed(5), f(r.fairness, 2), String(r.errors),
     ])];
     const widths = head.map((_, i) => Math.max(...table.map((row) => row[i].length)));
     out.push(k);

@@ -11,6 +11,8 @@ export interface LowerBound {
   concurrencyBoundMs: number;
   /** Agent whose concurrency bound is largest. */
   bindingAgent?: string;
+  /** Per correlation id (task): the earliest it could have finished, ms since run start. */
+  taskFinishMs: Map<string, number>;
 }
 
 /**
@@ -51,11 +53,15 @@ export function lowerBound(
 
   const work = new Map<string, number>();
   for (const e of executions) work.set(e.agent, (work.get(e.agent) ?? 0) + latencyOf(e));
+  const taskFinishMs = new Map<string, number>();
+  for (const [e, f] of finish) {
+    for (const c of e.correlationIds) if ((taskFinishMs.get(c) ?? -Infinity) < f) taskFinishMs.set(c, f);
+  }
   let concurrencyBoundMs = 0;
   let bindingAgent: string | undefined;
   for (const [agent, w] of work) {
     const b = w / Math.max(1, maxConcurrency[agent] ?? Infinity);
     if (b > concurrencyBoundMs) { concurrencyBoundMs = b; bindingAgent = agent; }
   }
-  return { lowerBoundMs: Math.max(criticalPathMs, concurrencyBoundMs), criticalPathMs, concurrencyBoundMs, bindingAgent };
+  return { lowerBoundMs: Math.max(criticalPathMs, concurrencyBoundMs), criticalPathMs, concurrencyBoundMs, bindingAgent, taskFinishMs };
 }

@@ -3,6 +3,7 @@
 // so a system that delays starting work is charged for it (no coordinated omission).
 import type { ExecutionRecord } from '../../workloads/execute.ts';
 import type { Arrival } from '../../systems/types.ts';
+import { jainIndex } from './stats.ts';
 
 export interface TaskLatency {
   task: string;
@@ -22,4 +23,19 @@ export function taskLatencies(arrivals: readonly Arrival[], executions: readonly
     const completedAtMs = done.get(a.input.correlationId) ?? a.intendedAtMs;
     return { task: a.input.key, intendedAtMs: a.intendedAtMs, completedAtMs, latencyMs: completedAtMs - a.intendedAtMs };
   });
+}
+
+/**
+ * Fairness under contention: Jain's index over per-task service ratios, ideal / measured latency,
+ * where ideal is the task's own critical path from its arrival (no contention, no scheduling).
+ * 1 = every task was slowed by the same factor; 1/n = one task got all the service.
+ */
+export function taskFairness(lat: readonly TaskLatency[], correlationOf: (task: string) => string, idealFinishMs: ReadonlyMap<string, number>): number {
+  const ratios: number[] = [];
+  for (const t of lat) {
+    const finish = idealFinishMs.get(correlationOf(t.task));
+    if (finish === undefined || t.latencyMs <= 0) continue;
+    ratios.push(Math.min(1, Math.max(0, finish - t.intendedAtMs) / t.latencyMs));
+  }
+  return ratios.length ? jainIndex(ratios) : NaN;
 }

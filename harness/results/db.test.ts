@@ -55,6 +55,26 @@ describe('results store', () => {
     db.close();
   });
 
+  it('migrates a version-1 database additively: old rows kept, new column added', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'fb-')), 'r.duckdb');
+    let db = await ResultsDb.open(path);
+    await runMatrix(expandMatrix(matrix).slice(0, 1), { db, isolate: false });
+    await db.conn.run('DROP INDEX runs_cell'); // DuckDB cannot drop a column of an indexed table
+    await db.conn.run('ALTER TABLE runs DROP COLUMN fairness');
+    await db.conn.run(`UPDATE meta SET value = '1' WHERE key = 'schema_version'`);
+    db.close();
+    db = await ResultsDb.open(path);
+    const [v] = await db.query<{ value: string }>(`SELECT value FROM meta WHERE key = 'schema_version'`);
+    expect(Number(v.value)).toBe(SCHEMA_VERSION);
+    const rows = await db.query<{ n: number; f: number | null }>('SELECT count(*)::INT AS n, max(fairness) AS f FROM runs');
+    expect(rows[0]).toEqual({ n: 1, f: null });
+    await runMatrix(expandMatrix(matrix).slice(1, 2), { db, isolate: false });
+    const [after] = await db.query<{ f: number }>('SELECT max(fairness) AS f FROM runs');
+    expect(after.f).toBeGreaterThan(0);
+    expect(after.f).toBeLessThanOrEqual(1);
+    db.close();
+  });
+
   it('refuses a database written by another schema version, touching nothing', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'fb-')), 'r.duckdb');
     const db = await ResultsDb.open(path);

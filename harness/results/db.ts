@@ -6,9 +6,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../workloads/canonical.ts';
+import { UserError } from '../errors.ts';
 import type { RunOutcome } from '../runner/run-once.ts';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 export const DEFAULT_DB = 'results/flockbench.duckdb';
 
 const DDL = [
@@ -22,7 +23,7 @@ const DDL = [
     event_loop_p99_ms DOUBLE, queue_peak DOUBLE, llm_calls INTEGER, tokens_in BIGINT, tokens_out BIGINT,
     cost_usd DOUBLE, cost_per_task_usd DOUBLE, llm_retries INTEGER, llm_rate_limited INTEGER,
     llm_failures INTEGER, errors INTEGER, final_hash VARCHAR, latency_hdr VARCHAR,
-    started_at TIMESTAMP, env JSON, schema_version INTEGER)`,
+    started_at TIMESTAMP, env JSON, schema_version INTEGER, fairness DOUBLE)`,
   `CREATE INDEX IF NOT EXISTS runs_cell ON runs(cell_id)`,
   `CREATE TABLE IF NOT EXISTS samples (run_id VARCHAR, t_ms DOUBLE, metric VARCHAR, value DOUBLE)`,
   `CREATE TABLE IF NOT EXISTS task_latencies (run_id VARCHAR, task VARCHAR, intended_at_ms DOUBLE, completed_at_ms DOUBLE, latency_ms DOUBLE)`,
@@ -37,6 +38,17 @@ const DDL = [
     events INTEGER, samples INTEGER, mean_ms DOUBLE, p50_ms DOUBLE, p95_ms DOUBLE, p99_ms DOUBLE,
     per_event_us DOUBLE, ratio_to_blackboard DOUBLE, heap_mb_per_10k DOUBLE, env JSON)`,
 ];
+
+/** MIGRATIONS[v - 1] takes a database from version v to v + 1. */
+const MIGRATIONS: string[][] = [
+  // 1 -> 2: fairness (Jain's index over per-task ideal/measured latency).
+  [`ALTER TABLE runs ADD COLUMN IF NOT EXISTS fairness DOUBLE`],
+];
+
+const RUN_COLUMNS = `run_id, cell_id, matrix, system, workload, store, params, rep, seed, latency_scale, llm, tasks,
+  makespan_ms, lower_bound_ms, critical_path_ms, concurrency_bound_ms, efficiency, rps, p50_ms, p95_ms, p99_ms, max_ms,
+  cpu_ms, rss_peak_mb, event_loop_p99_ms, queue_peak, llm_calls, tokens_in, tokens_out, cost_usd, cost_per_task_usd,
+  llm_retries, llm_rate_limited, llm_failures, errors, final_hash, latency_hdr, started_at, env, schema_version, fairness`;
 
 export interface CellKey {
   matrix: string;
@@ -70,8 +82,17 @@ export class ResultsDb {
   private async migrate(): Promise<void> {
     for (const s of DDL) await this.conn.run(s);
     const rows = await this.query<{ value: string }>(`SELECT value FROM meta WHERE key = 'schema_version'`);
-    if (rows.length && Number(rows[0].value) !== SCHEMA_VERSION) {
-      throw new Error(`${this.path} has schema version ${rows[0].value}, this flockbench writes ${SCHEMA_VERSION}: use another --db`);
+    let version = rows.length ? Number(rows[0].value) : SCHEMA_VERSION;
+    if (!(Number.isInteger(version) && version >= 1 && version <= SCHEMA_VERSION)) {
+      throw new UserError(`${this.path} has schema version ${rows[0].value}, this flockbench writes ${SCHEMA_VERSION}: use another --db`);
+    }
+    // Additive migrations, in one transaction each: old rows keep their values, new columns are NULL.
+    while (version < SCHEMA_VERSION) {
+      await this.conn.run('BEGIN TRANSACTION');
+      for (const sql of MIGRATIONS[version - 1]) await this.conn.run(sql);
+      await this.conn.run(`UPDATE meta SET value = '${version + 1}' WHERE key = 'schema_version'`);
+      await this.conn.run('COMMIT');
+      version++;
     }
     if (!rows.length) await this.conn.run(`INSERT INTO meta VALUES ('schema_version', '${SCHEMA_VERSION}')`);
   }
@@ -96,13 +117,14 @@ export class ResultsDb {
     try {
       const finalHash = createHash('sha256').update(r.finalHash.join('\n')).digest('hex');
       await this.conn.run(
-        `INSERT INTO runs VALUES (${Array.from({ length: 40 }, () => '?').join(',')})`,
+        `INSERT INTO runs (${RUN_COLUMNS}) VALUES (${Array.from({ length: 41 }, () => '?').join(',')})`,
         [
           r.runId, meta.cellId, meta.matrix, r.system, r.workload, r.store, JSON.stringify(r.params), meta.rep, BigInt(r.seed),
           r.latencyScale, String(r.params.llm), r.tasks, r.makespanMs, r.lowerBoundMs, r.criticalPathMs, r.concurrencyBoundMs,
           r.efficiency, r.rps, r.p50Ms, r.p95Ms, r.p99Ms, r.maxMs, r.cpuMs, r.rssPeakMb, r.eventLoopP99Ms, r.queuePeak,
           r.llm.calls, BigInt(r.llm.tokensIn), BigInt(r.llm.tokensOut), r.llm.costUsd, r.costPerTaskUsd, r.llm.retries,
           r.llm.rateLimited, r.llm.failures, r.errors, finalHash, r.latencyHdr, r.startedAt, JSON.stringify(meta.env), SCHEMA_VERSION,
+          Number.isFinite(r.fairness) ? r.fairness : null,
         ] as DuckDBValue[],
       );
       await this.insertMany('samples', 4, r.samples.map((s) => [r.runId, s.tMs, s.metric, s.value]));

@@ -10,7 +10,7 @@ import { loadSystem } from '../../systems/registry.ts';
 import type { Arrival, RunContext, System } from '../../systems/types.ts';
 import { lowerBound } from '../collect/lower-bound.ts';
 import { Sampler, type Sample } from '../collect/sampler.ts';
-import { taskLatencies, type TaskLatency } from '../collect/tasks.ts';
+import { taskFairness, taskLatencies, type TaskLatency } from '../collect/tasks.ts';
 import type { TailMode } from '../llm/profiles.ts';
 import { SimulatedLlm } from '../llm/simulator.ts';
 import type { LlmClient, LlmStats } from '../llm/types.ts';
@@ -58,6 +58,8 @@ export interface RunOutcome {
   rssPeakMb: number;
   eventLoopP99Ms: number;
   queuePeak: number;
+  /** Jain's index over per-task (ideal / measured latency); see collect/tasks.ts. */
+  fairness: number;
   llm: LlmStats;
   costPerTaskUsd: number;
   errors: number;
@@ -155,6 +157,8 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
   const seedArrival = new Map(arrivals.map((a) => [a.input.key, a.intendedAtMs]));
   const lb = lowerBound(executions, maxConc, seedArrival, (e) => e.drawnLatencyMs * latencyScale);
   const lat = taskLatencies(arrivals, executions);
+  const correlationOf = new Map(arrivals.map((a) => [a.input.key, a.input.correlationId]));
+  const fairness = taskFairness(lat, (t) => correlationOf.get(t)!, lb.taskFinishMs);
   const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
   for (const t of lat) h.recordValue(Math.max(1, Math.round(t.latencyMs * 1000)));
   const pct = (p: number) => (lat.length ? h.getValueAtPercentile(p) / 1000 : 0);
@@ -186,6 +190,7 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
     rssPeakMb: sampled.rssPeakMb,
     eventLoopP99Ms: sampled.eventLoopP99Ms,
     queuePeak: sampled.queuePeak,
+    fairness,
     llm: stats,
     costPerTaskUsd: tasks ? stats.costUsd / tasks : 0,
     errors: result.artifacts.filter((a) => a.type === ERROR_TYPE).length,
