@@ -40,6 +40,11 @@ export const SYSTEMS: SystemEntry[] = [
     description: 'Flock-style blackboard distributed over Kafka: per-type topics, one consumer group per agent, at-least-once or exactly-once',
     load: async () => (await import('./blackboard-kafka/system.ts')).blackboardKafkaSystem(),
   },
+  {
+    name: 'flock-real', store: 'flock-memory',
+    description: 'The real Flock (PyPI flock-core 0.5.7, Python, out of process): its publish/matching/semaphores/BatchSpec/store, LLM engine replaced by one HTTP call to the simulator',
+    load: async () => (await import('./flock-real/system.ts')).flockRealSystem(),
+  },
 ];
 
 export class UnknownSystemError extends UserError {}

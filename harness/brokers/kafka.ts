@@ -89,6 +89,8 @@ export interface StartKafkaOptions {
   timeoutMs?: number;
   /** Wipe data and re-format even if a cluster is running (of any size); default false. */
   fresh?: boolean;
+  /** Extra/overriding server.properties entries (e.g. faster failure detection for chaos runs); default none. */
+  serverProperties?: Readonly<Record<string, string | number | boolean>>;
 }
 
 export interface StartedKafka extends KafkaClusterInfo {
@@ -182,7 +184,7 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<StartedK
   for (let i = 0; i < nodes; i++) {
     const dir = nodeDir(baseDir, i);
     mkdirSync(join(dir, 'data'), { recursive: true });
-    writeFileSync(join(dir, 'server.properties'), kafkaServerProperties(nodes, i, join(dir, 'data')));
+    writeFileSync(join(dir, 'server.properties'), kafkaServerProperties(nodes, i, join(dir, 'data'), opts.serverProperties));
     writeFileSync(join(dir, 'log4j.properties'), kafkaLog4jProperties(join(dir, 'server.log')));
     const fmt = spawnSync(
       'java',

@@ -9,6 +9,7 @@ import { registerConformCommand } from './conform-command.ts';
 import { registerLlmCommands } from '../llm/cli.ts';
 import { registerBenchCommand } from '../bench/command.ts';
 import { registerBrokerCommands } from '../brokers/cli.ts';
+import { registerChaosCommand } from '../chaos/command.ts';
 import { registerSqlCommand } from '../notebook.ts';
 import { registerPaperCommand } from '../../paper/command.ts';
 import { SYSTEMS } from '../../systems/registry.ts';
@@ -120,6 +121,7 @@ export function buildProgram(): Command {
   registerLlmCommands(program);
   registerBenchCommand(program);
   registerBrokerCommands(program);
+  registerChaosCommand(program);
   registerSqlCommand(program);
   registerPaperCommand(program);
   return program;

@@ -34,6 +34,10 @@ const DDL = [
     service VARCHAR, operation VARCHAR, kind VARCHAR, start_time BIGINT, end_time BIGINT, duration_ms DOUBLE,
     status_code VARCHAR, status_description VARCHAR, attributes JSON, events JSON, links JSON, resource JSON,
     created_at TIMESTAMP DEFAULT current_timestamp, run_id VARCHAR)`,
+  // `flockbench chaos`: one row per delivery mode of a failure run (lost/duplicated by logical key).
+  `CREATE TABLE IF NOT EXISTS chaos (run_id VARCHAR, started_at TIMESTAMP, mode VARCHAR, nodes INTEGER,
+  items INTEGER, kills INTEGER, worker_crashes INTEGER, expected INTEGER, observed INTEGER, lost INTEGER,
+  duplicated INTEGER, unexpected INTEGER, makespan_ms DOUBLE, env JSON)`,
   `CREATE TABLE IF NOT EXISTS bench (bench_id VARCHAR, started_at TIMESTAMP, system VARCHAR, case_name VARCHAR, n INTEGER,
     events INTEGER, samples INTEGER, mean_ms DOUBLE, p50_ms DOUBLE, p95_ms DOUBLE, p99_ms DOUBLE,
     per_event_us DOUBLE, ratio_to_blackboard DOUBLE, heap_mb_per_10k DOUBLE, env JSON)`,

@@ -37,7 +37,11 @@ export interface WorkerOptions {
   latencyScale: number;
   /** Executions of one input before it goes to the DLQ. */
   maxAttempts: number;
-  /** Test hook: return true to abort the transaction after its outputs were produced (exactly-once only). */
+  /**
+   * Fault hook (tests, chaos runs): return true to crash after the outputs were produced and
+   * before the commit. Exactly-once aborts the transaction; at-least-once skips the offset
+   * commit and reprocesses the inputs, as a restarted consumer would from the committed offset.
+   */
   faultAfterProduce?: (c: { attempt: number; inputKeys: string[] }) => boolean;
 }
 
@@ -381,6 +385,10 @@ export class AgentWorker {
   private async commitAtLeastOnce(ready: Completion[], offsets: Map<string, bigint>): Promise<boolean> {
     const messages = ready.flatMap((c) => c.outputs);
     if (messages.length) await this.idempotentProducer().send({ messages });
+    if (this.o.faultAfterProduce?.({ attempt: Math.max(...ready.map((c) => c.attempt)), inputKeys: ready.flatMap((c) => c.inputs.map((r) => r.artifact?.key ?? '?')) })) {
+      this.counters.aborts++;
+      return false;
+    }
     await this.consumer.commit({
       offsets: [...offsets].map(([tp, next]) => ({ ...parseTp(tp), offset: next, leaderEpoch: -1 })),
     });

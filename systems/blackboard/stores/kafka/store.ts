@@ -40,7 +40,9 @@ export function clientBase(bootstrap: string[], clientId: string, timeoutMs = 10
     clientId,
     bootstrapBrokers: bootstrap,
     timeout: timeoutMs,
-    retries: 12,
+    // Chaos runs raise it (harness/chaos/run.ts): this client retries a dead leader until the
+    // retries run out instead of refreshing metadata, so the budget must outlast a broker restart.
+    retries: Number(process.env.FLOCKBENCH_KAFKA_CLIENT_RETRIES ?? 12),
     retryDelay: (_c: unknown, _op: string, attempt: number) => Math.min(1000, 5 * 2 ** attempt),
   };
 }

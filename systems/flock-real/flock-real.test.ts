@@ -1,0 +1,64 @@
+// The real Flock against the TS blackboard: same final artifacts (content hashes) and the same
+// execution identities, and the Python port of keys/identities/prompt tokens matches the TS.
+// Needs the venv: `bash scripts/flock/setup.sh` (CI runs it first). Without it these tests
+// fail with that hint on purpose — a silent skip would hide a missing reference system.
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { conform, formatConformReport } from '../../harness/conform.ts';
+import { canonicalJson } from '../../workloads/canonical.ts';
+import { executionIdentity, outputCorrelation, promptTokensFor } from '../../workloads/execute.ts';
+import { buildWorkload } from '../../workloads/registry.ts';
+import type { AgentSpec, Artifact } from '../../workloads/spec.ts';
+import { assertFlockVenv, FLOCK_PYTHON, FLOCK_RUNNER } from './system.ts';
+
+describe('flock-real (needs .venv: bash scripts/flock/setup.sh)', () => {
+  it('has the venv with flock-core', () => {
+    expect(() => assertFlockVenv()).not.toThrow();
+  });
+
+  it('ports executionIdentity / outputCorrelation / promptTokens / canonicalJson byte for byte', () => {
+    assertFlockVenv();
+    const agent = buildWorkload('review-analysis', { analysts: 2, items: 1 }).agents[0];
+    const payloads: Record<string, unknown>[] = [
+      { b: 1, a: 'x', c: [1.5, 2, -0.25, 1e-7, 1e21, 123456789012], d: { z: null, y: true } },
+      { text: 'ünïcödé "quoted" \\ back\nline\ttab\u0001', score: 0.1, n: -0 },
+      ...buildWorkload('review-analysis', { analysts: 1, items: 3 }).inputs.map((i) => i.payload),
+    ];
+    const fixtures = {
+      identities: [
+        { agent: 'a', inputKeys: ['news-0'] },
+        { agent: 'editor', inputKeys: ['w(news-1)', 'b(news-1)', 'a(news-1)'] },
+        { agent: 'reducer', inputKeys: ['worker2(worker1(task-3))', 'worker2(worker1(task-10))'] },
+      ],
+      correlations: [['news-0'], ['news-1', 'news-1'], ['task-3', 'task-10', 'task-3']],
+      promptTokens: [{ agent, payloads }, { agent, payloads: [] }],
+      canonical: payloads,
+    };
+    const r = spawnSync(FLOCK_PYTHON, [FLOCK_RUNNER, '--port-fixtures'], { input: `${JSON.stringify(fixtures)}\n`, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const py = JSON.parse(r.stdout);
+    expect(py.identities).toEqual(fixtures.identities.map((f) => executionIdentity(f.agent, f.inputKeys)));
+    expect(py.correlations).toEqual(fixtures.correlations.map((c) => outputCorrelation(c.map((correlationId) => ({ correlationId })))));
+    const asArtifacts = (ps: Record<string, unknown>[]) => ps.map((payload) => ({ payload }) as Artifact);
+    expect(py.promptTokens).toEqual(fixtures.promptTokens.map((p) => promptTokensFor(p.agent as AgentSpec, asArtifacts(p.payloads))));
+    expect(py.canonical).toEqual(payloads.map(canonicalJson));
+  });
+
+  it('conforms with blackboard-eager on review-analysis (4 analysts, 2 stories, editor batch by story)', async () => {
+    assertFlockVenv();
+    const r = await conform('review-analysis', { analysts: 4, items: 2 }, ['blackboard-eager', 'flock-real'], 11, { latencyScale: 0.01 });
+    expect(r.ok, formatConformReport(r)).toBe(true);
+    const flock = r.systems[1];
+    expect(flock.executionsDiffer).toBe(false);
+    expect(flock.executions).toBe(10);
+    expect(flock.counters.agentRuns).toBe(10);
+  });
+
+  it('conforms with blackboard-eager on map (5 items, depth 2)', async () => {
+    assertFlockVenv();
+    const r = await conform('map', { items: 5, depth: 2 }, ['blackboard-eager', 'flock-real'], 12, { latencyScale: 0.01 });
+    expect(r.ok, formatConformReport(r)).toBe(true);
+    expect(r.systems[1].executionsDiffer).toBe(false);
+    expect(r.systems[1].executions).toBe(10);
+  });
+});
