@@ -74,5 +74,37 @@ export function registerLlmCommands(program: Command): Command {
       console.error(JSON.stringify(server.metrics()));
       await server.close();
     });
+  llm
+    .command('probe')
+    .description('measure the HTTP simulator as a client sees it: configured vs drawn vs measured TTFT and total, per percentile')
+    .option('--model <id>', 'model profile', 'gpt-4o-mini')
+    .option('--requests <n>', 'streamed requests', num('int'), 2000)
+    .option('--concurrency <n>', 'requests in flight', num('int'), 8)
+    .option('--output-tokens <n>', 'target output tokens per request', num('int'), 30)
+    .option('--seed <s>', 'seed', num('int'), 1)
+    .option('--latency-scale <x>', 'multiply latencies', num('nonneg'), 0.1)
+    .option('--tail <mode>', 'calibrated | light', tailMode, 'calibrated')
+    .option('--url <url>', 'probe a running `llm serve` instead of an in-process server')
+    .option('--json', 'print JSON')
+    .action(async (o: { model: string; requests: number; concurrency: number; outputTokens: number; seed: number; latencyScale: number; tail: TailMode; url?: string; json?: boolean }) => {
+      const { profile } = await import('./profiles.ts');
+      profile(o.model); // unknown model: one-line error, exit 2
+      if (o.requests < 1 || o.concurrency < 1) throw new InvalidArgumentError('--requests and --concurrency must be >= 1');
+      const { probeLatency } = await import('./probe.ts');
+      const r = await probeLatency(o);
+      if (o.json) {
+        process.stdout.write(JSON.stringify({ ...o, ...r }, null, 2) + '\n');
+        return;
+      }
+      process.stdout.write(`${o.model}, ${r.requests} streamed requests (${r.failures} failed), ${o.concurrency} in flight, latency x${o.latencyScale}, tail ${o.tail}\n`);
+      const head = ['', 'TTFT configured', 'TTFT drawn', 'TTFT measured', 'total drawn', 'total measured'];
+      process.stdout.write('  ' + head.map((h, j) => (j ? h.padStart(15) : h.padEnd(4))).join(' ') + '\n');
+      for (const x of r.rows) {
+        const cells = [x.configuredTtftMs, x.drawnTtftMs, x.measuredTtftMs, x.drawnTotalMs, x.measuredTotalMs].map((v) => `${v.toFixed(1)} ms`.padStart(15));
+        process.stdout.write(`  ${x.percentile.padEnd(4)} ${cells.join(' ')}\n`);
+      }
+      if (r.failures) process.exitCode = 1;
+    });
+
   return program;
 }
