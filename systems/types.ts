@@ -1,6 +1,6 @@
 // Who runs a workload: every system (blackboard with any store, LangGraph, the real Flock)
 // implements this one small interface, the way a benchmark driver does.
-import type { LlmClient } from '../harness/llm/types.ts';
+import type { LlmClient, LlmStats } from '../harness/llm/types.ts';
 import type { AgentRuntime, ExecutionRecord } from '../workloads/execute.ts';
 import type { Artifact, SeedInput, WorkloadSpec } from '../workloads/spec.ts';
 
@@ -44,6 +44,11 @@ export interface SystemRunResult {
   params: Record<string, unknown>;
   /** Extra counters (e.g. supersteps, invokes, dlq) stored in the run's params. */
   counters?: Record<string, number>;
+  /**
+   * LLM usage, for systems whose calls do not go through ctx.llm (an out-of-process system
+   * talking to its own simulator endpoint). Default: ctx.llm.stats().
+   */
+  llmStats?: LlmStats;
 }
 
 export interface System {

@@ -164,7 +164,7 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
   const pct = (p: number) => (lat.length ? h.getValueAtPercentile(p) / 1000 : 0);
   const terminal = new Set([...terminalTypes(w), ERROR_TYPE]);
   const finals = result.artifacts.filter((a) => terminal.has(a.type));
-  const stats = llm.stats();
+  const stats = result.llmStats ?? llm.stats();
   const tasks = w.inputs.length;
   const out: RunOutcome = {
     runId: ctx.runId,

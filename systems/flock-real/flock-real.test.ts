@@ -61,4 +61,14 @@ describe('flock-real (needs .venv: bash scripts/flock/setup.sh)', () => {
     expect(r.systems[1].executionsDiffer).toBe(false);
     expect(r.systems[1].executions).toBe(10);
   });
+  it('accounts its LLM usage like the in-process systems (calls, tokens, cost)', async () => {
+    const { runOnce } = await import('../../harness/runner/run-once.ts');
+    const { buildWorkload } = await import('../../workloads/registry.ts');
+    const w = () => buildWorkload('map', { items: 4, depth: 1 });
+    const ref = await runOnce({ system: 'blackboard-eager', workload: w(), seed: 13, latencyScale: 0.01 });
+    const real = await runOnce({ system: 'flock-real', workload: w(), seed: 13, latencyScale: 0.01 });
+    expect(real.llm.calls).toBe(ref.llm.calls);
+    expect(real.llm.tokensOut).toBe(ref.llm.tokensOut);
+    expect(real.llm.costUsd).toBeCloseTo(ref.llm.costUsd, 9);
+  });
 });

@@ -9,6 +9,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../../harness/errors.ts';
 import { drawLatency, costUsd } from '../../harness/llm/draw.ts';
+import { emptyStats } from '../../harness/llm/types.ts';
+import type { ExecutionRecord } from '../../workloads/execute.ts';
 import type { TailMode } from '../../harness/llm/profiles.ts';
 import { startLlmServer } from '../../harness/llm/server.ts';
 import { makeArtifact } from '../../workloads/execute.ts';
@@ -102,6 +104,7 @@ export function flockRealSystem(): System {
           workload: w, seed: ctx.seed, consoleOutput: ctx.systemParams.consoleOutput === true, latencyScale: ctx.latencyScale, llmUrl: server.url,
           arrivals: ctx.arrivals.map((a) => ({ index: a.index, intendedAtMs: a.intendedAtMs })),
         })}\n`);
+        const executions: ExecutionRecord[] = [];
         const rl = createInterface({ input: proc.stdout! });
         for await (const raw of rl) {
           if (!raw.trim()) continue;
@@ -114,7 +117,7 @@ export function flockRealSystem(): System {
           } else if (line.kind === 'execution') {
             const a = byModel.get(line.agent);
             const d = a ? drawLatency({ seed: ctx.seed, tail }, { model: a.model, identity: line.identity, outputTokens: a.outputTokens }) : undefined;
-            ctx.onExecution({
+            const rec = {
               agent: line.agent,
               identity: line.identity,
               inputKeys: line.inputKeys,
@@ -128,7 +131,9 @@ export function flockRealSystem(): System {
               tokensOut: line.tokensOut,
               costUsd: a && line.tokensOut ? costUsd(a.model, line.tokensIn, line.tokensOut) : 0,
               error: line.error,
-            });
+            };
+            executions.push(rec);
+            ctx.onExecution(rec);
           } else if (line.kind === 'done') {
             // Done means Flock is idle; interpreter teardown is not part of the run.
             done = line;
@@ -146,8 +151,12 @@ export function flockRealSystem(): System {
         const artifacts: Artifact[] = done.artifacts.map((x) => makeArtifact(x, now));
         const maxConcurrency = Object.fromEntries(w.agents.map((a) => [a.name, a.maxConcurrency]));
         const metrics = server.metrics();
+        // The Python side calls its own endpoint, not ctx.llm: account its usage from the executions.
+        const llmStats = { ...emptyStats(), calls: done.llmCalls, failures: done.llmFailures };
+        for (const e of executions) { llmStats.tokensIn += e.tokensIn; llmStats.tokensOut += e.tokensOut; llmStats.costUsd += e.costUsd; }
         return {
           artifacts,
+          llmStats,
           params: {
             flockVersion: ready?.flockVersion,
             python: ready?.python,
