@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { topoAgents } from '../../workloads/spec.ts';
-import { benchContext, growthTable, ratioToBlackboard, runBench } from './bench.ts';
+import { benchContext, growthTable, predictMs, ratioToBlackboard, runBench } from './bench.ts';
 import { batch, chain, fanOut, items, join, standardCases } from './cases.ts';
 import { growthClass, loglogSlope } from './growth.ts';
 
@@ -14,6 +14,17 @@ describe('bench cases', () => {
       await sys.run(c.workload, ctx);
       expect(ctx.executions()).toBe(c.events);
     }
+  });
+});
+
+describe('run-time prediction for the budget guard', () => {
+  it('extrapolates with the growth exponent seen between the two largest sizes, at least linear', () => {
+    expect(predictMs([], 100)).toBe(0);
+    expect(predictMs([{ n: 10, meanMs: 5 }], 100)).toBeCloseTo(50);
+    // Quadratic so far: 10 -> 100 took 100x, so 1000 is predicted at 100x again.
+    expect(predictMs([{ n: 10, meanMs: 1 }, { n: 100, meanMs: 100 }], 1000)).toBeCloseTo(10_000);
+    // Sublinear so far: still predicted linearly.
+    expect(predictMs([{ n: 10, meanMs: 10 }, { n: 100, meanMs: 20 }], 1000)).toBeCloseTo(200);
   });
 });
 
