@@ -23,6 +23,9 @@ describe('run-time prediction for the budget guard', () => {
     expect(predictMs([{ n: 10, meanMs: 5 }], 100)).toBeCloseTo(50);
     // Quadratic so far: 10 -> 100 took 100x, so 1000 is predicted at 100x again.
     expect(predictMs([{ n: 10, meanMs: 1 }, { n: 100, meanMs: 100 }], 1000)).toBeCloseTo(10_000);
+    // Sizes too close together (1000 vs 1024) say nothing about growth: 1024 is compared with 100.
+    const e = Math.log(15) / Math.log(10.24);
+    expect(predictMs([{ n: 100, meanMs: 1 }, { n: 1000, meanMs: 10 }, { n: 1024, meanMs: 15 }], 10_240)).toBeCloseTo(15 * 10 ** e, 6);
     // Sublinear so far: still predicted linearly.
     expect(predictMs([{ n: 10, meanMs: 10 }, { n: 100, meanMs: 20 }], 1000)).toBeCloseTo(200);
   });

@@ -144,12 +144,13 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome[]> {
   return out;
 }
 
-/** Run time at size n extrapolated from the two largest smaller sizes (exponent >= 1); 0 without data. */
+/** Run time at size n extrapolated from the largest smaller size, with the growth exponent seen against a size at least 4x below it (exponent >= 1); 0 without data. */
 export function predictMs(priors: readonly { n: number; meanMs: number }[], n: number): number {
   const sorted = [...priors].filter((p) => p.n >= 2).sort((a, b) => a.n - b.n);
   const last = sorted.at(-1);
   if (!last) return 0;
-  const prev = sorted.at(-2);
+  // The exponent needs sizes well apart (1000 vs 1024 would turn noise into a huge exponent).
+  const prev = sorted.filter((p) => p.n * 4 <= last.n).at(-1);
   const exponent = prev && last.meanMs > 0 && prev.meanMs > 0 ? Math.max(1, Math.log(last.meanMs / prev.meanMs) / Math.log(last.n / prev.n)) : 1;
   return last.meanMs * (n / last.n) ** exponent;
 }
