@@ -180,23 +180,9 @@ export async function readLog(bootstrap: string[], topics: string[], isolation: 
   return out;
 }
 
-async function highWatermarks(bootstrap: string[], topics: string[]): Promise<Map<string, bigint>> {
-  const a = new Admin(clientBase(bootstrap, 'fb-chaos-offsets'));
-  try {
-    const md = await a.metadata({ topics });
-    const res = await a.listOffsets({
-      isolationLevel: 0,
-      topics: topics.map((t) => ({
-        name: t,
-        partitions: Array.from({ length: md.topics.get(t)?.partitionsCount ?? 0 }, (_, i) => ({ partitionIndex: i, timestamp: -1n })),
-      })),
-    } as Parameters<Admin['listOffsets']>[0]);
-    const out = new Map<string, bigint>();
-    for (const t of res) for (const p of t.partitions) out.set(tpKey(t.name, p.partitionIndex), p.offset);
-    return out;
-  } finally {
-    await a.close().catch(() => {});
-  }
+/** High watermarks (aborted records included): what a read-uncommitted reader must reach. */
+function highWatermarks(bootstrap: string[], topics: string[]): Promise<Map<string, bigint>> {
+  return listEnds(bootstrap, topics, 10_000, undefined, 'read-uncommitted');
 }
 
 /**

@@ -30,19 +30,8 @@ export function assertFlockVenv(): void {
   }
 }
 
-interface ExecutionLine {
-  kind: 'execution';
-  agent: string;
-  identity: string;
-  inputKeys: string[];
-  correlationIds: string[];
-  outputKeys: string[];
-  startMs: number;
-  endMs: number;
-  tokensIn: number;
-  tokensOut: number;
-  error?: string;
-}
+/** An execution as the Python runner reports it: the harness adds the latency and cost fields. */
+type ExecutionLine = { kind: 'execution' } & Omit<ExecutionRecord, 'drawnLatencyMs' | 'scaledLatencyMs' | 'costUsd'>;
 
 interface DoneLine {
   kind: 'done';

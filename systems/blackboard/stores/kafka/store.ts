@@ -270,14 +270,23 @@ export class KafkaBlackboardStore implements BlackboardStore {
   }
 }
 
-/** Read-committed end offsets (LSO) of every partition of `topics`. */
-export async function listEnds(bootstrap: string[], topics: string[], timeoutMs = 10_000, admin?: Admin): Promise<Map<string, bigint>> {
+/**
+ * End offsets of every partition of `topics`: read-committed (the LSO, default) or, with
+ * `isolation: 'read-uncommitted'`, the high watermarks (aborted records included).
+ */
+export async function listEnds(
+  bootstrap: string[],
+  topics: string[],
+  timeoutMs = 10_000,
+  admin?: Admin,
+  isolation: 'read-committed' | 'read-uncommitted' = 'read-committed',
+): Promise<Map<string, bigint>> {
   const own = !admin;
   const a = admin ?? new Admin(clientBase(bootstrap, 'fb-store-offsets', timeoutMs));
   try {
     const md = await a.metadata({ topics });
     const res = await a.listOffsets({
-      isolationLevel: READ_COMMITTED,
+      isolationLevel: isolation === 'read-committed' ? READ_COMMITTED : 0,
       topics: topics.map((t) => ({
         name: t,
         partitions: Array.from({ length: md.topics.get(t)?.partitionsCount ?? 0 }, (_, i) => ({ partitionIndex: i, timestamp: -1n })),
