@@ -3,16 +3,15 @@
 // type topic back with a fresh read-committed consumer and let the checker count lost and
 // duplicated artifacts. Same seed and fault schedule for both delivery modes (the anchors are
 // Kafka's transactions_test.py and Jepsen's 2024 analysis, see RESEARCH.md §4).
-import { Admin, Consumer, stringDeserializers } from '@platformatic/kafka';
+import { Admin } from '@platformatic/kafka';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { REPO_ROOT, forceClose, killNode, restartNode, startKafka, statusKafka, stopKafka, type KafkaNodes } from '../brokers/kafka.ts';
+import { REPO_ROOT, killNode, restartNode, startKafka, statusKafka, stopKafka, type KafkaNodes } from '../brokers/kafka.ts';
 import '../brokers/kafka-client-guard.ts';
 import { runOnce } from '../runner/run-once.ts';
 import { blackboardKafkaSystem } from '../../systems/blackboard-kafka/system.ts';
 import type { DeliveryMode } from '../../systems/blackboard-kafka/worker.ts';
-import { KafkaBlackboardStore, clientBase, listEnds } from '../../systems/blackboard/stores/kafka/store.ts';
-import { tpKey } from '../../systems/blackboard/stores/kafka/layout.ts';
+import { KafkaBlackboardStore, clientBase, readTopicValues } from '../../systems/blackboard/stores/kafka/store.ts';
 import { keyedRng } from '../../workloads/random.ts';
 import { buildWorkload } from '../../workloads/registry.ts';
 import { ERROR_TYPE, type WorkloadSpec } from '../../workloads/spec.ts';
@@ -133,56 +132,17 @@ async function busiestLeader(bootstrap: string[], topics: string[]): Promise<num
  * read-committed (ends = last stable offsets), 0 = read-uncommitted (ends = high watermarks).
  */
 export async function readLog(bootstrap: string[], topics: string[], isolation: 0 | 1, timeoutMs = 60_000): Promise<{ type: string; key: string }[]> {
-  const ends = isolation === 1 ? await listEnds(bootstrap, topics) : await highWatermarks(bootstrap, topics);
-  const remaining = new Map([...ends].filter(([, e]) => e > 0n));
-  if (!remaining.size) return [];
-  const consumer = new Consumer({
-    ...clientBase(bootstrap, 'fb-chaos-reader'),
-    groupId: `fb-chaos-reader-${randomUUID()}`,
-    deserializers: stringDeserializers,
-    isolationLevel: isolation,
-    maxWaitTime: 100,
-  });
+  const values = await readTopicValues(bootstrap, topics, isolation === 1 ? 'read-committed' : 'read-uncommitted', undefined, timeoutMs);
   const out: { type: string; key: string }[] = [];
-  try {
-    const stream = await consumer.consume({ topics, mode: 'earliest', autocommit: false, sessionTimeout: 10_000, heartbeatInterval: 1000 });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setInterval(() => {
-        for (const [tp, end] of [...remaining]) {
-          const pos = stream.offsetsToFetch.get(tp);
-          if (pos !== undefined && pos >= end) remaining.delete(tp);
-        }
-        if (!remaining.size) done();
-      }, 20);
-      const deadline = setTimeout(() => done(new Error(`reading ${topics.length} topic(s) timed out after ${timeoutMs} ms`)), timeoutMs);
-      const done = (e?: Error) => {
-        clearInterval(timer);
-        clearTimeout(deadline);
-        if (e) reject(e);
-        else resolve();
-      };
-      stream.on('data', (m) => {
-        const end = ends.get(tpKey(m.topic, m.partition));
-        if (end === undefined || m.offset >= end || m.value === undefined) return;
-        try {
-          const a = JSON.parse(m.value) as { type?: unknown; key?: unknown };
-          if (typeof a.type === 'string' && typeof a.key === 'string') out.push({ type: a.type, key: a.key });
-        } catch {
-          // Not an artifact (poison record): not the checker's business.
-        }
-      });
-      stream.on('error', (e) => done(e));
-    });
-    await stream.close().catch(() => {});
-  } finally {
-    await forceClose(consumer);
+  for (const v of values) {
+    try {
+      const a = JSON.parse(v) as { type?: unknown; key?: unknown };
+      if (typeof a.type === 'string' && typeof a.key === 'string') out.push({ type: a.type, key: a.key });
+    } catch {
+      // Not an artifact (poison record): not the checker's business.
+    }
   }
   return out;
-}
-
-/** High watermarks (aborted records included): what a read-uncommitted reader must reach. */
-function highWatermarks(bootstrap: string[], topics: string[]): Promise<Map<string, bigint>> {
-  return listEnds(bootstrap, topics, 10_000, undefined, 'read-uncommitted');
 }
 
 /**

@@ -211,47 +211,7 @@ export class KafkaBlackboardStore implements BlackboardStore {
    * offsets. Uses a throwaway group that never commits.
    */
   async readTopics(topics: string[]): Promise<string[]> {
-    const ends = await this.endOffsets(topics);
-    const remaining = new Map([...ends].filter(([, e]) => e > 0n));
-    if (!remaining.size) return [];
-    const consumer = new Consumer({
-      ...clientBase(this.opts.bootstrap, 'fb-store-reader', this.opts.timeoutMs),
-      groupId: `fb-reader-${randomUUID()}`,
-      deserializers: stringDeserializers,
-      isolationLevel: READ_COMMITTED,
-      maxWaitTime: 100,
-    });
-    const values: string[] = [];
-    try {
-      const stream = await consumer.consume({ topics, mode: 'earliest', autocommit: false, sessionTimeout: 10_000, heartbeatInterval: 1000 });
-      await new Promise<void>((resolve, reject) => {
-        const check = () => {
-          // Positions include transaction markers, which never arrive as messages.
-          for (const [tp, end] of [...remaining]) {
-            const pos = stream.offsetsToFetch.get(tp);
-            if (pos !== undefined && pos >= end) remaining.delete(tp);
-          }
-          if (!remaining.size) finish();
-        };
-        const timer = setInterval(check, 20);
-        const deadline = setTimeout(() => finish(new Error(`reading ${topics.length} topic(s) timed out`)), 60_000);
-        const finish = (e?: Error) => {
-          clearInterval(timer);
-          clearTimeout(deadline);
-          if (e) reject(e);
-          else resolve();
-        };
-        stream.on('data', (m) => {
-          const end = ends.get(tpKey(m.topic, m.partition));
-          if (end !== undefined && m.offset < end && m.value !== undefined) values.push(m.value);
-        });
-        stream.on('error', (e) => finish(e));
-      });
-      await stream.close();
-    } finally {
-      await forceClose(consumer);
-    }
-    return values;
+    return readTopicValues(this.opts.bootstrap, topics, 'read-committed', this.opts.timeoutMs);
   }
 
   async close(): Promise<void> {
@@ -298,4 +258,59 @@ export async function listEnds(
   } finally {
     if (own) await a.close();
   }
+}
+
+/**
+ * Values of every record of `topics` from the beginning up to their current ends: the last
+ * stable offsets read-committed, the high watermarks read-uncommitted (aborted records included).
+ * A throwaway consumer group that never commits.
+ */
+export async function readTopicValues(
+  bootstrap: string[],
+  topics: string[],
+  isolation: 'read-committed' | 'read-uncommitted' = 'read-committed',
+  clientTimeoutMs?: number,
+  readTimeoutMs = 60_000,
+): Promise<string[]> {
+  const ends = await listEnds(bootstrap, topics, clientTimeoutMs, undefined, isolation);
+  const remaining = new Map([...ends].filter(([, e]) => e > 0n));
+  if (!remaining.size) return [];
+  const consumer = new Consumer({
+    ...clientBase(bootstrap, 'fb-store-reader', clientTimeoutMs),
+    groupId: `fb-reader-${randomUUID()}`,
+    deserializers: stringDeserializers,
+    isolationLevel: isolation === 'read-committed' ? READ_COMMITTED : 0,
+    maxWaitTime: 100,
+  });
+  const values: string[] = [];
+  try {
+    const stream = await consumer.consume({ topics, mode: 'earliest', autocommit: false, sessionTimeout: 10_000, heartbeatInterval: 1000 });
+    await new Promise<void>((resolve, reject) => {
+      const check = () => {
+        // Positions include transaction markers, which never arrive as messages.
+        for (const [tp, end] of [...remaining]) {
+          const pos = stream.offsetsToFetch.get(tp);
+          if (pos !== undefined && pos >= end) remaining.delete(tp);
+        }
+        if (!remaining.size) finish();
+      };
+      const timer = setInterval(check, 20);
+      const deadline = setTimeout(() => finish(new Error(`reading ${topics.length} topic(s) timed out after ${readTimeoutMs} ms`)), readTimeoutMs);
+      const finish = (e?: Error) => {
+        clearInterval(timer);
+        clearTimeout(deadline);
+        if (e) reject(e);
+        else resolve();
+      };
+      stream.on('data', (m) => {
+        const end = ends.get(tpKey(m.topic, m.partition));
+        if (end !== undefined && m.offset < end && m.value !== undefined) values.push(m.value);
+      });
+      stream.on('error', (e) => finish(e));
+    });
+    await stream.close().catch(() => {});
+  } finally {
+    await forceClose(consumer);
+  }
+  return values;
 }
