@@ -1,5 +1,6 @@
 // Who runs a workload: every system (blackboard with any store, LangGraph, the real Flock)
 // implements this one small interface, the way a benchmark driver does.
+import type { TailMode } from '../harness/llm/profiles.ts';
 import type { LlmClient, LlmStats } from '../harness/llm/types.ts';
 import type { AgentRuntime, ExecutionRecord } from '../workloads/execute.ts';
 import type { Artifact, SeedInput, WorkloadSpec } from '../workloads/spec.ts';
@@ -35,6 +36,14 @@ export interface RunContext extends AgentRuntime {
    * task latencies measure the workload, not the provisioning. Call before publishing seeds.
    */
   markMeasureStart?(): void;
+  /**
+   * Systems with teardown a deployed system would not pay per workload (reading the log back,
+   * closing clients, deleting topics) call this when the workload is done: makespan and CPU
+   * stop there. Default: the end of run().
+   */
+  markMeasureEnd?(): void;
+  /** How ctx.llm was made, so a system that spawns worker processes can make the same client there. */
+  llmConfig?: { transport: 'inprocess' | 'http'; tail?: TailMode; url?: string };
 }
 
 export interface SystemRunResult {
@@ -49,6 +58,11 @@ export interface SystemRunResult {
    * talking to its own simulator endpoint). Default: ctx.llm.stats().
    */
   llmStats?: LlmStats;
+  /**
+   * CPU time of processes the system spawned (worker processes) within the measured window,
+   * ms. Added to the run's cpuMs, which otherwise counts only the run's own process.
+   */
+  helperCpuMs?: number;
 }
 
 export interface System {

@@ -44,17 +44,22 @@ export class Sampler {
     for (const g of this.extra) for (const [k, v] of Object.entries(g())) this.samples.push({ tMs: t, metric: k, value: v });
   }
 
+  private stopped?: { rssPeakMb: number; eventLoopP99Ms: number; eventLoopMaxMs: number; queuePeak: number };
+
+  /** Take a last sample and stop; later calls return the same summary (a run may end measuring early). */
   stop(): { rssPeakMb: number; eventLoopP99Ms: number; eventLoopMaxMs: number; queuePeak: number } {
+    if (this.stopped) return this.stopped;
     clearInterval(this.timer);
     this.sample();
     this.loop.disable();
     let queuePeak = 0;
     for (const s of this.samples) if (s.metric === 'queue_pending' && s.value > queuePeak) queuePeak = s.value;
-    return {
+    this.stopped = {
       rssPeakMb: this.rssPeak,
       eventLoopP99Ms: this.loop.count ? this.loop.percentile(99) / 1e6 : 0,
       eventLoopMaxMs: this.loop.count ? this.loop.max / 1e6 : 0,
       queuePeak,
     };
+    return this.stopped;
   }
 }

@@ -93,6 +93,7 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
   const clock = () => performance.now() - t0;
   let cpu0 = process.cpuUsage();
   let setupMs = 0;
+  let measureEnd: { atMs: number; cpu: NodeJS.CpuUsage } | undefined;
   const sampler = new Sampler(clock, o.sampleEveryMs ?? 25);
   const ctx: RunContext = {
     runId: o.runId ?? randomUUID(),
@@ -112,6 +113,15 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
       t0 = performance.now();
       cpu0 = process.cpuUsage();
       sampler.samples.length = 0;
+    },
+    markMeasureEnd: () => {
+      measureEnd ??= { atMs: clock(), cpu: process.cpuUsage(cpu0) };
+      sampler.stop();
+    },
+    llmConfig: {
+      transport: o.llm ?? 'inprocess',
+      tail: o.tail,
+      url: (llm as { baseUrl?: string }).baseUrl,
     },
   };
   // Broker-backed systems: the broker JVMs' CPU and RSS are part of what the system costs.
@@ -143,14 +153,14 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
       sys.run(w, ctx),
       new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason))),
     ]);
-    makespanMs = clock();
+    makespanMs = measureEnd?.atMs ?? clock();
   } finally {
     clearTimeout(deadline);
     await llm.close();
   }
   // HTTP transport: the server's own counters (requests by status, 429s, faults) go with the run.
   const llmServer = o.llm === 'http' ? (await import('../llm/index.ts')).llmServerMetrics(llm) : undefined;
-  const cpu = process.cpuUsage(cpu0);
+  const cpu = measureEnd?.cpu ?? process.cpuUsage(cpu0);
   const sampled = sampler.stop();
 
   const maxConc = Object.fromEntries(w.agents.map((a) => [a.name, a.maxConcurrency]));
@@ -186,7 +196,7 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
     p95Ms: pct(95),
     p99Ms: pct(99),
     maxMs: lat.length ? h.maxValue / 1000 : 0,
-    cpuMs: (cpu.user + cpu.system) / 1000,
+    cpuMs: (cpu.user + cpu.system) / 1000 + (result.helperCpuMs ?? 0),
     rssPeakMb: sampled.rssPeakMb,
     eventLoopP99Ms: sampled.eventLoopP99Ms,
     queuePeak: sampled.queuePeak,

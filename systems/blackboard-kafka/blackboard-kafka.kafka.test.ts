@@ -133,3 +133,32 @@ describe('blackboard-kafka backpressure', () => {
     expect(k.queuePeak).toBeGreaterThan(0);
   }, 120_000);
 });
+
+describe('blackboard-kafka worker processes', () => {
+  for (const mode of ['at-least-once', 'exactly-once']) {
+    it(`${mode}: 2 processes x 2 consumers give the in-memory result; executions are on the run clock`, async () => {
+      const w = buildWorkload('map', { items: 16, depth: 2 });
+      const ref = await reference(w);
+      const k = await onKafka(w, { mode, partitions: 4, processes: 2, consumers: 2 });
+      expect(k.finalHash).toEqual(ref.finalHash);
+      expect(k.executions.length).toBe(ref.executions.length);
+      // Every execution was reported back from a worker process, inside the measured window.
+      expect(k.executions.every((e) => e.startMs >= 0 && e.endMs >= e.startMs && e.endMs <= k.makespanMs + 1)).toBe(true);
+      // An execution starts after its input existed: the child clocks share the run's zero.
+      const created = new Map(k.artifacts.map((a) => [a.key, a.createdAtMs]));
+      expect(k.executions.every((e) => e.inputKeys.every((key) => e.startMs + 1 >= (created.get(key) ?? 0)))).toBe(true);
+      const sys = k.params.system as Record<string, unknown>;
+      expect(sys.consumersPerGroup).toBe(4);
+      expect((sys.workerProcesses as { cpuMs: number }).cpuMs).toBeGreaterThan(0);
+      expect(k.llm.calls).toBe(ref.llm.calls);
+    }, 120_000);
+  }
+
+  it('a worker process that dies fails the run with its exit, no hang', async () => {
+    const w = buildWorkload('map', { items: 30, depth: 1 });
+    const run = onKafka(w, { mode: 'at-least-once', partitions: 2, processes: 2, consumers: 1 }, (h) => {
+      process.kill(h.processes[1]!.pid!, 'SIGKILL');
+    });
+    await expect(run).rejects.toThrow(/worker process 1 exited with SIGKILL/);
+  }, 120_000);
+});

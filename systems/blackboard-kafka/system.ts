@@ -1,5 +1,6 @@
 // The blackboard distributed over Kafka: artifacts live in per-type topics, every agent is a
-// consumer group with `consumers` in-process consumers, and delivery is at-least-once or
+// consumer group with `consumers` consumers in each of `processes` worker processes (or in this
+// process, processes = 0), and delivery is at-least-once or
 // exactly-once (transactions). The same workload spec and agent body as the in-memory
 // blackboard, so final artifacts match it by content hash.
 import { Admin } from '@platformatic/kafka';
@@ -10,17 +11,24 @@ import { ERROR_TYPE, type WorkloadSpec } from '../../workloads/spec.ts';
 import { agentGroup, totalLag, tpKey, typeTopic } from '../blackboard/stores/kafka/layout.ts';
 import { KafkaBlackboardStore, clientBase, listEnds } from '../blackboard/stores/kafka/store.ts';
 import type { RunContext, System, SystemRunResult } from '../types.ts';
-import { AgentWorker, type DeliveryMode, type WorkerCounters, type WorkerOptions } from './worker.ts';
+import { emptyStats, type LlmStats } from '../../harness/llm/types.ts';
+import { AgentWorker, type ConsumerView, type DeliveryMode, type WorkerCounters, type WorkerOptions } from './worker.ts';
+import { WorkerProcess, clockAnchor, type ConsumerAssignment } from './worker-pool.ts';
 
 /** System parameters (matrix `systemParams`), with defaults. */
 export interface KafkaSystemParams {
   /** Partitions per type topic; default 4. */
   partitions: number;
-  /** Consumers per agent group (in-process consumer instances); default 2. Agents with an unkeyed batch always get 1. */
+  /**
+   * Worker processes; default 0 = the consumers run inside the run's own process. With N >= 1
+   * every process runs `consumers` consumers of every agent group (N x M per group).
+   */
+  processes: number;
+  /** Consumers per agent group (per worker process when processes >= 1); default 2. Agents with an unkeyed batch always get 1 in total. */
   consumers: number;
   /** Default `at-least-once`. */
   mode: DeliveryMode;
-  /** Executions in flight per consumer; default ceil(agent.maxConcurrency / consumers). */
+  /** Executions in flight per consumer; default ceil(agent.maxConcurrency / consumers in the group). */
   maxInFlight?: number;
   /** Completions per transaction / offset commit; default 16. */
   batchSize: number;
@@ -47,9 +55,11 @@ export function resolveKafkaParams(p: Record<string, unknown>): KafkaSystemParam
   const mode = (p.mode ?? 'at-least-once') as string;
   if (mode !== 'at-least-once' && mode !== 'exactly-once') throw new BrokerError(`blackboard-kafka: mode must be at-least-once|exactly-once, got ${JSON.stringify(mode)}`);
   const envBootstrap = process.env.FLOCKBENCH_KAFKA_BOOTSTRAP?.split(',').filter(Boolean);
+  if (p.faultAfterProduce && p.processes) throw new BrokerError('blackboard-kafka: faultAfterProduce (a function) needs processes: 0');
   const bootstrap = (p.bootstrap as string[] | string | undefined) ?? envBootstrap ?? statusKafka().cluster?.bootstrap ?? ['127.0.0.1:9092'];
   return {
     partitions: num('partitions', 4),
+    processes: num('processes', 0, 0),
     consumers: num('consumers', 2),
     mode,
     maxInFlight: p.maxInFlight === undefined ? undefined : num('maxInFlight', 1),
@@ -70,7 +80,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface KafkaRunHandle {
   store: KafkaBlackboardStore;
+  /** Consumers in this process (processes = 0). */
   workers: AgentWorker[];
+  /** Worker processes (processes >= 1). */
+  processes: WorkerProcess[];
 }
 
 export function blackboardKafkaSystem(opts: { name?: string; onStarted?: (h: KafkaRunHandle) => void | Promise<void> } = {}): System {
@@ -90,35 +103,58 @@ export function blackboardKafkaSystem(opts: { name?: string; onStarted?: (h: Kaf
       const types = [...new Set([...w.types.map((t) => t.name), ...w.inputs.map((i) => i.type), ERROR_TYPE])];
       const store = new KafkaBlackboardStore({ bootstrap: p.bootstrap, runId: ctx.runId, types, partitions: p.partitions, replicas: p.replicas });
       const workers: AgentWorker[] = [];
+      const procs: WorkerProcess[] = [];
       const t0 = ctx.clock();
       try {
         await store.init();
-        for (const agent of w.agents) {
-          // An unkeyed batch must see every record: one consumer owns all partitions.
-          const n = agent.consumes.batch && agent.consumes.batch.by !== 'correlationId' ? 1 : p.consumers;
-          const maxInFlight = p.maxInFlight ?? Math.max(1, Math.ceil(agent.maxConcurrency / n));
-          for (let i = 0; i < n; i++) {
+        const slots = Math.max(1, p.processes);
+        // Per process k: which consumers of which group it runs. An unkeyed batch must see
+        // every record, so that agent gets one consumer in total (in the first process).
+        const plan: ConsumerAssignment[][] = Array.from({ length: slots }, (_, k) =>
+          w.agents.flatMap((agent) => {
+            const unkeyed = Boolean(agent.consumes.batch && agent.consumes.batch.by !== 'correlationId');
+            const n = unkeyed ? (k === 0 ? 1 : 0) : p.consumers;
+            const inGroup = unkeyed ? 1 : p.consumers * slots;
+            const maxInFlight = p.maxInFlight ?? Math.max(1, Math.ceil(agent.maxConcurrency / inGroup));
+            return Array.from({ length: n }, (_, i) => ({ agent: agent.name, index: k * p.consumers + i, groupId: agentGroup(ctx.runId, agent.name), maxInFlight }));
+          }),
+        );
+        if (p.processes === 0) {
+          for (const c of plan[0]!) {
             workers.push(new AgentWorker({
-              bootstrap: p.bootstrap, runId: ctx.runId, groupId: agentGroup(ctx.runId, agent.name), index: i, agent, workload: w, runtime: ctx,
-              mode: p.mode, maxInFlight, batchSize: p.batchSize, lingerMs: p.lingerMs, latencyScale: ctx.latencyScale, maxAttempts: p.maxAttempts,
+              bootstrap: p.bootstrap, runId: ctx.runId, groupId: c.groupId, index: c.index, agent: w.agents.find((a) => a.name === c.agent)!, workload: w, runtime: ctx,
+              mode: p.mode, maxInFlight: c.maxInFlight, batchSize: p.batchSize, lingerMs: p.lingerMs, latencyScale: ctx.latencyScale, maxAttempts: p.maxAttempts,
               faultAfterProduce: p.faultAfterProduce,
             }));
           }
+          await Promise.all(workers.map((x) => x.start()));
+        } else {
+          const llm = ctx.llmConfig ?? { transport: ctx.llm.transport };
+          const started = await Promise.allSettled(plan.map((consumers, k) => WorkerProcess.spawn(k, {
+            bootstrap: p.bootstrap, runId: ctx.runId, workload: w, consumers, mode: p.mode, batchSize: p.batchSize, lingerMs: p.lingerMs,
+            latencyScale: ctx.latencyScale, maxAttempts: p.maxAttempts, seed: ctx.seed, llm,
+          }, w.agents)));
+          for (const r of started) if (r.status === 'fulfilled') procs.push(r.value);
+          const failed = started.find((r) => r.status === 'rejected');
+          if (failed) throw (failed as PromiseRejectedResult).reason;
         }
-        await Promise.all(workers.map((x) => x.start()));
-        await waitForStableGroups(w, ctx.runId, p.partitions, workers);
+        const views: ConsumerView[] = [...workers, ...procs.flatMap((x) => x.consumers)];
+        const refresh = () => Promise.all(procs.map((x) => x.refresh())).then(() => undefined);
+        await waitForStableGroups(w, ctx.runId, p.partitions, views, refresh);
         for (const x of workers) x.measuring = true;
-        await opts.onStarted?.({ store, workers });
+        await opts.onStarted?.({ store, workers, processes: procs });
         const setupMs = ctx.clock() - t0;
         // Topics and stable consumer groups are provisioning, not workload: measure from here.
         ctx.markMeasureStart?.();
+        const anchor = clockAnchor(ctx.clock);
+        await Promise.all(procs.map((x) => x.measure(anchor)));
 
-        const groupTopics = new Map<AgentWorker, string[]>(workers.map((x) => [x, x.o.agent.consumes.types.map((t) => typeTopic(ctx.runId, t))]));
+        const groupTopics = new Map(w.agents.map((a) => [agentGroup(ctx.runId, a.name), a.consumes.types.map((t) => typeTopic(ctx.runId, t))]));
         const consumedTopics = [...new Set([...groupTopics.values()].flat())];
         let lastLag = 0;
         ctx.setQueueProbe(() => ({
-          pending: lastLag + workers.reduce((s, x) => s + Math.max(0, x.buffered()), 0),
-          inFlight: workers.reduce((s, x) => s + x.inFlight, 0),
+          pending: lastLag + views.reduce((s, x) => s + Math.max(0, x.buffered()), 0),
+          inFlight: views.reduce((s, x) => s + x.inFlight, 0),
         }));
 
         const open = ctx.arrivals.some((a) => a.intendedAtMs > 0);
@@ -127,41 +163,46 @@ export function blackboardKafkaSystem(opts: { name?: string; onStarted?: (h: Kaf
           await store.publish(seedArtifact(w, arr.index, ctx.clock()));
         }
 
-        // Idle = no worker busy and every group's fetch position has reached the end offsets, twice in a row.
+        // Idle = no consumer busy and every group's fetch position has reached the end offsets, twice in a row.
         let idleChecks = 0;
         while (idleChecks < 2) {
           if (ctx.signal.aborted) throw ctx.signal.reason;
-          const failed = workers.find((x) => x.failure);
-          if (failed) throw failed.failure;
           await sleep(25);
+          // Ends first, then consumer state: a record that lands in between is either below
+          // the end we read (and then counted as lag) or makes a consumer busy.
           const ends = await listEnds(p.bootstrap, consumedTopics, 10_000, admin);
+          await refresh();
+          const failed = views.find((x) => x.failure);
+          if (failed) throw failed.failure;
           let lag = 0;
-          const byGroup = new Map<string, Map<string, bigint>>();
-          for (const x of workers) {
-            const m = byGroup.get(x.o.groupId) ?? new Map<string, bigint>();
-            for (const [tp, pos] of x.positions()) m.set(tp, pos);
-            byGroup.set(x.o.groupId, m);
-          }
-          for (const x of workers.filter((y, i, all) => all.findIndex((z) => z.o.groupId === y.o.groupId) === i)) {
-            const groupEnds = new Map([...ends].filter(([tp]) => groupTopics.get(x)!.some((t) => tp.startsWith(`${t}:`))));
-            lag += totalLag(groupEnds, byGroup.get(x.o.groupId)!);
-            if (DEBUG) debug(x.o.groupId, [...groupEnds].map(([tp, e]) => `${tp.slice(-12)} end ${e} pos ${byGroup.get(x.o.groupId)!.get(tp)}`).join(', '));
+          for (const [groupId, topics] of groupTopics) {
+            const positions = new Map<string, bigint>();
+            for (const x of views) if (x.groupId === groupId) for (const [tp, pos] of x.positions()) positions.set(tp, pos);
+            const groupEnds = new Map([...ends].filter(([tp]) => topics.some((t) => tp.startsWith(`${t}:`))));
+            lag += totalLag(groupEnds, positions);
+            if (DEBUG) debug(groupId, [...groupEnds].map(([tp, e]) => `${tp.slice(-12)} end ${e} pos ${positions.get(tp)}`).join(', '));
           }
           lastLag = lag;
-          debug('lag', lag, 'busy', workers.filter((x) => x.busy()).map((x) => `${x.name}(inflight ${x.inFlight} buffered ${x.buffered()})`).join(' '));
-          idleChecks = lag === 0 && !workers.some((x) => x.busy()) ? idleChecks + 1 : 0;
+          debug('lag', lag, 'busy', views.filter((x) => x.busy()).map((x) => `${x.name}(inflight ${x.inFlight} buffered ${x.buffered()})`).join(' '));
+          idleChecks = lag === 0 && !views.some((x) => x.busy()) ? idleChecks + 1 : 0;
         }
+        // The workload is done; reading the log back and tearing down is not part of it.
+        ctx.markMeasureEnd?.();
+        const finished = await Promise.all(procs.map((x) => x.finish()));
+        for (const f of finished) for (const e of f.executions) ctx.onExecution(e);
         const artifacts = await store.all();
         const dlq = (await store.dlq()).length;
-        const sum = (k: keyof WorkerCounters) => workers.reduce((s, x) => s + x.counters[k], 0);
+        const sum = (k: keyof WorkerCounters) => views.reduce((s, x) => s + x.counters[k], 0);
         return {
           artifacts,
           params: {
             store: 'kafka',
             mode: p.mode,
             partitions: p.partitions,
+            processes: p.processes,
             consumers: p.consumers,
-            maxInFlight: p.maxInFlight ?? 'maxConcurrency/consumers',
+            consumersPerGroup: p.consumers * Math.max(1, p.processes),
+            maxInFlight: p.maxInFlight ?? 'maxConcurrency/consumersPerGroup',
             batchSize: p.batchSize,
             lingerMs: p.lingerMs,
             replicas: p.replicas,
@@ -169,6 +210,12 @@ export function blackboardKafkaSystem(opts: { name?: string; onStarted?: (h: Kaf
             bootstrap: p.bootstrap.join(','),
             isolationLevel: 'read_committed',
             idempotentProducer: true,
+            ...(procs.length ? {
+              workerProcesses: {
+                cpuMs: finished.reduce((s, f) => s + f.cpuMs, 0),
+                rssPeakMbSum: finished.reduce((s, f) => s + f.rssPeakMb, 0),
+              },
+            } : {}),
           },
           counters: {
             setupMs,
@@ -180,13 +227,14 @@ export function blackboardKafkaSystem(opts: { name?: string; onStarted?: (h: Kaf
             aborts: sum('aborts'),
             producerRecreations: sum('producerRecreations'),
             commits: sum('commits'),
-            peakInFlight: Math.max(0, ...workers.map((x) => x.counters.peakInFlight)),
+            peakInFlight: Math.max(0, ...views.map((x) => x.counters.peakInFlight)),
             pauses: sum('pauses'),
             rebalances: sum('rebalances'),
           },
+          ...(procs.length ? { llmStats: sumStats([ctx.llm.stats(), ...finished.map((f) => f.llm)]), helperCpuMs: finished.reduce((s, f) => s + f.cpuMs, 0) } : {}),
         };
       } finally {
-        await Promise.all(workers.map((x) => x.close()));
+        await Promise.all([...workers.map((x) => x.close()), ...procs.map((x) => x.close())]);
         await admin.close().catch(() => {});
         if (p.deleteTopics) await store.deleteTopics().catch(() => {});
         await store.close();
@@ -195,24 +243,33 @@ export function blackboardKafkaSystem(opts: { name?: string; onStarted?: (h: Kaf
   };
 }
 
+function sumStats(all: LlmStats[]): LlmStats {
+  const out = emptyStats();
+  for (const s of all) for (const k of Object.keys(out) as (keyof LlmStats)[]) out[k] += s[k];
+  return out;
+}
+
 /**
  * Wait until every agent group has all its partitions assigned and no consumer is still
  * joining, so no rebalance moves partitions while the run is measured.
  */
-async function waitForStableGroups(w: WorkloadSpec, runId: string, partitions: number, workers: AgentWorker[], timeoutMs = 60_000): Promise<void> {
+async function waitForStableGroups(w: WorkloadSpec, runId: string, partitions: number, views: ConsumerView[], refresh: () => Promise<void>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let stableSince = 0;
   while (Date.now() < deadline) {
+    await refresh();
+    const failed = views.find((x) => x.failure);
+    if (failed) throw failed.failure;
     let ok = true;
     for (const agent of w.agents) {
-      const ws = workers.filter((x) => x.o.agent.name === agent.name);
+      const ws = views.filter((x) => x.agent.name === agent.name);
       const want = agent.consumes.types.length * partitions;
       const got = new Set(ws.flatMap((x) => x.assigned()));
       const expectedMembers = Math.min(ws.length, want);
       if (got.size !== want || ws.filter((x) => x.assigned().length > 0).length < expectedMembers) ok = false;
       for (const t of agent.consumes.types) for (let i = 0; i < partitions; i++) if (!got.has(tpKey(typeTopic(runId, t), i))) ok = false;
     }
-    debug('groups', workers.map((x) => `${x.name}:${x.assigned().length}`).join(' '));
+    debug('groups', views.map((x) => `${x.name}:${x.assigned().length}`).join(' '));
     if (ok) {
       stableSince ||= Date.now();
       if (Date.now() - stableSince >= 300) return;

@@ -73,7 +73,39 @@ export interface WorkerCounters {
   rebalances: number;
 }
 
-export class AgentWorker {
+/**
+ * What the run's coordinator needs to know of one consumer: its group and assignment, fetch
+ * positions and whether it holds work. AgentWorker is one in this process; RemoteConsumer
+ * (worker-pool.ts) mirrors one living in a worker process.
+ */
+export interface ConsumerView {
+  readonly name: string;
+  readonly groupId: string;
+  readonly agent: AgentSpec;
+  readonly inFlight: number;
+  readonly counters: WorkerCounters;
+  readonly failure?: unknown;
+  assigned(): string[];
+  positions(): Map<string, bigint>;
+  buffered(): number;
+  busy(): boolean;
+}
+
+/** A consumer's state at one instant (sent from worker processes to the coordinator). */
+export interface ConsumerSnapshot {
+  name: string;
+  groupId: string;
+  agent: string;
+  inFlight: number;
+  counters: WorkerCounters;
+  failure?: string;
+  assigned: string[];
+  positions: [string, bigint][];
+  buffered: number;
+  busy: boolean;
+}
+
+export class AgentWorker implements ConsumerView {
   readonly counters: WorkerCounters = {
     executions: 0, reprocessed: 0, dlq: 0, filtered: 0, transactions: 0, aborts: 0, producerRecreations: 0, commits: 0, peakInFlight: 0, pauses: 0, rebalances: 0,
   };
@@ -100,6 +132,30 @@ export class AgentWorker {
 
   get name(): string {
     return `${this.o.agent.name}#${this.o.index}`;
+  }
+
+  get groupId(): string {
+    return this.o.groupId;
+  }
+
+  get agent(): AgentSpec {
+    return this.o.agent;
+  }
+
+  /** Everything ConsumerView exposes, taken synchronously (one consistent instant). */
+  snapshot(describe: (e: unknown) => string): ConsumerSnapshot {
+    return {
+      name: this.name,
+      groupId: this.groupId,
+      agent: this.o.agent.name,
+      inFlight: this.inFlight,
+      counters: { ...this.counters },
+      failure: this.failure === undefined ? undefined : describe(this.failure),
+      assigned: this.assigned(),
+      positions: [...this.positions()],
+      buffered: this.buffered(),
+      busy: this.busy(),
+    };
   }
 
   async start(): Promise<void> {
