@@ -136,18 +136,22 @@ export async function placeholderValues(db: ResultsDb, rs: HypothesisResult[], f
     : '_No `flockbench bench` session stored._';
 
   // H2 throughput table.
-  const h2 = await db.query<{ mode: string; partitions: number; consumers: number; n: number; tps: number; setup: number; cpu: number; rss: number }>(
-    `SELECT params->'cell'->'systemParams'->>'mode' AS mode, CAST(params->'cell'->'systemParams'->>'partitions' AS INTEGER) AS partitions,
-            CAST(params->'cell'->'systemParams'->>'consumers' AS INTEGER) AS consumers, count(*)::INTEGER AS n,
-            median(tasks * 1000.0 / makespan_ms) AS tps, median(CAST(params->>'setupMs' AS DOUBLE)) AS setup,
-            median(CAST(params->'broker'->>'cpuPctMean' AS DOUBLE)) AS cpu, max(CAST(params->'broker'->>'rssPeakMb' AS DOUBLE)) AS rss
-       FROM runs WHERE system = 'blackboard-kafka' GROUP BY ALL ORDER BY mode, consumers, partitions`);
+  const h2 = await db.query<{ mode: string; layout: string; partitions: number; processes: number; consumers: number; n: number; tps: number; setup: number; cpu: number; bcpu: number; rss: number }>(
+    `SELECT params->'cell'->'systemParams'->>'mode' AS mode,
+            coalesce(params->'cell'->'systemParams'->>'layout', 'consumers=' || (params->'cell'->'systemParams'->>'consumers')) AS layout,
+            CAST(params->'cell'->'systemParams'->>'partitions' AS INTEGER) AS partitions,
+            CAST(coalesce(params->'system'->>'processes', '0') AS INTEGER) AS processes,
+            CAST(coalesce(params->'system'->>'consumersPerGroup', params->'cell'->'systemParams'->>'consumers') AS INTEGER) AS consumers,
+            count(*)::INTEGER AS n, median(tasks * 1000.0 / makespan_ms) AS tps, median(CAST(params->>'setupMs' AS DOUBLE)) AS setup,
+            median(cpu_ms * 100.0 / makespan_ms) AS cpu,
+            median(CAST(params->'broker'->>'cpuPctMean' AS DOUBLE)) AS bcpu, max(CAST(params->'broker'->>'rssPeakMb' AS DOUBLE)) AS rss
+       FROM runs WHERE system = 'blackboard-kafka' GROUP BY ALL ORDER BY mode, layout, partitions`);
   const mem = await db.query<{ system: string; n: number; tps: number }>(
     `SELECT system, count(*)::INTEGER AS n, median(tasks * 1000.0 / makespan_ms) AS tps FROM runs
       WHERE store = 'memory' AND matrix IN (SELECT matrix FROM runs WHERE system = 'blackboard-kafka') GROUP BY system ORDER BY system`);
   v.h2_table = h2.length
-    ? mdTable(['mode', 'partitions', 'consumers', 'n', 'throughput (tasks/s)', 'setup (ms)', 'broker CPU %', 'broker RSS peak (MB)'],
-      h2.map((r) => [r.mode, String(r.partitions), String(r.consumers), String(r.n), num(r.tps, 1), num(r.setup, 0), num(r.cpu, 0), num(r.rss, 0)]))
+    ? mdTable(['mode', 'layout', 'partitions', 'processes', 'consumers / group', 'n', 'throughput (tasks/s)', 'setup (ms)', 'client CPU %', 'broker CPU %', 'broker RSS peak (MB)'],
+      h2.map((r) => [r.mode, r.layout, String(r.partitions), String(r.processes), String(r.consumers), String(r.n), num(r.tps, 1), num(r.setup, 0), num(r.cpu, 0), num(r.bcpu, 0), num(r.rss, 0)]))
       + (mem.length ? `\n\nIn-memory reference on the same matrix: ${mem.map((m) => `${m.system} ${num(m.tps, 1)} tasks/s (n=${m.n})`).join('; ')}.` : '')
     : '_No blackboard-kafka runs stored._';
 

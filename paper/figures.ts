@@ -9,7 +9,7 @@ import * as vegaLite from 'vega-lite';
 import { Resvg } from '@resvg/resvg-js';
 import { bootstrapCi, median } from '../harness/collect/stats.ts';
 import type { ResultsDb } from '../harness/results/db.ts';
-import { loadRuns, ratioEvidence } from './verdicts.ts';
+import { kafkaLayout, loadRuns, ratioEvidence } from './verdicts.ts';
 
 // vega-lite's TopLevelSpec type is large; specs here are plain JSON checked by compiling them.
 export type VlSpec = Record<string, unknown>;
@@ -103,26 +103,26 @@ export function h1RatioFigure(runs: Runs, matrix = 'h1'): Figure | string {
   };
 }
 
-/** H2: throughput vs partitions per mode and consumers. */
+/** H2: throughput vs partitions per mode and consumer layout. */
 export function h2ThroughputFigure(runs: Runs): Figure | string {
   const k = runs.filter((r) => r.system === 'blackboard-kafka' && r.makespan_ms > 0);
   if (!k.length) return 'no blackboard-kafka runs';
   const cells = new Map<string, number[]>();
   for (const r of k) {
     const sp = r.p.cell?.systemParams ?? {};
-    const key = `${sp.mode ?? 'at-least-once'}|${Number(sp.partitions ?? 1)}|${Number(sp.consumers ?? 1)}`;
+    const key = `${sp.mode ?? 'at-least-once'}|${Number(sp.partitions ?? 1)}|${kafkaLayout(sp)}`;
     cells.set(key, [...(cells.get(key) ?? []), r.tasks / (r.makespan_ms / 1000)]);
   }
   const values = [...cells].map(([key, xs]) => {
     const [mode, p, c] = key.split('|');
     const [lo, hi] = bootstrapCi(xs);
-    return { mode, partitions: Number(p), consumers: Number(c), throughputTps: median(xs), ciLo: lo, ciHi: hi, n: xs.length };
-  }).sort((a, b) => a.mode.localeCompare(b.mode) || a.consumers - b.consumers || a.partitions - b.partitions);
-  const enc = { x: { field: 'partitions', type: 'quantitative', scale: { type: 'log', base: 2 }, title: 'partitions per topic' }, color: { field: 'consumers', type: 'ordinal', title: 'consumers / group' } };
+    return { mode, partitions: Number(p), layout: c, throughputTps: median(xs), ciLo: lo, ciHi: hi, n: xs.length };
+  }).sort((a, b) => a.mode.localeCompare(b.mode) || a.layout.localeCompare(b.layout) || a.partitions - b.partitions);
+  const enc = { x: { field: 'partitions', type: 'quantitative', scale: { type: 'log', base: 2 }, title: 'partitions per topic' }, color: { field: 'layout', type: 'nominal', title: 'consumer layout' } };
   return {
     name: 'h2-throughput-vs-partitions',
     title: 'H2: blackboard-kafka throughput vs partitions',
-    caption: 'Median throughput (tasks / makespan, setup excluded) of blackboard-kafka by partitions, consumers per group and delivery mode; bars are 95% bootstrap CIs over reps.',
+    caption: 'Median throughput (tasks / makespan, setup and teardown excluded) of blackboard-kafka by partitions, consumer layout and delivery mode; bars are 95% bootstrap CIs over reps.',
     spec: {
       ...BASE,
       title: 'H2: throughput vs partitions',

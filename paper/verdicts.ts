@@ -233,12 +233,22 @@ export function verdictH1b(runs: Parsed[]): HypothesisResult {
   return result('H1b', 'On the same blackboard, deferring execution until the batch is published (deferred) beats running on every publish (eager).', RULES.H1b, ev);
 }
 
-interface KafkaRun extends Parsed { mode: string; partitions: number; consumers: number; throughput: number }
+interface KafkaRun extends Parsed { mode: string; partitions: number; layout: string; throughput: number }
+
+/**
+ * How consumers are laid out as partitions grow: the cell's `layout` label (linked axes in
+ * h2.yaml, e.g. consumers = partitions in worker processes), else a fixed consumer count.
+ */
+export function kafkaLayout(sp: Record<string, unknown>): string {
+  if (typeof sp.layout === 'string') return sp.layout;
+  const procs = Number(sp.processes ?? 0);
+  return `consumers=${Number(sp.consumers ?? 1)}${procs ? ` x processes=${procs}` : ''}`;
+}
 
 export function verdictH2(runs: Parsed[]): HypothesisResult[] {
   const k: KafkaRun[] = runs.filter((r) => r.system === 'blackboard-kafka' && r.makespan_ms > 0).map((r) => {
     const sp = r.p.cell?.systemParams ?? {};
-    return { ...r, mode: String(sp.mode ?? 'at-least-once'), partitions: Number(sp.partitions ?? 1), consumers: Number(sp.consumers ?? 1), throughput: r.tasks / (r.makespan_ms / 1000) };
+    return { ...r, mode: String(sp.mode ?? 'at-least-once'), partitions: Number(sp.partitions ?? 1), layout: kafkaLayout(sp), throughput: r.tasks / (r.makespan_ms / 1000) };
   });
   const out: HypothesisResult[] = [];
   for (const mode of ['at-least-once', 'exactly-once']) {
@@ -247,19 +257,19 @@ export function verdictH2(runs: Parsed[]): HypothesisResult[] {
     const groups = groupConfigs(ofMode, () => true);
     for (const g of groups) {
       const all = [...g.bySystem.values()].flat() as KafkaRun[];
-      const consumersSet = [...new Set(all.map((r) => r.consumers))].sort((a, b) => a - b);
-      for (const c of consumersSet) {
-        const base = all.filter((r) => r.consumers === c && r.partitions === 1).map((r) => r.throughput);
+      const layouts = [...new Set(all.map((r) => r.layout))].sort();
+      for (const c of layouts) {
+        const base = all.filter((r) => r.layout === c && r.partitions === 1).map((r) => r.throughput);
         for (const p of H2_PARTITIONS) {
-          const at = all.filter((r) => r.consumers === c && r.partitions === p).map((r) => r.throughput);
+          const at = all.filter((r) => r.layout === c && r.partitions === p).map((r) => r.throughput);
           if (!at.length || !base.length) continue;
-          const e = ratioEvidence(`scaling efficiency throughput(p=${p}) / (${p} x throughput(p=1)), consumers=${c}`, at, base, 1 / p);
+          const e = ratioEvidence(`scaling efficiency throughput(p=${p}) / (${p} x throughput(p=1)), ${c}`, at, base, 1 / p);
           let { verdict, reason } = decideEfficiency(e.ci);
           if (Math.min(at.length, base.length) < MIN_REPS) ({ verdict, reason } = { verdict: 'inconclusive', reason: `fewer than ${MIN_REPS} reps per arm (${at.length}, ${base.length})` });
           ev.push({
-            id: `H2 ${mode}|${g.key}|consumers=${c}|partitions=${p}`,
+            id: `H2 ${mode}|${g.key}|${c}|partitions=${p}`,
             hypothesis: `H2 ${mode}`,
-            scope: { ...g.scope, label: `${g.scope.label} consumers=${c} partitions=${p}` },
+            scope: { ...g.scope, label: `${g.scope.label} ${c} partitions=${p}` },
             verdict, reason, evidence: [e],
             robust: verdict !== 'inconclusive' && isRobust(e.ci, [NEAR_LINEAR]),
           });

@@ -85,10 +85,20 @@ export function validateMatrix(doc: unknown, where = 'matrix'): MatrixFile {
   return m as unknown as MatrixFile;
 }
 
-/** Cartesian product of a params object whose list values are axes. */
+const isPlainObject = (x: unknown): x is Record<string, unknown> => !!x && typeof x === 'object' && !Array.isArray(x);
+
+/**
+ * Cartesian product of a params object whose list values are axes. A list of mappings is a
+ * linked axis: each mapping sets several params at once (e.g. partitions and consumers that
+ * must grow together), and the list's own key is not a param.
+ */
 export function expandAxes(params: Record<string, unknown> = {}): Record<string, unknown>[] {
   let out: Record<string, unknown>[] = [{}];
   for (const [k, v] of Object.entries(params)) {
+    if (Array.isArray(v) && v.length && v.every(isPlainObject)) {
+      out = out.flatMap((o) => v.map((x) => ({ ...o, ...x })));
+      continue;
+    }
     const values = Array.isArray(v) ? v : [v];
     out = out.flatMap((o) => values.map((x) => ({ ...o, [k]: x })));
   }
