@@ -110,6 +110,10 @@ describe('read-committed filter (real broker)', () => {
     expect(await readAll(kafka.bootstrap(), topic, end, { wrap: true, maxBytes: 1 })).toEqual(['6:c1', '7:c2']);
   });
 
+  it('readTopicValues (the store reader) sees only the committed transaction', async () => {
+    expect(await store.readTopics([topic])).toEqual(['c1', 'c2']);
+  });
+
   // The two tests below document @platformatic/kafka 1.35.0's own read-committed filter. Both
   // are deterministic: the topic is written in full before the consumer starts, one fetch from
   // offset 0 returns the whole (single-segment) log, and with maxBytes 1 every fetch returns
