@@ -8,6 +8,7 @@ import { ERROR_TYPE } from '../../../../workloads/spec.ts';
 import type { BlackboardStore, ConsumptionRecord } from '../../store.ts';
 import { forceClose } from '../../../../harness/brokers/kafka.ts';
 import { consumedTopic, dlqTopic, recordKey, tpKey, typeTopic } from './layout.ts';
+import { withAbortedFilter } from './read-committed.ts';
 
 export const READ_COMMITTED = 1;
 
@@ -282,6 +283,8 @@ export async function readTopicValues(
     isolationLevel: isolation === 'read-committed' ? READ_COMMITTED : 0,
     maxWaitTime: 100,
   });
+  // The client's own read-committed filter lets some aborted records through (read-committed.ts).
+  if (isolation === 'read-committed') withAbortedFilter(consumer);
   const values: string[] = [];
   try {
     const stream = await consumer.consume({ topics, mode: 'earliest', autocommit: false, sessionTimeout: 10_000, heartbeatInterval: 1000 });
