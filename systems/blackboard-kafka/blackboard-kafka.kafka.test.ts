@@ -94,6 +94,32 @@ describe('blackboard-kafka exactly-once', () => {
   }, 120_000);
 });
 
+describe('blackboard-kafka exactly-once, many aborts', () => {
+  it('downstream read-committed consumers never see aborted outputs (fetches that cut before the abort marker)', async () => {
+    // One partition, one transaction per completion, and fetches of one batch each
+    // (fetchMaxBytes 1): worker2 receives aborted Stage1 batches without their abort marker,
+    // the case the client's own read-committed filter lets through (read-committed.ts).
+    const w = buildWorkload('map', { items: 12, depth: 2 });
+    const ref = await reference(w);
+    const crash = new Set(['task-1', 'task-2', 'task-3', 'task-5', 'task-8']);
+    let injected = 0;
+    const k = await onKafka(w, {
+      mode: 'exactly-once', partitions: 1, consumers: 1, batchSize: 1, lingerMs: 0, fetchMaxBytes: 1,
+      faultAfterProduce: ({ attempt, inputKeys }: { attempt: number; inputKeys: string[] }) => {
+        const hit = attempt === 1 && inputKeys.some((x) => crash.has(x));
+        if (hit) injected++;
+        return hit;
+      },
+    });
+    const c = k.params.counters as Record<string, number>;
+    expect(injected).toBe(crash.size);
+    expect(c.aborts).toBe(crash.size);
+    // worker2 ran once per task: an aborted Stage1 record reaching it would add executions.
+    expect(k.executions.filter((e) => e.agent === 'worker2').length).toBe(12);
+    expect(k.finalHash).toEqual(ref.finalHash);
+  }, 120_000);
+});
+
 describe('blackboard-kafka DLQ', () => {
   it('poison artifacts land in the DLQ with their error and origin, the run completes', async () => {
     const w = buildWorkload('map', { items: 5, depth: 1 });

@@ -38,6 +38,8 @@ export interface KafkaSystemParams {
   replicas: number;
   /** Executions of one input before the DLQ; default 3. */
   maxAttempts: number;
+  /** Consumer fetch response limit, bytes (fetch.max.bytes); default the client's 10 MB. */
+  fetchMaxBytes?: number;
   /** Bootstrap list; default: the cluster started by `brokers up kafka`, else FLOCKBENCH_KAFKA_BOOTSTRAP, else 127.0.0.1:9092. */
   bootstrap: string[];
   /** Delete the run's topics at the end; default true. */
@@ -67,6 +69,7 @@ export function resolveKafkaParams(p: Record<string, unknown>): KafkaSystemParam
     lingerMs: num('lingerMs', 5, 0),
     replicas: num('replicas', 1),
     maxAttempts: num('maxAttempts', 3),
+    fetchMaxBytes: p.fetchMaxBytes === undefined ? undefined : num('fetchMaxBytes', 1),
     bootstrap: typeof bootstrap === 'string' ? bootstrap.split(',') : bootstrap,
     deleteTopics: p.deleteTopics === undefined ? true : Boolean(p.deleteTopics),
     faultAfterProduce: p.faultAfterProduce as KafkaSystemParams['faultAfterProduce'],
@@ -124,7 +127,7 @@ export function blackboardKafkaSystem(opts: { name?: string; onStarted?: (h: Kaf
             workers.push(new AgentWorker({
               bootstrap: p.bootstrap, runId: ctx.runId, groupId: c.groupId, index: c.index, agent: w.agents.find((a) => a.name === c.agent)!, workload: w, runtime: ctx,
               mode: p.mode, maxInFlight: c.maxInFlight, batchSize: p.batchSize, lingerMs: p.lingerMs, latencyScale: ctx.latencyScale, maxAttempts: p.maxAttempts,
-              faultAfterProduce: p.faultAfterProduce,
+              fetchMaxBytes: p.fetchMaxBytes, faultAfterProduce: p.faultAfterProduce,
             }));
           }
           await Promise.all(workers.map((x) => x.start()));
@@ -132,7 +135,7 @@ export function blackboardKafkaSystem(opts: { name?: string; onStarted?: (h: Kaf
           const llm = ctx.llmConfig ?? { transport: ctx.llm.transport };
           const started = await Promise.allSettled(plan.map((consumers, k) => WorkerProcess.spawn(k, {
             bootstrap: p.bootstrap, runId: ctx.runId, workload: w, consumers, mode: p.mode, batchSize: p.batchSize, lingerMs: p.lingerMs,
-            latencyScale: ctx.latencyScale, maxAttempts: p.maxAttempts, seed: ctx.seed, llm,
+            latencyScale: ctx.latencyScale, maxAttempts: p.maxAttempts, fetchMaxBytes: p.fetchMaxBytes, seed: ctx.seed, llm,
           }, w.agents)));
           for (const r of started) if (r.status === 'fulfilled') procs.push(r.value);
           const failed = started.find((r) => r.status === 'rejected');
@@ -207,6 +210,7 @@ export function blackboardKafkaSystem(opts: { name?: string; onStarted?: (h: Kaf
             lingerMs: p.lingerMs,
             replicas: p.replicas,
             maxAttempts: p.maxAttempts,
+            fetchMaxBytes: p.fetchMaxBytes ?? 'client default (10 MB)',
             bootstrap: p.bootstrap.join(','),
             isolationLevel: 'read_committed',
             idempotentProducer: true,

@@ -36,6 +36,7 @@ export interface WorkerInit {
   lingerMs: number;
   latencyScale: number;
   maxAttempts: number;
+  fetchMaxBytes?: number;
   seed: number;
   llm: { transport: 'inprocess' | 'http'; tail?: TailMode; url?: string };
 }

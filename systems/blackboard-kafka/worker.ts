@@ -14,6 +14,7 @@ import { validatePayload } from '../../workloads/payload.ts';
 import type { AgentSpec, Artifact, WorkloadSpec } from '../../workloads/spec.ts';
 import { matchesWhere } from '../blackboard/orchestrator.ts';
 import { OffsetTracker, consumedTopic, dlqTopic, parseTp, recordKey, tpKey, transactionalId, typeTopic } from '../blackboard/stores/kafka/layout.ts';
+import { withAbortedFilter } from '../blackboard/stores/kafka/read-committed.ts';
 import { READ_COMMITTED, clientBase, type DlqRecord } from '../blackboard/stores/kafka/store.ts';
 
 export type DeliveryMode = 'at-least-once' | 'exactly-once';
@@ -37,6 +38,8 @@ export interface WorkerOptions {
   latencyScale: number;
   /** Executions of one input before it goes to the DLQ. */
   maxAttempts: number;
+  /** Fetch response size limit, bytes (Kafka's fetch.max.bytes); default the client's 10 MB. */
+  fetchMaxBytes?: number;
   /**
    * Fault hook (tests, chaos runs): return true to crash after the outputs were produced and
    * before the commit. Exactly-once aborts the transaction; at-least-once skips the offset
@@ -159,18 +162,21 @@ export class AgentWorker implements ConsumerView {
   }
 
   async start(): Promise<void> {
-    this.consumer = new Consumer({
+    // Re-filter read-committed fetches: the client's own filter leaks aborted transactions
+    // (read-committed.ts), which exactly-once delivery cannot afford.
+    this.consumer = withAbortedFilter(new Consumer({
       ...clientBase(this.o.bootstrap, `fb-${this.o.agent.name}-${this.o.index}`),
       groupId: this.o.groupId,
       deserializers: stringDeserializers,
       isolationLevel: READ_COMMITTED,
       maxWaitTime: 50,
+      ...(this.o.fetchMaxBytes ? { maxBytes: this.o.fetchMaxBytes, maxBytesPerPartition: this.o.fetchMaxBytes } : {}),
       // Small buffer: backpressure is our in-flight limit, not a 1024-message readable buffer.
       highWaterMark: Math.max(16, this.o.maxInFlight * 2),
       sessionTimeout: 10_000,
       heartbeatInterval: 500,
       rebalanceTimeout: 10_000,
-    });
+    }));
     this.stream = await this.consumer.consume({ topics: [...this.typeTopics.keys()], mode: 'committed', fallbackMode: 'earliest', autocommit: false });
     this.stream.on('data', (m) => this.onMessage(m));
     this.stream.on('error', (e) => this.fail(e));
