@@ -36,6 +36,8 @@ export interface KafkaSystemParams {
   deleteTopics: boolean;
   /** Test hook, see WorkerOptions.faultAfterProduce. */
   faultAfterProduce?: WorkerOptions['faultAfterProduce'];
+  /** Tolerate (count) re-joins of single-consumer groups (chaos runs: coordinator failover); default false. */
+  rejoinSoleMember: boolean;
 }
 
 export function resolveKafkaParams(p: Record<string, unknown>): KafkaSystemParams {
@@ -60,6 +62,7 @@ export function resolveKafkaParams(p: Record<string, unknown>): KafkaSystemParam
     bootstrap: typeof bootstrap === 'string' ? bootstrap.split(',') : bootstrap,
     deleteTopics: p.deleteTopics === undefined ? true : Boolean(p.deleteTopics),
     faultAfterProduce: p.faultAfterProduce as KafkaSystemParams['faultAfterProduce'],
+    rejoinSoleMember: Boolean(p.rejoinSoleMember),
   };
 }
 
@@ -101,7 +104,7 @@ export function blackboardKafkaSystem(opts: { name?: string; onStarted?: (h: Kaf
             workers.push(new AgentWorker({
               bootstrap: p.bootstrap, runId: ctx.runId, groupId: agentGroup(ctx.runId, agent.name), index: i, agent, workload: w, runtime: ctx,
               mode: p.mode, maxInFlight, batchSize: p.batchSize, lingerMs: p.lingerMs, latencyScale: ctx.latencyScale, maxAttempts: p.maxAttempts,
-              faultAfterProduce: p.faultAfterProduce,
+              faultAfterProduce: p.faultAfterProduce, allowRejoin: p.rejoinSoleMember && n === 1,
             }));
           }
         }
