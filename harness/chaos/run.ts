@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { REPO_ROOT, killNode, restartNode, startKafka, statusKafka, stopKafka, type KafkaNodes } from '../brokers/kafka.ts';
 import '../brokers/kafka-client-guard.ts';
+import { describeError } from '../errors.ts';
 import { runOnce } from '../runner/run-once.ts';
 import { blackboardKafkaSystem } from '../../systems/blackboard-kafka/system.ts';
 import type { DeliveryMode } from '../../systems/blackboard-kafka/worker.ts';
@@ -82,20 +83,6 @@ export interface ChaosOutcome {
   uncommitted?: CheckTotals;
   counters: Record<string, number>;
   events: ChaosEvent[];
-}
-
-/** One line with the nested causes of a client error (MultipleErrors keeps them in `errors`). */
-export function describeError(e: unknown): string {
-  const seen: string[] = [];
-  const walk = (x: unknown, depth: number) => {
-    if (!x || depth > 4 || seen.length > 6) return;
-    const m = (x as Error).message;
-    if (m && !seen.includes(m)) seen.push(m);
-    for (const c of ((x as { errors?: unknown[] }).errors ?? []).slice(-2)) walk(c, depth + 1);
-    walk((x as { cause?: unknown }).cause, depth + 1);
-  };
-  walk(e, 0);
-  return seen.join(' <- ');
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -213,6 +200,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosOutcome> {
   // retries (~5 s) every kill of a leader fails the run. 90 retries <= 1 s apart outlast a restart.
   const retriesBefore = process.env.FLOCKBENCH_KAFKA_CLIENT_RETRIES;
   process.env.FLOCKBENCH_KAFKA_CLIENT_RETRIES = String(CHAOS_CLIENT_RETRIES);
+  // The client timeout is also the transaction timeout: a transaction whose produce waits out a
+  // leader's restart (~10 s) must not be aborted and fenced by its coordinator meanwhile.
+  const timeoutBefore = process.env.FLOCKBENCH_KAFKA_CLIENT_TIMEOUT;
+  process.env.FLOCKBENCH_KAFKA_CLIENT_TIMEOUT = String(CHAOS_CLIENT_TIMEOUT_MS);
   const system = blackboardKafkaSystem({
     onStarted: () => {
       schedule = chaosLoop();
@@ -236,6 +227,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosOutcome> {
         // One consumer per agent group: a second member would rebalance when its peer's
         // coordinator dies, and the system rightly invalidates runs that rebalance.
         consumers: 1,
+        // ... but the group coordinator itself may be the killed broker: the sole member then
+        // re-joins (same partitions, positions kept); counted in counters.rebalances.
+        rejoinSoleMember: true,
         replicas: nodes,
         deleteTopics: false,
         faultAfterProduce: ({ attempt, inputKeys }: { attempt: number; inputKeys: string[] }) => {
@@ -257,6 +251,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosOutcome> {
   } finally {
     if (retriesBefore === undefined) delete process.env.FLOCKBENCH_KAFKA_CLIENT_RETRIES;
     else process.env.FLOCKBENCH_KAFKA_CLIENT_RETRIES = retriesBefore;
+    if (timeoutBefore === undefined) delete process.env.FLOCKBENCH_KAFKA_CLIENT_TIMEOUT;
+    else process.env.FLOCKBENCH_KAFKA_CLIENT_TIMEOUT = timeoutBefore;
     runDone = true;
     // A node still down would make the read below (and the next run) fail: finish the cycle.
     await schedule;
@@ -277,10 +273,22 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosOutcome> {
  * with defaults every kill fails the run with "fetch failed 13 times" before leaders move.
  * A 3 s session makes failover fit the budget; the fault stays a hard kill.
  */
-export const CHAOS_SERVER_PROPERTIES = { 'broker.session.timeout.ms': 3000, 'broker.heartbeat.interval.ms': 500 } as const;
+export const CHAOS_SERVER_PROPERTIES = {
+  'broker.session.timeout.ms': 3000,
+  'broker.heartbeat.interval.ms': 500,
+  // The client caches group and transaction coordinators for its lifetime and never looks them
+  // up again (@platformatic/kafka 1.35): requests pinned to a killed coordinator retry it until
+  // it is back, then get NOT_COORDINATOR while it is a follower. Preferred-leader election moves
+  // leadership (and with it the coordinators) back to the restarted broker within seconds
+  // instead of 300 s, so those retries converge.
+  'leader.imbalance.check.interval.seconds': 2,
+} as const;
 
 /** Client retries during chaos runs (see runChaos). */
 export const CHAOS_CLIENT_RETRIES = 90;
+
+/** Client request and transaction timeout during chaos runs, ms (see runChaos). */
+export const CHAOS_CLIENT_TIMEOUT_MS = 60_000;
 
 export async function startChaosCluster(nodes: KafkaNodes, baseDir = CHAOS_KAFKA_DIR): Promise<void> {
   await startKafka({ nodes, baseDir, fresh: true, timeoutMs: 150_000, serverProperties: CHAOS_SERVER_PROPERTIES });

@@ -46,6 +46,8 @@ export interface KafkaSystemParams {
   deleteTopics: boolean;
   /** Test hook, see WorkerOptions.faultAfterProduce. */
   faultAfterProduce?: WorkerOptions['faultAfterProduce'];
+  /** Tolerate (count) re-joins of single-consumer groups (chaos runs: coordinator failover); default false. */
+  rejoinSoleMember: boolean;
 }
 
 export function resolveKafkaParams(p: Record<string, unknown>): KafkaSystemParams {
@@ -73,6 +75,7 @@ export function resolveKafkaParams(p: Record<string, unknown>): KafkaSystemParam
     bootstrap: typeof bootstrap === 'string' ? bootstrap.split(',') : bootstrap,
     deleteTopics: p.deleteTopics === undefined ? true : Boolean(p.deleteTopics),
     faultAfterProduce: p.faultAfterProduce as KafkaSystemParams['faultAfterProduce'],
+    rejoinSoleMember: Boolean(p.rejoinSoleMember),
   };
 }
 
@@ -119,7 +122,9 @@ export function blackboardKafkaSystem(opts: { name?: string; onStarted?: (h: Kaf
             const n = unkeyed ? (k === 0 ? 1 : 0) : p.consumers;
             const inGroup = unkeyed ? 1 : p.consumers * slots;
             const maxInFlight = p.maxInFlight ?? Math.max(1, Math.ceil(agent.maxConcurrency / inGroup));
-            return Array.from({ length: n }, (_, i) => ({ agent: agent.name, index: k * p.consumers + i, groupId: agentGroup(ctx.runId, agent.name), maxInFlight }));
+            // A group's only consumer gets its own partitions back after a re-join (coordinator failover).
+            const allowRejoin = p.rejoinSoleMember && inGroup === 1;
+            return Array.from({ length: n }, (_, i) => ({ agent: agent.name, index: k * p.consumers + i, groupId: agentGroup(ctx.runId, agent.name), maxInFlight, allowRejoin }));
           }),
         );
         if (p.processes === 0) {
@@ -127,7 +132,7 @@ export function blackboardKafkaSystem(opts: { name?: string; onStarted?: (h: Kaf
             workers.push(new AgentWorker({
               bootstrap: p.bootstrap, runId: ctx.runId, groupId: c.groupId, index: c.index, agent: w.agents.find((a) => a.name === c.agent)!, workload: w, runtime: ctx,
               mode: p.mode, maxInFlight: c.maxInFlight, batchSize: p.batchSize, lingerMs: p.lingerMs, latencyScale: ctx.latencyScale, maxAttempts: p.maxAttempts,
-              fetchMaxBytes: p.fetchMaxBytes, faultAfterProduce: p.faultAfterProduce,
+              fetchMaxBytes: p.fetchMaxBytes, faultAfterProduce: p.faultAfterProduce, allowRejoin: c.allowRejoin,
             }));
           }
           await Promise.all(workers.map((x) => x.start()));

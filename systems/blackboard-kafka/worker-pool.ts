@@ -24,6 +24,8 @@ export interface ConsumerAssignment {
   index: number;
   groupId: string;
   maxInFlight: number;
+  /** Sole member of its group: a re-join is counted, not fatal (WorkerOptions.allowRejoin). */
+  allowRejoin?: boolean;
 }
 
 export interface WorkerInit {

@@ -46,7 +46,7 @@ async function handle(m: ToWorker): Promise<void> {
         workers.push(new AgentWorker({
           bootstrap: init.bootstrap, runId: init.runId, groupId: c.groupId, index: c.index, agent, workload: init.workload, runtime,
           mode: init.mode, maxInFlight: c.maxInFlight, batchSize: init.batchSize, lingerMs: init.lingerMs, latencyScale: init.latencyScale,
-          maxAttempts: init.maxAttempts, fetchMaxBytes: init.fetchMaxBytes,
+          maxAttempts: init.maxAttempts, fetchMaxBytes: init.fetchMaxBytes, allowRejoin: c.allowRejoin,
         }));
       }
       await Promise.all(workers.map((w) => w.start()));

@@ -15,7 +15,7 @@ import type { AgentSpec, Artifact, WorkloadSpec } from '../../workloads/spec.ts'
 import { matchesWhere } from '../blackboard/orchestrator.ts';
 import { OffsetTracker, consumedTopic, dlqTopic, parseTp, recordKey, tpKey, transactionalId, typeTopic } from '../blackboard/stores/kafka/layout.ts';
 import { withAbortedFilter } from '../blackboard/stores/kafka/read-committed.ts';
-import { READ_COMMITTED, clientBase, type DlqRecord } from '../blackboard/stores/kafka/store.ts';
+import { READ_COMMITTED, clientBase, followLeaders, type DlqRecord } from '../blackboard/stores/kafka/store.ts';
 
 export type DeliveryMode = 'at-least-once' | 'exactly-once';
 
@@ -46,6 +46,11 @@ export interface WorkerOptions {
    * commit and reprocesses the inputs, as a restarted consumer would from the committed offset.
    */
   faultAfterProduce?: (c: { attempt: number; inputKeys: string[] }) => boolean;
+  /**
+   * This consumer is its group's only member: a re-join (e.g. after the group coordinator
+   * failed over) gives it back the same partitions, so it is counted, not fatal.
+   */
+  allowRejoin?: boolean;
 }
 
 interface InputRef {
@@ -163,8 +168,9 @@ export class AgentWorker implements ConsumerView {
 
   async start(): Promise<void> {
     // Re-filter read-committed fetches: the client's own filter leaks aborted transactions
-    // (read-committed.ts), which exactly-once delivery cannot afford.
-    this.consumer = withAbortedFilter(new Consumer({
+    // (read-committed.ts), which exactly-once delivery cannot afford. followLeaders: a dead
+    // partition leader makes the next fetch look leaders up again (store.ts).
+    this.consumer = withAbortedFilter(followLeaders(new Consumer({
       ...clientBase(this.o.bootstrap, `fb-${this.o.agent.name}-${this.o.index}`),
       groupId: this.o.groupId,
       deserializers: stringDeserializers,
@@ -176,7 +182,7 @@ export class AgentWorker implements ConsumerView {
       sessionTimeout: 10_000,
       heartbeatInterval: 500,
       rebalanceTimeout: 10_000,
-    }));
+    })));
     this.stream = await this.consumer.consume({ topics: [...this.typeTopics.keys()], mode: 'committed', fallbackMode: 'earliest', autocommit: false });
     this.stream.on('data', (m) => this.onMessage(m));
     this.stream.on('error', (e) => this.fail(e));
@@ -186,7 +192,7 @@ export class AgentWorker implements ConsumerView {
       // stream keeps its fetch position for partitions it keeps, so records we held would not
       // come back. Runs wait for stable groups before publishing; a rebalance after that
       // (consumer crash, session timeout) invalidates the run instead of silently losing work.
-      if (this.measuring) this.fail(new Error(`consumer group ${this.o.groupId} rebalanced during the run (member ${this.name}); the run is invalid`));
+      if (this.measuring && !this.o.allowRejoin) this.fail(new Error(`consumer group ${this.o.groupId} rebalanced during the run (member ${this.name}); the run is invalid`));
     });
   }
 
@@ -223,6 +229,11 @@ export class AgentWorker implements ConsumerView {
 
   private onMessage(m: Message<string, string, string, string>): void {
     const tp = tpKey(m.topic, m.partition);
+    // After a re-join the stream rewinds to the committed offsets; what we hold is not new.
+    if (this.tracker.seen(tp, m.offset)) {
+      dbg(this.name, 'redelivered', tp.slice(-3), m.offset);
+      return;
+    }
     this.tracker.received(tp, m.offset);
     const ref: InputRef = { tp, offset: m.offset };
     const type = this.typeTopics.get(m.topic)!;
@@ -508,6 +519,8 @@ export class AgentWorker implements ConsumerView {
         await this.recreateProducer();
       }
       if (this.closed) return true;
+      // A broker or coordinator is failing over: do not spin on it.
+      await sleep(250);
       return false;
     }
     try {
@@ -528,10 +541,24 @@ export class AgentWorker implements ConsumerView {
     const old = this.producer;
     this.producer = undefined;
     await forceClose(old);
-    this.producer = this.newTransactionalProducer();
-    // Init now: fences the old epoch before we look at committed offsets.
-    const tx = await this.producer.beginTransaction();
-    await tx.abort().catch(() => {});
+    // A coordinator failing over can refuse InitProducerId for a while: retry on a fresh producer.
+    for (let i = 0; ; i++) {
+      const p = this.newTransactionalProducer();
+      try {
+        // Init now: fences the old epoch before we look at committed offsets.
+        const tx = await p.beginTransaction();
+        // Nothing was added: the coordinator answers EndTxn with INVALID_TXN_STATE, which leaves
+        // the client's transaction open ("There is already an active transaction"); drop it locally.
+        await tx.abort().catch(() => tx.cancel());
+        this.producer = p;
+        return;
+      } catch (e) {
+        await forceClose(p);
+        if (i >= 20 || this.closed) throw e;
+        dbg(this.name, 'producer re-init failed, retrying', e);
+        await sleep(500);
+      }
+    }
   }
 
   private async offsetsCommitted(offsets: Map<string, bigint>): Promise<boolean> {
@@ -559,7 +586,15 @@ export class AgentWorker implements ConsumerView {
   }
 }
 
-const dbg = (...a: unknown[]) => { if (process.env.FLOCKBENCH_DEBUG_KAFKA) console.error('[kafka-worker]', ...a); };
+// Errors as one line (message <- last nested cause): a client MultipleErrors holds one error per retry.
+const brief = (x: unknown, depth = 0): unknown => {
+  if (!(x instanceof Error) || depth > 3) return x;
+  const inner = (x as { errors?: unknown[] }).errors?.at(-1) ?? x.cause;
+  return inner ? `${x.message} <- ${String(brief(inner, depth + 1))}` : x.message;
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const dbg = (...a: unknown[]) => { if (process.env.FLOCKBENCH_DEBUG_KAFKA) console.error('[kafka-worker]', ...a.map((x) => brief(x))); };
 
 function minOffset(c: Completion): bigint {
   return c.inputs.reduce((m, r) => (r.offset < m ? r.offset : m), c.inputs[0]?.offset ?? 0n);

@@ -74,12 +74,23 @@ export function totalLag(ends: ReadonlyMap<string, bigint>, positions: ReadonlyM
  */
 export class OffsetTracker {
   /** partition key -> received offsets in arrival (= offset) order, with done flags. */
-  private readonly parts = new Map<string, { offsets: bigint[]; done: Set<bigint>; committed?: bigint }>();
+  private readonly parts = new Map<string, { offsets: bigint[]; done: Set<bigint>; committed?: bigint; last?: bigint }>();
 
   received(tp: string, offset: bigint): void {
     let p = this.parts.get(tp);
     if (!p) this.parts.set(tp, (p = { offsets: [], done: new Set() }));
     p.offsets.push(offset);
+    if (p.last === undefined || offset > p.last) p.last = offset;
+  }
+
+  /**
+   * Whether `offset` of `tp` was received before (and is held, done or committed). A consumer
+   * that re-joins its group rewinds to the committed offsets and delivers such records again.
+   */
+  seen(tp: string, offset: bigint): boolean {
+    const p = this.parts.get(tp);
+    if (!p) return false;
+    return (p.committed !== undefined && offset < p.committed) || (p.last !== undefined && offset <= p.last);
   }
 
   done(tp: string, offset: bigint): void {

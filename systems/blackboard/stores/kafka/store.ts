@@ -1,7 +1,7 @@
 // The blackboard store on Kafka: every artifact is a JSON record in its type's topic (layout in
 // layout.ts). publish() goes through an idempotent producer (acks=all); reads go back to the
 // log with read-committed isolation, so aborted transactional writes are never visible.
-import { Admin, Consumer, Producer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
+import { Admin, Consumer, Producer, kPerformWithRetry, stringDeserializers, stringSerializers } from '@platformatic/kafka';
 import { randomUUID } from 'node:crypto';
 import type { Artifact } from '../../../../workloads/spec.ts';
 import { ERROR_TYPE } from '../../../../workloads/spec.ts';
@@ -40,7 +40,10 @@ export function clientBase(bootstrap: string[], clientId: string, timeoutMs = 10
   return {
     clientId,
     bootstrapBrokers: bootstrap,
-    timeout: timeoutMs,
+    // Also the transaction timeout of a transactional producer (InitProducerId sends it): a
+    // transaction held open by a produce retrying a dead leader must outlive the restart, or
+    // the coordinator aborts it and fences the producer. Chaos runs raise it (harness/chaos/run.ts).
+    timeout: Number(process.env.FLOCKBENCH_KAFKA_CLIENT_TIMEOUT ?? timeoutMs),
     // Chaos runs raise it (harness/chaos/run.ts): this client retries a dead leader until the
     // retries run out instead of refreshing metadata, so the budget must outlast a broker restart.
     retries: Number(process.env.FLOCKBENCH_KAFKA_CLIENT_RETRIES ?? 12),
@@ -49,6 +52,74 @@ export function clientBase(bootstrap: string[], clientId: string, timeoutMs = 10
 }
 
 type Outgoing = { topic: string; key: string; value: string };
+
+
+/**
+ * Whether a client error means the partition leader is gone or moved: connection refused or
+ * dropped, a stale-metadata answer (NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE, ...), a request
+ * timeout, or a leader missing from the broker list of freshly fetched metadata.
+ */
+export function leaderLost(e: unknown): boolean {
+  const seen = new Set<unknown>();
+  const walk = (x: unknown): boolean => {
+    if (!x || typeof x !== 'object' || seen.has(x)) return false;
+    seen.add(x);
+    const g = x as { code?: string; hasStaleMetadata?: boolean; message?: string; errors?: unknown[]; cause?: unknown };
+    if (g.hasStaleMetadata || g.code === 'PLT_KFK_NETWORK' || g.code === 'PLT_KFK_TIMEOUT') return true;
+    if (typeof g.message === 'string' && /^Cannot find broker with node id/.test(g.message)) return true;
+    // A response the client cannot parse ("Out of bounds." from its reader): seen, retried on the
+    // same node until the retries ran out, from a restarted broker that no longer leads.
+    if ((x as Error).name === 'OutOfBoundsError' || g.message === 'Out of bounds.') return true;
+    return (g.errors ?? []).some(walk) || walk(g.cause);
+  };
+  return walk(e);
+}
+
+type FetchCallback = (e: unknown, r?: unknown) => void;
+type Retrying = {
+  [kPerformWithRetry]: (op: string, operation: unknown, cb: unknown, attempt?: number, errors?: unknown[], skip?: (e: unknown) => boolean) => unknown;
+  fetch: (options: unknown, cb?: FetchCallback) => unknown;
+  clearMetadata(): void;
+  closed: boolean;
+};
+
+/**
+ * Make a consumer follow partition leaders across broker failures (@platformatic/kafka 1.35).
+ * The client's fetch retries the node it started with: a SIGKILLed leader is retried until the
+ * retries run out (connection refused is not treated as stale metadata), a restarted one answers
+ * NOT_LEADER_OR_FOLLOWER to every retry, and once fresh metadata drops the dead broker the fetch
+ * fails with "Cannot find broker" (not retriable); each ends the MessagesStream with an error.
+ * Here such a fetch fails at once, the cached metadata is dropped, and the stream gets an empty
+ * response after a short pause: its next fetch looks the leaders up again. Offsets are
+ * untouched (nothing was fetched). After `budgetMs` of failing fetches the error goes through.
+ * Per instance; returns the consumer.
+ */
+export function followLeaders<C extends Consumer<string, string, string, string>>(consumer: C, budgetMs = 120_000, pauseMs = 200): C {
+  const c = consumer as unknown as Retrying;
+  const perform = c[kPerformWithRetry];
+  c[kPerformWithRetry] = function (this: unknown, op, operation, cb, attempt = 0, errors = [], skip) {
+    const s = op === 'fetch' ? (e: unknown) => Boolean(skip?.(e)) || leaderLost(e) : skip;
+    return perform.call(this, op, operation, cb, attempt, errors, s);
+  };
+  const fetch = c.fetch.bind(consumer);
+  let failingSince = 0;
+  c.fetch = (options: unknown, cb?: FetchCallback) => {
+    if (!cb) return fetch(options);
+    return fetch(options, (e, r) => {
+      if (e && leaderLost(e) && !c.closed) {
+        failingSince ||= Date.now();
+        if (Date.now() - failingSince < budgetMs) {
+          c.clearMetadata();
+          setTimeout(() => cb(null, { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses: [] }), pauseMs);
+          return;
+        }
+      }
+      if (!e) failingSince = 0;
+      cb(e, r);
+    });
+  };
+  return consumer;
+}
 
 /**
  * Serialises sends on one idempotent producer, coalescing whatever queued up meanwhile into
@@ -283,6 +354,7 @@ export async function readTopicValues(
     isolationLevel: isolation === 'read-committed' ? READ_COMMITTED : 0,
     maxWaitTime: 100,
   });
+  followLeaders(consumer);
   // The client's own read-committed filter lets some aborted records through (read-committed.ts).
   if (isolation === 'read-committed') withAbortedFilter(consumer);
   const values: string[] = [];
