@@ -155,6 +155,24 @@ export async function placeholderValues(db: ResultsDb, rs: HypothesisResult[], f
       + (mem.length ? `\n\nIn-memory reference on the same matrix: ${mem.map((m) => `${m.system} ${num(m.tps, 1)} tasks/s (n=${m.n})`).join('; ')}.` : '')
     : '_No blackboard-kafka runs stored._';
 
+  // Failure experiment: the stored chaos runs, newest first.
+  const chaos = await db.query<{ started: string; mode: string; nodes: number; items: number; kills: number; recoveries: number | null; crashes: number; expected: number; observed: number; lost: number; duplicated: number; error: string | null }>(
+    `SELECT strftime(started_at, '%Y-%m-%d %H:%M') AS started, mode, nodes, items, kills, CAST(env->>'recoveries' AS INTEGER) AS recoveries,
+            worker_crashes AS crashes, expected, observed, lost, duplicated, env->>'error' AS error
+       FROM chaos ORDER BY started_at DESC LIMIT 12`);
+  v.chaos_table = chaos.length
+    ? mdTable(['started (UTC)', 'mode', 'nodes', 'items', 'broker kills', 'recovered', 'worker crashes', 'expected', 'observed', 'lost', 'duplicated', 'run error'],
+      chaos.map((r) => [r.started, r.mode, String(r.nodes), String(r.items), String(r.kills), r.recoveries == null ? '' : String(r.recoveries), String(r.crashes),
+        String(r.expected), String(r.observed), String(r.lost), String(r.duplicated), r.error ? r.error.slice(0, 80) : '']))
+    : '_No `flockbench chaos` run stored._';
+  const eos = chaos.filter((r) => r.mode === 'exactly-once');
+  const alo = chaos.filter((r) => r.mode === 'at-least-once');
+  v.chaos_summary = chaos.length
+    ? `Exactly-once: ${eos.filter((r) => !r.error && r.lost === 0 && r.duplicated === 0).length} of ${eos.length} listed run(s) completed with 0 lost and 0 duplicated. ` +
+      `At-least-once: ${alo.filter((r) => r.duplicated > 0).length} of ${alo.length} listed run(s) reported duplicates, ${alo.filter((r) => r.lost > 0).length} reported losses. ` +
+      `Runs with broker kills: ${chaos.filter((r) => r.kills > 0).length}.`
+    : '';
+
   // Method: calibration from the simulator's own source and profiles.
   const prof = headerComment(join(ROOT, 'harness/llm/profiles.ts'));
   v.calibration_sources = prof.split('\n').filter((l) => l.startsWith('- ')).join('\n');
