@@ -195,9 +195,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosOutcome> {
     }
   };
 
-  // @platformatic/kafka 1.35 keeps retrying a dead partition leader (connection refused is not
-  // "stale metadata") and refreshes only when the restarted broker answers NOT_LEADER; at 12
-  // retries (~5 s) every kill of a leader fails the run. 90 retries <= 1 s apart outlast a restart.
+  // @platformatic/kafka 1.35 retries a dead partition leader or coordinator instead of looking
+  // it up again (fetches are re-routed by followLeaders, store.ts). 20 retries (~13 s) ride out a
+  // short outage; past that the worker fails and is restarted (restartFailedWorkers).
   const retriesBefore = process.env.FLOCKBENCH_KAFKA_CLIENT_RETRIES;
   process.env.FLOCKBENCH_KAFKA_CLIENT_RETRIES = String(CHAOS_CLIENT_RETRIES);
   // The client timeout is also the transaction timeout: a transaction whose produce waits out a
@@ -230,6 +230,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosOutcome> {
         // ... but the group coordinator itself may be the killed broker: the sole member then
         // re-joins (same partitions, positions kept); counted in counters.rebalances.
         rejoinSoleMember: true,
+        // What no client retry budget covers (a group or transaction coordinator that died:
+        // the client never looks one up again) is handled as a deployment would: the failed
+        // worker is restarted, fences its old producer and resumes from committed offsets.
+        restartFailedWorkers: CHAOS_WORKER_RESTARTS,
         replicas: nodes,
         deleteTopics: false,
         faultAfterProduce: ({ attempt, inputKeys }: { attempt: number; inputKeys: string[] }) => {
@@ -285,7 +289,10 @@ export const CHAOS_SERVER_PROPERTIES = {
 } as const;
 
 /** Client retries during chaos runs (see runChaos). */
-export const CHAOS_CLIENT_RETRIES = 90;
+export const CHAOS_CLIENT_RETRIES = 20;
+
+/** Worker restarts allowed per chaos run (see restartFailedWorkers). */
+export const CHAOS_WORKER_RESTARTS = 30;
 
 /** Client request and transaction timeout during chaos runs, ms (see runChaos). */
 export const CHAOS_CLIENT_TIMEOUT_MS = 60_000;

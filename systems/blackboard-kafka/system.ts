@@ -8,9 +8,10 @@ import { BrokerError, statusKafka } from '../../harness/brokers/kafka.ts';
 import { sleepUntil } from '../../workloads/arrivals.ts';
 import { seedArtifact } from '../../workloads/execute.ts';
 import { ERROR_TYPE, type WorkloadSpec } from '../../workloads/spec.ts';
-import { agentGroup, totalLag, tpKey, typeTopic } from '../blackboard/stores/kafka/layout.ts';
+import { agentGroup, partitionLag, totalLag, tpKey, typeTopic } from '../blackboard/stores/kafka/layout.ts';
 import { KafkaBlackboardStore, clientBase, listEnds } from '../blackboard/stores/kafka/store.ts';
 import type { RunContext, System, SystemRunResult } from '../types.ts';
+import { describeError } from '../../harness/errors.ts';
 import { emptyStats, type LlmStats } from '../../harness/llm/types.ts';
 import { AgentWorker, type ConsumerView, type DeliveryMode, type WorkerCounters, type WorkerOptions } from './worker.ts';
 import { WorkerProcess, clockAnchor, type ConsumerAssignment } from './worker-pool.ts';
@@ -48,6 +49,14 @@ export interface KafkaSystemParams {
   faultAfterProduce?: WorkerOptions['faultAfterProduce'];
   /** Tolerate (count) re-joins of single-consumer groups (chaos runs: coordinator failover); default false. */
   rejoinSoleMember: boolean;
+  /**
+   * Restart a consumer (in this process) that failed, up to this many times per run, the way a
+   * supervisor restarts a crashed worker: it is closed, a new one with the same transactional
+   * id (fencing the old producer) joins the group and resumes from the committed offsets, its
+   * held batches and uncommitted work are redone. Default 0: a failure fails the run. Meant for
+   * chaos runs with one consumer per group (a restart re-joins the group).
+   */
+  restartFailedWorkers: number;
 }
 
 export function resolveKafkaParams(p: Record<string, unknown>): KafkaSystemParams {
@@ -76,6 +85,7 @@ export function resolveKafkaParams(p: Record<string, unknown>): KafkaSystemParam
     deleteTopics: p.deleteTopics === undefined ? true : Boolean(p.deleteTopics),
     faultAfterProduce: p.faultAfterProduce as KafkaSystemParams['faultAfterProduce'],
     rejoinSoleMember: Boolean(p.rejoinSoleMember),
+    restartFailedWorkers: num('restartFailedWorkers', 0, 0),
   };
 }
 
@@ -83,6 +93,9 @@ const DEBUG = Boolean(process.env.FLOCKBENCH_DEBUG_KAFKA);
 const debug = (...a: unknown[]) => { if (DEBUG) console.error('[blackboard-kafka]', ...a); };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A supervised consumer idle with records to fetch and no position change this long is restarted. */
+const STALL_MS = 10_000;
 
 export interface KafkaRunHandle {
   store: KafkaBlackboardStore;
@@ -99,7 +112,7 @@ export function blackboardKafkaSystem(opts: { name?: string; onStarted?: (h: Kaf
     store: 'kafka',
     async run(w: WorkloadSpec, ctx: RunContext): Promise<SystemRunResult> {
       const p = resolveKafkaParams(ctx.systemParams);
-      const admin = new Admin(clientBase(p.bootstrap, 'fb-run-admin'));
+      let admin = new Admin(clientBase(p.bootstrap, 'fb-run-admin'));
       try {
         await admin.metadata({ topics: [] });
       } catch {
@@ -166,10 +179,38 @@ export function blackboardKafkaSystem(opts: { name?: string; onStarted?: (h: Kaf
         }));
 
         const open = ctx.arrivals.some((a) => a.intendedAtMs > 0);
-        for (const arr of ctx.arrivals) {
-          if (open) await sleepUntil(ctx.clock, arr.intendedAtMs, ctx.signal);
-          await store.publish(seedArtifact(w, arr.index, ctx.clock()));
+        if (open) {
+          for (const arr of ctx.arrivals) {
+            await sleepUntil(ctx.clock, arr.intendedAtMs, ctx.signal);
+            await store.publish(seedArtifact(w, arr.index, ctx.clock()));
+          }
+        } else {
+          // A batch is published as a batch: the store's sender coalesces concurrent publishes
+          // into few produce requests (one awaited round trip per seed would cap throughput at
+          // 1 / produce latency and make the seeds the bottleneck).
+          await Promise.all(ctx.arrivals.map((arr) => store.publish(seedArtifact(w, arr.index, ctx.clock()))));
         }
+
+        let restarts = 0;
+        const progress = new Map<AgentWorker, { key: string; since: number }>();
+        let monitorErrors = 0;
+        const retired: AgentWorker[] = [];
+        const restart = async (x: AgentWorker) => {
+          restarts++;
+          debug('restarting', x.name, 'after', describeError(x.failure));
+          retired.push(x);
+          await x.close();
+          const nx = new AgentWorker(x.o);
+          workers[workers.indexOf(x)] = nx;
+          views[views.indexOf(x)] = nx;
+          try {
+            await nx.start();
+            nx.measuring = true;
+          } catch (e) {
+            nx.failure ??= e;
+            await sleep(1000);
+          }
+        };
 
         // Idle = no consumer busy and every group's fetch position has reached the end offsets, twice in a row.
         let idleChecks = 0;
@@ -178,9 +219,26 @@ export function blackboardKafkaSystem(opts: { name?: string; onStarted?: (h: Kaf
           await sleep(25);
           // Ends first, then consumer state: a record that lands in between is either below
           // the end we read (and then counted as lag) or makes a consumer busy.
-          const ends = await listEnds(p.bootstrap, consumedTopics, 10_000, admin);
+          let ends: Map<string, bigint>;
+          try {
+            ends = await listEnds(p.bootstrap, consumedTopics, 10_000, admin);
+          } catch (e) {
+            // The monitor's own client may be pinned to a broker that died: start a fresh one.
+            // Not seeing the end offsets for a while only delays the idle decision.
+            debug('listEnds failed, new admin client', describeError(e));
+            monitorErrors++;
+            await admin.close().catch(() => {});
+            admin = new Admin(clientBase(p.bootstrap, 'fb-run-admin'));
+            idleChecks = 0;
+            continue;
+          }
           await refresh();
           const failed = views.find((x) => x.failure);
+          if (failed instanceof AgentWorker && restarts < p.restartFailedWorkers) {
+            await restart(failed);
+            idleChecks = 0;
+            continue;
+          }
           if (failed) throw failed.failure;
           let lag = 0;
           for (const [groupId, topics] of groupTopics) {
@@ -191,8 +249,37 @@ export function blackboardKafkaSystem(opts: { name?: string; onStarted?: (h: Kaf
             if (DEBUG) debug(groupId, [...groupEnds].map(([tp, e]) => `${tp.slice(-12)} end ${e} pos ${positions.get(tp)}`).join(', '));
           }
           lastLag = lag;
+          // Supervision (restartFailedWorkers > 0): a consumer with work (records to fetch on
+          // its partitions, or held records) whose positions and counters do not move for
+          // STALL_MS is stuck (a request pinned to a broker that died) and is restarted like a
+          // failed one.
+          if (p.restartFailedWorkers > 0) {
+            const now = Date.now();
+            for (const x of views) {
+              if (!(x instanceof AgentWorker) || x.failure) continue;
+              const pos = x.positions();
+              const own = x.assigned().reduce((s, tp) => s + Number(partitionLag(ends.get(tp) ?? 0n, pos.get(tp))), 0);
+              const key = JSON.stringify([[...pos].map(([tp, o]) => [tp, String(o)]), x.counters, x.inFlight]);
+              const seen = progress.get(x);
+              if (!seen || seen.key !== key || (own === 0 && !x.busy())) progress.set(x, { key, since: now });
+              else if (now - seen.since > STALL_MS) x.failure = new Error(`${x.name}: no progress for ${STALL_MS} ms with ${own} record(s) to fetch and ${x.buffered()} held`);
+            }
+          }
           debug('lag', lag, 'busy', views.filter((x) => x.busy()).map((x) => `${x.name}(inflight ${x.inFlight} buffered ${x.buffered()})`).join(' '));
-          idleChecks = lag === 0 && !views.some((x) => x.busy()) ? idleChecks + 1 : 0;
+          // Exactly-once: a transaction still open (e.g. its coordinator is failing over) holds
+          // the last stable offset below the high watermark; what it wrote is neither visible
+          // nor aborted yet, so the run is not idle until every partition resolved.
+          let unresolved = 0;
+          if (lag === 0 && p.mode === 'exactly-once' && !views.some((x) => x.busy())) {
+            try {
+              const hw = await listEnds(p.bootstrap, consumedTopics, 10_000, admin, 'read-uncommitted');
+              for (const [tp, e] of hw) if (e > (ends.get(tp) ?? 0n)) unresolved++;
+            } catch {
+              unresolved = 1;
+            }
+            if (unresolved) debug('open transactions on', unresolved, 'partition(s)');
+          }
+          idleChecks = lag === 0 && unresolved === 0 && !views.some((x) => x.busy()) ? idleChecks + 1 : 0;
         }
         // The workload is done; reading the log back and tearing down is not part of it.
         ctx.markMeasureEnd?.();
@@ -200,7 +287,7 @@ export function blackboardKafkaSystem(opts: { name?: string; onStarted?: (h: Kaf
         for (const f of finished) for (const e of f.executions) ctx.onExecution(e);
         const artifacts = await store.all();
         const dlq = (await store.dlq()).length;
-        const sum = (k: keyof WorkerCounters) => views.reduce((s, x) => s + x.counters[k], 0);
+        const sum = (k: keyof WorkerCounters) => [...views, ...retired].reduce((s, x) => s + x.counters[k], 0);
         return {
           artifacts,
           params: {
@@ -236,9 +323,11 @@ export function blackboardKafkaSystem(opts: { name?: string; onStarted?: (h: Kaf
             aborts: sum('aborts'),
             producerRecreations: sum('producerRecreations'),
             commits: sum('commits'),
-            peakInFlight: Math.max(0, ...views.map((x) => x.counters.peakInFlight)),
+            peakInFlight: Math.max(0, ...[...views, ...retired].map((x) => x.counters.peakInFlight)),
             pauses: sum('pauses'),
             rebalances: sum('rebalances'),
+            workerRestarts: restarts,
+            monitorErrors,
           },
           ...(procs.length ? { llmStats: sumStats([ctx.llm.stats(), ...finished.map((f) => f.llm)]), helperCpuMs: finished.reduce((s, f) => s + f.cpuMs, 0) } : {}),
         };
