@@ -1,7 +1,7 @@
 // Needs real brokers: starts its own 3-node KRaft cluster in .brokers/kafka-chaos (ports
 // 19092/29092/39092, apart from `brokers up`) and stops it afterwards. Worker crashes only:
-// broker kills do not complete reliably with @platformatic/kafka 1.35 (the client never looks
-// up a group or transaction coordinator again after it dies; see run.ts).
+// broker kills complete through worker restarts (restartFailedWorkers, system.ts), but each
+// adds 15-30 s and its recovery path depends on timing; `flockbench chaos --kills 2` runs them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stopKafka } from '../brokers/kafka.ts';
 import { CHAOS_KAFKA_DIR, runChaos, startChaosCluster } from './run.ts';
