@@ -287,7 +287,9 @@ export function blackboardKafkaSystem(opts: { name?: string; onStarted?: (h: Kaf
         for (const f of finished) for (const e of f.executions) ctx.onExecution(e);
         const artifacts = await store.all();
         const dlq = (await store.dlq()).length;
-        const sum = (k: keyof WorkerCounters) => [...views, ...retired].reduce((s, x) => s + x.counters[k], 0);
+        const everyConsumer = [...views, ...retired];
+        const sum = (k: keyof WorkerCounters) => everyConsumer.reduce((s, x) => s + x.counters[k], 0);
+        const helperCpuMs = finished.reduce((s, f) => s + f.cpuMs, 0);
         return {
           artifacts,
           params: {
@@ -308,7 +310,7 @@ export function blackboardKafkaSystem(opts: { name?: string; onStarted?: (h: Kaf
             idempotentProducer: true,
             ...(procs.length ? {
               workerProcesses: {
-                cpuMs: finished.reduce((s, f) => s + f.cpuMs, 0),
+                cpuMs: helperCpuMs,
                 rssPeakMbSum: finished.reduce((s, f) => s + f.rssPeakMb, 0),
               },
             } : {}),
@@ -323,13 +325,13 @@ export function blackboardKafkaSystem(opts: { name?: string; onStarted?: (h: Kaf
             aborts: sum('aborts'),
             producerRecreations: sum('producerRecreations'),
             commits: sum('commits'),
-            peakInFlight: Math.max(0, ...[...views, ...retired].map((x) => x.counters.peakInFlight)),
+            peakInFlight: Math.max(0, ...everyConsumer.map((x) => x.counters.peakInFlight)),
             pauses: sum('pauses'),
             rebalances: sum('rebalances'),
             workerRestarts: restarts,
             monitorErrors,
           },
-          ...(procs.length ? { llmStats: sumStats([ctx.llm.stats(), ...finished.map((f) => f.llm)]), helperCpuMs: finished.reduce((s, f) => s + f.cpuMs, 0) } : {}),
+          ...(procs.length ? { llmStats: sumStats([ctx.llm.stats(), ...finished.map((f) => f.llm)]), helperCpuMs } : {}),
         };
       } finally {
         await Promise.all([...workers.map((x) => x.close()), ...procs.map((x) => x.close())]);

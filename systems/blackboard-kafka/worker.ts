@@ -14,8 +14,8 @@ import { validatePayload } from '../../workloads/payload.ts';
 import type { AgentSpec, Artifact, WorkloadSpec } from '../../workloads/spec.ts';
 import { matchesWhere } from '../blackboard/orchestrator.ts';
 import { OffsetTracker, consumedTopic, dlqTopic, parseTp, recordKey, tpKey, transactionalId, typeTopic } from '../blackboard/stores/kafka/layout.ts';
-import { withAbortedFilter } from '../blackboard/stores/kafka/read-committed.ts';
-import { READ_COMMITTED, clientBase, followLeaders, type DlqRecord } from '../blackboard/stores/kafka/store.ts';
+import { READ_COMMITTED, clientBase, guardConsumer, type DlqRecord } from '../blackboard/stores/kafka/store.ts';
+import { describeError } from '../../harness/errors.ts';
 
 export type DeliveryMode = 'at-least-once' | 'exactly-once';
 
@@ -167,10 +167,7 @@ export class AgentWorker implements ConsumerView {
   }
 
   async start(): Promise<void> {
-    // Re-filter read-committed fetches: the client's own filter leaks aborted transactions
-    // (read-committed.ts), which exactly-once delivery cannot afford. followLeaders: a dead
-    // partition leader makes the next fetch look leaders up again (store.ts).
-    this.consumer = withAbortedFilter(followLeaders(new Consumer({
+    this.consumer = guardConsumer(new Consumer({
       ...clientBase(this.o.bootstrap, `fb-${this.o.agent.name}-${this.o.index}`),
       groupId: this.o.groupId,
       deserializers: stringDeserializers,
@@ -182,7 +179,7 @@ export class AgentWorker implements ConsumerView {
       sessionTimeout: 10_000,
       heartbeatInterval: 500,
       rebalanceTimeout: 10_000,
-    })));
+    }));
     this.stream = await this.consumer.consume({ topics: [...this.typeTopics.keys()], mode: 'committed', fallbackMode: 'earliest', autocommit: false });
     this.stream.on('data', (m) => this.onMessage(m));
     this.stream.on('error', (e) => this.fail(e));
@@ -586,15 +583,9 @@ export class AgentWorker implements ConsumerView {
   }
 }
 
-// Errors as one line (message <- last nested cause): a client MultipleErrors holds one error per retry.
-const brief = (x: unknown, depth = 0): unknown => {
-  if (!(x instanceof Error) || depth > 3) return x;
-  const inner = (x as { errors?: unknown[] }).errors?.at(-1) ?? x.cause;
-  return inner ? `${x.message} <- ${String(brief(inner, depth + 1))}` : x.message;
-};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const dbg = (...a: unknown[]) => { if (process.env.FLOCKBENCH_DEBUG_KAFKA) console.error('[kafka-worker]', ...a.map((x) => brief(x))); };
+const dbg = (...a: unknown[]) => { if (process.env.FLOCKBENCH_DEBUG_KAFKA) console.error('[kafka-worker]', ...a.map((x) => (x instanceof Error ? describeError(x) : x))); };
 
 function minOffset(c: Completion): bigint {
   return c.inputs.reduce((m, r) => (r.offset < m ? r.offset : m), c.inputs[0]?.offset ?? 0n);

@@ -122,6 +122,16 @@ export function followLeaders<C extends Consumer<string, string, string, string>
 }
 
 /**
+ * Every consumer the project makes goes through this: it follows partition leaders across broker
+ * failures (followLeaders) and re-filters read-committed fetches, because the client's own
+ * filter lets some aborted transactions through (read-committed.ts; read-uncommitted fetches
+ * pass untouched). Returns the consumer.
+ */
+export function guardConsumer<C extends Consumer<string, string, string, string>>(consumer: C): C {
+  return withAbortedFilter(followLeaders(consumer));
+}
+
+/**
  * Serialises sends on one idempotent producer, coalescing whatever queued up meanwhile into
  * one send() call. Needed for correctness, not only batching: with @platformatic/kafka 1.35.0,
  * concurrent send() calls on an idempotent producer to the same partition reuse sequence
@@ -354,9 +364,7 @@ export async function readTopicValues(
     isolationLevel: isolation === 'read-committed' ? READ_COMMITTED : 0,
     maxWaitTime: 100,
   });
-  followLeaders(consumer);
-  // The client's own read-committed filter lets some aborted records through (read-committed.ts).
-  if (isolation === 'read-committed') withAbortedFilter(consumer);
+  guardConsumer(consumer);
   const values: string[] = [];
   try {
     const stream = await consumer.consume({ topics, mode: 'earliest', autocommit: false, sessionTimeout: 10_000, heartbeatInterval: 1000 });
