@@ -1,6 +1,6 @@
 // In-process simulated LLM: waits the keyed draw (scaled) on a timer and returns a
 // deterministic schema-valid payload. No network, no CPU burn: agents are I/O-bound, as real ones are.
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleepUntil } from '../../workloads/arrivals.ts';
 import { generatePayload } from '../../workloads/payload.ts';
 import { keyedRng } from '../../workloads/random.ts';
 import { costUsd, drawLatency } from './draw.ts';
@@ -36,7 +36,9 @@ export class SimulatedLlm implements LlmClient {
   async complete(req: LlmRequest): Promise<LlmResponse> {
     const d = this.draw(req);
     const scaled = d.totalMs * this.scale;
-    if (scaled > 0) await sleep(scaled);
+    // Never return early: a timer can fire up to a millisecond before performance.now() says
+    // its delay passed, and the harness's lower bound assumes every call lasts its latency.
+    if (scaled > 0) await sleepUntil(() => performance.now(), performance.now() + scaled);
     const cost = costUsd(req.model, req.promptTokens, d.tokensOut);
     this.s.calls++;
     this.s.tokensIn += req.promptTokens;
