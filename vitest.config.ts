@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['{harness,systems,workloads,scripts,notebooks,paper}/**/*.test.ts'],
+    include: ['{core,llm,brokers,workloads,systems,harness,paper,cli,scripts,notebooks}/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 180_000,
     // Broker-backed suites start real JVMs: never run two files at once on 2 cores.

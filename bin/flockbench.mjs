@@ -9,6 +9,6 @@ import { createRequire } from 'node:module';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const tsxCli = require.resolve('tsx/cli');
-const child = spawn(process.execPath, [tsxCli, join(root, 'harness/cli/main.ts'), ...process.argv.slice(2)], { stdio: 'inherit' });
+const child = spawn(process.execPath, [tsxCli, join(root, 'cli/main.ts'), ...process.argv.slice(2)], { stdio: 'inherit' });
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + 2 : 1)));

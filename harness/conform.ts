@@ -1,7 +1,7 @@
 // Conformance: run one workload on several systems with the same seed and check they end with
 // the same multiset of final artifacts (terminal types + WorkflowError), compared by content
 // hash. The first system is the reference; every other one gets a diff against it.
-import { contentHash } from '../workloads/canonical.ts';
+import { contentHash } from '../core/canonical.ts';
 import { buildWorkload } from '../workloads/registry.ts';
 import { ERROR_TYPE, terminalTypes, type Artifact } from '../workloads/spec.ts';
 import { loadSystem } from '../systems/registry.ts';

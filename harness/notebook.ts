@@ -3,8 +3,7 @@
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Command } from 'commander';
-import { UserError } from './errors.ts';
+import { UserError } from '../core/errors.ts';
 import type { ResultsDb } from './results/db.ts';
 
 // Kept light for the CLI's --help: DuckDB loads inside openReadOnly.
@@ -163,29 +162,4 @@ export function formatTable(r: QueryResult, maxRows = 200): string {
   for (const b of body) out.push(line(b));
   out.push(`  (${r.rows.length} row${r.rows.length === 1 ? '' : 's'}${r.rows.length > maxRows ? `, first ${maxRows} shown` : ''})`);
   return out.join('\n');
-}
-
-export function registerSqlCommand(program: Command): Command {
-  return program
-    .command('sql')
-    .description('run a SQL notebook (notebooks/*.sql) or a query against the results DB, read-only')
-    .argument('<fileOrQuery>', 'a .sql file of named statements, or SQL text')
-    .option('--db <path>', 'DuckDB results file', DEFAULT_DB)
-    .option('--json', 'print JSON: [{name, columns, rows}]')
-    .option('--max-rows <n>', 'rows printed per table', (v) => Number(v), 200)
-    .action(async (fileOrQuery: string, o: { db: string; json?: boolean; maxRows: number }) => {
-      const nb = loadNotebook(fileOrQuery);
-      if (!nb.statements.length) throw new UserError('no SQL statements found');
-      const db = await openReadOnly(o.db);
-      try {
-        const res = await runStatements(db, nb.statements);
-        if (o.json) process.stdout.write(JSON.stringify(res, null, 2) + '\n');
-        else {
-          if (nb.header) process.stdout.write(nb.header.split('\n').map((l) => `# ${l}`).join('\n') + '\n\n');
-          process.stdout.write(res.map((r) => formatTable(r, o.maxRows)).join('\n\n') + '\n');
-        }
-      } finally {
-        db.close();
-      }
-    });
 }

@@ -5,10 +5,10 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UserError } from '../harness/errors.ts';
+import { UserError } from '../core/errors.ts';
 import { DEFAULT_DB, type ResultsDb } from '../harness/results/db.ts';
 import { openReadOnly } from '../harness/notebook.ts';
-import { MODELS, PRICES_AS_OF } from '../harness/llm/profiles.ts';
+import { MODELS, PRICES_AS_OF } from '../llm/profiles.ts';
 import { writeFigures, type FigureOutcome } from './figures.ts';
 import {
   BOOTSTRAP_RESAMPLES, CI_LEVEL, EQUIVALENCE_BAND, H2_PARTITIONS, IDEAL_REPS, MIN_REPS, NEAR_LINEAR, ROBUST_MARGIN, RULES,
@@ -174,7 +174,7 @@ export async function placeholderValues(db: ResultsDb, rs: HypothesisResult[], f
     : '';
 
   // Method: calibration from the simulator's own source and profiles.
-  const prof = headerComment(join(ROOT, 'harness/llm/profiles.ts'));
+  const prof = headerComment(join(ROOT, 'llm/profiles.ts'));
   v.calibration_sources = prof.split('\n').filter((l) => l.startsWith('- ')).join('\n');
   v.calibration_shape = prof.split('\n').filter((l) => !l.startsWith('- ') && !/^Sources|^Latency and price/.test(l)).join(' ').replace(/\s+/g, ' ').trim();
   v.prices_as_of = PRICES_AS_OF;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import * as vega from 'vega';
 import * as vegaLite from 'vega-lite';
 import { Resvg } from '@resvg/resvg-js';
-import { bootstrapCi, median } from '../harness/collect/stats.ts';
+import { bootstrapCi, median } from '../core/stats.ts';
 import type { ResultsDb } from '../harness/results/db.ts';
 import { kafkaLayout, loadRuns, ratioEvidence } from './verdicts.ts';
 

@@ -4,8 +4,8 @@
 // Statistics: every comparison is a ratio of medians over independent seeded runs (reps) with a
 // seeded 95% percentile bootstrap CI (bootstrapRatioCi, 2000 resamples), never over requests
 // inside one run. A configuration needs MIN_REPS runs per arm to be decided at all.
-import { canonicalJson } from '../workloads/canonical.ts';
-import { bootstrapRatioCi, median } from '../harness/collect/stats.ts';
+import { canonicalJson } from '../core/canonical.ts';
+import { bootstrapRatioCi, median } from '../core/stats.ts';
 import type { ResultsDb } from '../harness/results/db.ts';
 
 export type Verdict = 'supported' | 'refuted' | 'inconclusive' | 'no data';

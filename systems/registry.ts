@@ -1,7 +1,7 @@
 // Registered systems: add one by copying a folder under systems/ and adding one entry here.
 // Entries load their implementation lazily, so listing systems or running one never pays
 // for importing the others (LangGraph, broker clients).
-import { UserError } from '../harness/errors.ts';
+import { UserError } from '../core/errors.ts';
 import { blackboardSystem } from './blackboard/system.ts';
 import type { System } from './types.ts';
 

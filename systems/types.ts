@@ -1,7 +1,7 @@
 // Who runs a workload: every system (blackboard with any store, LangGraph, the real Flock)
 // implements this one small interface, the way a benchmark driver does.
-import type { TailMode } from '../harness/llm/profiles.ts';
-import type { LlmClient, LlmStats } from '../harness/llm/types.ts';
+import type { TailMode } from '../llm/profiles.ts';
+import type { LlmClient, LlmStats } from '../llm/types.ts';
 import type { AgentRuntime, ExecutionRecord } from '../workloads/execute.ts';
 import type { Artifact, SeedInput, WorkloadSpec } from '../workloads/spec.ts';
 

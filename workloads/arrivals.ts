@@ -1,7 +1,6 @@
 // Arrival processes: when each seed input is meant to arrive (ms since run start). Open-loop:
 // the schedule is fixed before the run, so a slow system cannot slow its own arrivals.
-import { setTimeout as sleep } from 'node:timers/promises';
-import { exponential, keyedRng } from './random.ts';
+import { exponential, keyedRng } from '../core/random.ts';
 import type { WorkloadSpec } from './spec.ts';
 
 export function arrivalSchedule(w: WorkloadSpec, seed: number): number[] {
@@ -19,11 +18,10 @@ export function arrivalSchedule(w: WorkloadSpec, seed: number): number[] {
   return out;
 }
 
-/**
- * Wait until `clock()` reaches `atMs` (no-op if already past). Loops because libuv timers can
- * fire up to ~1 ms early against performance.now(): an arrival must never come before its time.
- */
-export async function sleepUntil(clock: () => number, atMs: number, signal?: AbortSignal): Promise<void> {
-  let wait: number;
-  while ((wait = atMs - clock()) > 0) await sleep(Math.max(1, Math.ceil(wait)), undefined, { signal });
+export { sleepUntil } from '../core/time.ts';
+
+export function arrivalFrom(p: { arrival: string; ratePerSec: number }) {
+  return p.arrival === 'all-at-once'
+    ? ({ kind: 'all-at-once' } as const)
+    : ({ kind: p.arrival as 'poisson' | 'uniform', ratePerSec: p.ratePerSec });
 }

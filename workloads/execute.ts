@@ -2,11 +2,11 @@
 // input, build its output artifacts. Keys, latency draws and payloads depend only on the
 // workload, the seed and the input keys, so all systems face identical work (paired runs).
 import { randomUUID } from 'node:crypto';
-import { responseContent } from '../harness/llm/simulator.ts';
-import type { LlmClient } from '../harness/llm/types.ts';
-import { canonicalJson } from './canonical.ts';
-import { validatePayload } from './payload.ts';
-import { shortHash } from './random.ts';
+import { responseContent } from '../llm/simulator.ts';
+import type { LlmClient } from '../llm/types.ts';
+import { canonicalJson } from '../core/canonical.ts';
+import { validatePayload } from '../core/schema.ts';
+import { shortHash } from '../core/random.ts';
 import { ERROR_TYPE, type AgentSpec, type Artifact, type WorkloadSpec } from './spec.ts';
 
 /** One agent execution, as the harness records it (times in ms since run start). */

@@ -1,6 +1,7 @@
 // Map: N independent tasks through a chain of `depth` agent layers, optionally joined at the
 // end by a reducer that batches every item. The independence knob of H1 and the unit of H2.
-import { arrivalFrom, resolveParams, type ParamDefs } from './params.ts';
+import { resolveParams, type ParamDefs } from '../core/params.ts';
+import { arrivalFrom } from './arrivals.ts';
 import type { AgentSpec, ArtifactTypeSpec, WorkloadSpec } from './spec.ts';
 
 export const mapParams = {

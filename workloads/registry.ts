@@ -1,6 +1,6 @@
 // Registered workloads: name -> builder. Add a workload by adding one line.
 import { map, mapParams } from './map.ts';
-import { BadParamError, type ParamDefs } from './params.ts';
+import { BadParamError, type ParamDefs } from '../core/params.ts';
 import { reviewAnalysis, reviewAnalysisParams } from './review-analysis.ts';
 import type { WorkloadSpec } from './spec.ts';
 

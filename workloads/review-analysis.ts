@@ -1,9 +1,10 @@
 // The Flock tutorial's news agency: each BreakingNews wakes N category analysts in parallel;
 // an editor waits for all N analyses of the same story (a batch keyed by correlation id, with
 // a timeout) and publishes a NewsDigest.
-import { arrivalFrom, resolveParams, type ParamDefs } from './params.ts';
-import { keyedRng } from './random.ts';
-import { generatePayload } from './payload.ts';
+import { resolveParams, type ParamDefs } from '../core/params.ts';
+import { arrivalFrom } from './arrivals.ts';
+import { keyedRng } from '../core/random.ts';
+import { generatePayload } from '../core/schema.ts';
 import type { AgentSpec, ArtifactTypeSpec, WorkloadSpec } from './spec.ts';
 
 export const CATEGORIES = [

@@ -2,21 +2,9 @@
 // seed inputs and an arrival process. Every system (blackboard, graph, broker-backed) reads
 // the same spec, so none of them has a hand-written pipeline.
 
-/** A JSON-schema subset (object/string/integer/number/boolean/array/enum) describing a payload. */
-export type JsonSchema = {
-  type?: 'object' | 'string' | 'integer' | 'number' | 'boolean' | 'array';
-  properties?: Record<string, JsonSchema>;
-  required?: string[];
-  items?: JsonSchema;
-  minItems?: number;
-  maxItems?: number;
-  minLength?: number;
-  maxLength?: number;
-  minimum?: number;
-  maximum?: number;
-  enum?: (string | number)[];
-  description?: string;
-};
+import type { JsonSchema } from '../core/schema.ts';
+
+export type { JsonSchema };
 
 export interface ArtifactTypeSpec {
   name: string;

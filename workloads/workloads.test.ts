@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { validatePayload } from './payload.ts';
-import { BadParamError } from './params.ts';
+import { validatePayload } from '../core/schema.ts';
+import { BadParamError } from '../core/params.ts';
 import { WORKLOADS, buildWorkload } from './registry.ts';
 import { terminalTypes, topoAgents } from './spec.ts';
 import { arrivalSchedule } from './arrivals.ts';

@@ -4,14 +4,14 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Bench } from 'tinybench';
-import { generatePayload } from '../../workloads/payload.ts';
-import { keyedRng } from '../../workloads/random.ts';
+import { generatePayload } from '../../core/schema.ts';
+import { keyedRng } from '../../core/random.ts';
 import { executeAgent, seedArtifact, type AgentRuntime } from '../../workloads/execute.ts';
 import type { JsonSchema, WorkloadSpec } from '../../workloads/spec.ts';
 import { loadSystem } from '../../systems/registry.ts';
 import type { RunContext, System } from '../../systems/types.ts';
-import { quantile } from '../collect/stats.ts';
-import { emptyStats, type LlmClient, type LlmRequest, type LlmResponse } from '../llm/types.ts';
+import { quantile } from '../../core/stats.ts';
+import { emptyStats, type LlmClient, type LlmRequest, type LlmResponse } from '../../llm/types.ts';
 import type { BenchCase } from './cases.ts';
 import { growthClass, loglogSlope } from './growth.ts';
 

@@ -3,7 +3,7 @@
 // broker kills complete through worker restarts (restartFailedWorkers, system.ts), but each
 // adds 15-30 s and its recovery path depends on timing; `flockbench chaos --kills 2` runs them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stopKafka } from '../brokers/kafka.ts';
+import { stopKafka } from '../../brokers/kafka/cluster.ts';
 import { CHAOS_KAFKA_DIR, runChaos, startChaosCluster } from './run.ts';
 
 beforeAll(async () => {

@@ -3,20 +3,20 @@
 // type topic back with a fresh read-committed consumer and let the checker count lost and
 // duplicated artifacts. Same seed and fault schedule for both delivery modes (the anchors are
 // Kafka's transactions_test.py and Jepsen's 2024 analysis, see RESEARCH.md §4).
-import { Admin } from '@platformatic/kafka';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { REPO_ROOT, killNode, restartNode, startKafka, statusKafka, stopKafka, type KafkaNodes } from '../brokers/kafka.ts';
-import '../brokers/kafka-client-guard.ts';
-import { describeError } from '../errors.ts';
+import { REPO_ROOT, killNode, restartNode, startKafka, statusKafka, stopKafka, type KafkaNodes } from '../../brokers/kafka/cluster.ts';
+import '../../brokers/kafka/client-guard.ts';
+import { describeError } from '../../core/errors.ts';
 import { runOnce } from '../runner/run-once.ts';
 import { blackboardKafkaSystem } from '../../systems/blackboard-kafka/system.ts';
 import type { DeliveryMode } from '../../systems/blackboard-kafka/worker.ts';
-import { KafkaBlackboardStore, clientBase, readTopicValues } from '../../systems/blackboard/stores/kafka/store.ts';
-import { keyedRng } from '../../workloads/random.ts';
+import { KafkaBlackboardStore } from '../../systems/blackboard/stores/kafka/store.ts';
+import { keyedRng } from '../../core/random.ts';
 import { buildWorkload } from '../../workloads/registry.ts';
 import { ERROR_TYPE, type WorkloadSpec } from '../../workloads/spec.ts';
 import { checkWorkload, type CheckResult, type CheckTotals } from './checker.ts';
+import { Admin, clientBase, readTopicValues } from '../../brokers/kafka/client.ts';
 
 /** Chaos clusters live apart from `brokers up` (default dir, port 9092) so a running experiment is never touched. */
 export const CHAOS_KAFKA_DIR = join(REPO_ROOT, '.brokers', 'kafka-chaos');

@@ -5,9 +5,9 @@ import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '../../workloads/canonical.ts';
-import { UserError } from '../errors.ts';
-import type { RunOutcome } from '../runner/run-once.ts';
+import { canonicalJson } from '../../core/canonical.ts';
+import { UserError } from '../../core/errors.ts';
+import type { RunOutcome } from '../outcome.ts';
 
 export const SCHEMA_VERSION = 2;
 export const DEFAULT_DB = 'results/flockbench.duckdb';

@@ -2,11 +2,11 @@
 // Any parameter given as a list is an axis; the cross product is the set of cells.
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { UserError } from '../errors.ts';
+import { UserError } from '../../core/errors.ts';
 import { WORKLOADS, workload as lookupWorkload } from '../../workloads/registry.ts';
 import { SYSTEMS } from '../../systems/registry.ts';
-import { BadParamError } from '../../workloads/params.ts';
-import type { TailMode } from '../llm/profiles.ts';
+import { BadParamError } from '../../core/params.ts';
+import type { TailMode } from '../../llm/profiles.ts';
 import type { LlmTransport } from './run-once.ts';
 
 export interface MatrixFile {

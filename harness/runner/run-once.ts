@@ -4,16 +4,19 @@ import { randomUUID } from 'node:crypto';
 import * as hdr from 'hdr-histogram-js';
 import type { ExecutionRecord } from '../../workloads/execute.ts';
 import { arrivalSchedule } from '../../workloads/arrivals.ts';
-import { multisetHash } from '../../workloads/canonical.ts';
+import { multisetHash } from '../../core/canonical.ts';
 import { ERROR_TYPE, terminalTypes, type Artifact, type WorkloadSpec } from '../../workloads/spec.ts';
 import { loadSystem } from '../../systems/registry.ts';
 import type { Arrival, RunContext, System } from '../../systems/types.ts';
 import { lowerBound } from '../collect/lower-bound.ts';
 import { Sampler, type Sample } from '../collect/sampler.ts';
 import { taskFairness, taskLatencies, type TaskLatency } from '../collect/tasks.ts';
-import type { TailMode } from '../llm/profiles.ts';
-import { SimulatedLlm } from '../llm/simulator.ts';
-import type { LlmClient, LlmStats } from '../llm/types.ts';
+import type { TailMode } from '../../llm/profiles.ts';
+import { SimulatedLlm } from '../../llm/simulator.ts';
+import type { LlmClient } from '../../llm/types.ts';
+import type { RunOutcome } from '../outcome.ts';
+
+export type { RunOutcome };
 
 export type LlmTransport = 'inprocess' | 'http';
 
@@ -34,49 +37,10 @@ export interface RunOnceOptions {
   runId?: string;
 }
 
-export interface RunOutcome {
-  runId: string;
-  system: string;
-  workload: string;
-  store: string;
-  /** Workload params, system params, resolved system settings and counters. */
-  params: Record<string, unknown>;
-  seed: number;
-  latencyScale: number;
-  tasks: number;
-  makespanMs: number;
-  lowerBoundMs: number;
-  criticalPathMs: number;
-  concurrencyBoundMs: number;
-  efficiency: number;
-  rps: number;
-  p50Ms: number;
-  p95Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  cpuMs: number;
-  rssPeakMb: number;
-  eventLoopP99Ms: number;
-  queuePeak: number;
-  /** Jain's index over per-task (ideal / measured latency); see collect/tasks.ts. */
-  fairness: number;
-  llm: LlmStats;
-  costPerTaskUsd: number;
-  errors: number;
-  startedAt: string;
-  /** Terminal + error artifacts, as sorted content hashes (conformance). */
-  finalHash: string[];
-  artifacts: Artifact[];
-  executions: ExecutionRecord[];
-  samples: Sample[];
-  taskLatencies: TaskLatency[];
-  /** HdrHistogram of per-task latency in microseconds, compressed base64. */
-  latencyHdr: string;
-}
 
 export async function createLlmClient(kind: LlmTransport, seed: number, latencyScale: number, tail: TailMode | undefined, options: Record<string, unknown> = {}): Promise<LlmClient> {
   if (kind === 'inprocess') return new SimulatedLlm({ seed, latencyScale, tail });
-  const { createLlm } = await import('../llm/index.ts');
+  const { createLlm } = await import('../../llm/index.ts');
   return createLlm('http', { seed, latencyScale, tail, ...options });
 }
 
@@ -127,8 +91,8 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
   // Broker-backed systems: the broker JVMs' CPU and RSS are part of what the system costs.
   const brokerStats = { cpuPctSum: 0, n: 0, rssPeakMb: 0 };
   if (sys.store === 'kafka') {
-    const { kafkaPids } = await import('../brokers/kafka.ts');
-    const { processSampler } = await import('../brokers/proc.ts');
+    const { kafkaPids } = await import('../../brokers/kafka/cluster.ts');
+    const { processSampler } = await import('../../brokers/proc.ts');
     const samplers = kafkaPids().map((pid) => processSampler(pid));
     sampler.addGauge(() => {
       let cpu = 0, rss = 0;
@@ -159,7 +123,7 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
     await llm.close();
   }
   // HTTP transport: the server's own counters (requests by status, 429s, faults) go with the run.
-  const llmServer = o.llm === 'http' ? (await import('../llm/index.ts')).llmServerMetrics(llm) : undefined;
+  const llmServer = o.llm === 'http' ? (await import('../../llm/index.ts')).llmServerMetrics(llm) : undefined;
   const cpu = measureEnd?.cpu ?? process.cpuUsage(cpu0);
   const sampled = sampler.stop();
 

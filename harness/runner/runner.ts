@@ -4,8 +4,8 @@
 import { fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { keyedRng, shuffled } from '../../workloads/random.ts';
-import { canonicalJson } from '../../workloads/canonical.ts';
+import { keyedRng, shuffled } from '../../core/random.ts';
+import { canonicalJson } from '../../core/canonical.ts';
 import { environment } from '../env.ts';
 import { cellId, type ResultsDb, type SpanRow } from '../results/db.ts';
 import { runCell } from './cell.ts';
@@ -52,7 +52,7 @@ const tsxLoader = createRequire(import.meta.url).resolve('tsx');
 
 function runIsolated(cell: Cell): Promise<{ outcome: RunOutcome; spans: SpanRow[] }> {
   return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(new URL('./worker.ts', import.meta.url)), [], {
+    const child = fork(fileURLToPath(new URL('./child.ts', import.meta.url)), [], {
       execArgv: ['--import', tsxLoader, '--max-old-space-size=4096'],
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -77,7 +77,7 @@ export async function runMatrix(cells: Cell[], o: RunMatrixOptions): Promise<Mat
   let done = 0;
   // A cell on a broker-backed store brings its broker up if none is running (and takes it down after).
   const needsKafka = ordered.some((c) => systemEntry(c.system).store === 'kafka');
-  const kafka = needsKafka ? await import('../brokers/kafka.ts') : undefined;
+  const kafka = needsKafka ? await import('../../brokers/kafka/cluster.ts') : undefined;
   const startedKafka = kafka ? (await kafka.startKafka()).started : false;
   try {
     await runCells();

@@ -4,7 +4,7 @@
 import { context, trace, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { BasicTracerProvider, SimpleSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import type { RunOutcome } from '../runner/run-once.ts';
+import type { RunOutcome } from '../outcome.ts';
 import type { SpanRow } from '../results/db.ts';
 
 /** Exporter that turns spans into rows of the `spans` table (Flock's DuckDB trace layout). */

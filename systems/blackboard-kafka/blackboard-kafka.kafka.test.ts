@@ -1,9 +1,7 @@
 // Needs a real broker: starts a single-node KRaft cluster unless one is up (see useKafka).
-import { Consumer, stringDeserializers } from '@platformatic/kafka';
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { forceClose } from '../../harness/brokers/kafka.ts';
-import { useKafka } from '../../harness/brokers/kafka-testing.ts';
+import { useKafka } from '../../brokers/kafka/testing.ts';
 import { runOnce } from '../../harness/runner/run-once.ts';
 import { buildWorkload } from '../../workloads/registry.ts';
 import type { WorkloadSpec } from '../../workloads/spec.ts';
@@ -11,6 +9,7 @@ import { blackboardSystem } from '../blackboard/system.ts';
 import { typeTopic } from '../blackboard/stores/kafka/layout.ts';
 import type { KafkaBlackboardStore } from '../blackboard/stores/kafka/store.ts';
 import { blackboardKafkaSystem, type KafkaRunHandle } from './system.ts';
+import { Consumer, stringDeserializers, forceClose } from '../../brokers/kafka/client.ts';
 
 const kafka = useKafka();
 const SCALE = 0.01;

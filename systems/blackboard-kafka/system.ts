@@ -3,18 +3,18 @@
 // process, processes = 0), and delivery is at-least-once or
 // exactly-once (transactions). The same workload spec and agent body as the in-memory
 // blackboard, so final artifacts match it by content hash.
-import { Admin } from '@platformatic/kafka';
-import { BrokerError, statusKafka } from '../../harness/brokers/kafka.ts';
+import { BrokerError, statusKafka } from '../../brokers/kafka/cluster.ts';
 import { sleepUntil } from '../../workloads/arrivals.ts';
 import { seedArtifact } from '../../workloads/execute.ts';
 import { ERROR_TYPE, type WorkloadSpec } from '../../workloads/spec.ts';
 import { agentGroup, partitionLag, totalLag, tpKey, typeTopic } from '../blackboard/stores/kafka/layout.ts';
-import { KafkaBlackboardStore, clientBase, listEnds } from '../blackboard/stores/kafka/store.ts';
+import { KafkaBlackboardStore } from '../blackboard/stores/kafka/store.ts';
 import type { RunContext, System, SystemRunResult } from '../types.ts';
-import { describeError } from '../../harness/errors.ts';
-import { emptyStats, type LlmStats } from '../../harness/llm/types.ts';
+import { describeError } from '../../core/errors.ts';
+import { emptyStats, type LlmStats } from '../../llm/types.ts';
 import { AgentWorker, type ConsumerView, type DeliveryMode, type WorkerCounters, type WorkerOptions } from './worker.ts';
 import { WorkerProcess, clockAnchor, type ConsumerAssignment } from './worker-pool.ts';
+import { Admin, clientBase, listEnds } from '../../brokers/kafka/client.ts';
 
 /** System parameters (matrix `systemParams`), with defaults. */
 export interface KafkaSystemParams {

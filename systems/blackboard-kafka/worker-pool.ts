@@ -12,8 +12,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { LlmStats } from '../../harness/llm/types.ts';
-import type { TailMode } from '../../harness/llm/profiles.ts';
+import type { LlmStats } from '../../llm/types.ts';
+import type { TailMode } from '../../llm/profiles.ts';
 import type { ExecutionRecord } from '../../workloads/execute.ts';
 import type { AgentSpec, WorkloadSpec } from '../../workloads/spec.ts';
 import type { ConsumerSnapshot, ConsumerView, DeliveryMode, WorkerCounters } from './worker.ts';

@@ -1,11 +1,11 @@
 // Entry of one blackboard-kafka worker process (forked by worker-pool.ts): runs the consumers
 // it is given, each an AgentWorker exactly as in the single-process mode, and answers the
 // coordinator's requests. Exits when told to close or when the coordinator goes away.
-import '../../harness/brokers/kafka-client-guard.ts';
-import { describeError } from '../../harness/errors.ts';
-import { HttpLlm } from '../../harness/llm/http-client.ts';
-import { SimulatedLlm } from '../../harness/llm/simulator.ts';
-import type { LlmClient } from '../../harness/llm/types.ts';
+import '../../brokers/kafka/client-guard.ts';
+import { describeError } from '../../core/errors.ts';
+import { HttpLlm } from '../../llm/http-client.ts';
+import { SimulatedLlm } from '../../llm/simulator.ts';
+import type { LlmClient } from '../../llm/types.ts';
 import type { ExecutionRecord } from '../../workloads/execute.ts';
 import { AgentWorker } from './worker.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './worker-pool.ts';

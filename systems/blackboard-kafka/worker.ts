@@ -7,15 +7,14 @@
 // Offsets are committed only up to the first record still being worked on, and in
 // exactly-once mode a transaction only covers completions below that point, so a committed
 // offset always matches exactly the outputs already committed.
-import { Consumer, Producer, stringDeserializers, stringSerializers, type Message, type MessagesStream } from '@platformatic/kafka';
-import { TRANSACTIONAL_INIT, forceClose } from '../../harness/brokers/kafka.ts';
 import { executeAgent, type AgentRuntime } from '../../workloads/execute.ts';
-import { validatePayload } from '../../workloads/payload.ts';
+import { validatePayload } from '../../core/schema.ts';
 import type { AgentSpec, Artifact, WorkloadSpec } from '../../workloads/spec.ts';
 import { matchesWhere } from '../blackboard/orchestrator.ts';
 import { OffsetTracker, consumedTopic, dlqTopic, parseTp, recordKey, tpKey, transactionalId, typeTopic } from '../blackboard/stores/kafka/layout.ts';
-import { READ_COMMITTED, clientBase, guardConsumer, type DlqRecord } from '../blackboard/stores/kafka/store.ts';
-import { describeError } from '../../harness/errors.ts';
+import { type DlqRecord } from '../blackboard/stores/kafka/store.ts';
+import { describeError } from '../../core/errors.ts';
+import { Consumer, Producer, stringDeserializers, stringSerializers, type Message, type MessagesStream, TRANSACTIONAL_INIT, forceClose, READ_COMMITTED, clientBase, guardConsumer } from '../../brokers/kafka/client.ts';
 
 export type DeliveryMode = 'at-least-once' | 'exactly-once';
 

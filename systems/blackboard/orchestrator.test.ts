@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SimulatedLlm } from '../../harness/llm/simulator.ts';
+import { SimulatedLlm } from '../../llm/simulator.ts';
 import { makeArtifact, type AgentRuntime, type ExecutionRecord } from '../../workloads/execute.ts';
-import { multisetHash } from '../../workloads/canonical.ts';
+import { multisetHash } from '../../core/canonical.ts';
 import { ERROR_TYPE, type Artifact, type WorkloadSpec } from '../../workloads/spec.ts';
 import { Blackboard, type SchedulingMode } from './orchestrator.ts';
 

@@ -1,6 +1,6 @@
 // The blackboard as a benchmarked system: build agents from the workload spec, publish the
 // seed inputs on their arrival schedule, run until idle.
-import { UserError } from '../../harness/errors.ts';
+import { UserError } from '../../core/errors.ts';
 import { sleepUntil } from '../../workloads/arrivals.ts';
 import { seedArtifact } from '../../workloads/execute.ts';
 import type { WorkloadSpec } from '../../workloads/spec.ts';

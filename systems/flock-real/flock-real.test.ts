@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { conform, formatConformReport } from '../../harness/conform.ts';
-import { canonicalJson } from '../../workloads/canonical.ts';
+import { canonicalJson } from '../../core/canonical.ts';
 import { executionIdentity, outputCorrelation, promptTokensFor } from '../../workloads/execute.ts';
 import { buildWorkload } from '../../workloads/registry.ts';
 import type { AgentSpec, Artifact } from '../../workloads/spec.ts';

@@ -33,7 +33,7 @@ _PROTO = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
 os.dup2(2, 1)
 sys.stdout = sys.stderr
 
-# --- ports of workloads/canonical.ts and workloads/execute.ts (kept byte-identical) -------------
+# --- ports of core/canonical.ts and workloads/execute.ts (kept byte-identical) -------------
 
 ERROR_TYPE = "WorkflowError"
 
@@ -57,7 +57,7 @@ def _js_number(x: float | int) -> str:
 
 
 def canonical_json(v: Any) -> str:
-    """workloads/canonical.ts canonicalJson: sorted keys, no spaces, JS number formatting."""
+    """core/canonical.ts canonicalJson: sorted keys, no spaces, JS number formatting."""
     if v is None:
         return "null"
     if isinstance(v, bool):

@@ -7,17 +7,18 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { UserError } from '../../harness/errors.ts';
-import { drawLatency, costUsd } from '../../harness/llm/draw.ts';
-import { emptyStats } from '../../harness/llm/types.ts';
+import { REPO_ROOT } from '../../core/paths.ts';
+import { UserError } from '../../core/errors.ts';
+import { drawLatency, costUsd } from '../../llm/draw.ts';
+import { emptyStats } from '../../llm/types.ts';
 import type { ExecutionRecord } from '../../workloads/execute.ts';
-import type { TailMode } from '../../harness/llm/profiles.ts';
-import { startLlmServer } from '../../harness/llm/server.ts';
+import type { TailMode } from '../../llm/profiles.ts';
+import { startLlmServer } from '../../llm/server.ts';
 import { makeArtifact } from '../../workloads/execute.ts';
 import type { Artifact, WorkloadSpec } from '../../workloads/spec.ts';
 import type { RunContext, System, SystemRunResult } from '../types.ts';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const ROOT = REPO_ROOT;
 export const FLOCK_PYTHON = join(ROOT, '.venv/bin/python');
 export const FLOCK_RUNNER = join(ROOT, 'systems/flock-real/runner.py');
 

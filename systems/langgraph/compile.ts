@@ -18,7 +18,7 @@
 // flushes early on `timeoutMs`, and a join's `withinMs` expiry is ignored (groups never expire).
 // If a key collects more than `size` artifacts, the graph chunks them in key order, the blackboard
 // in arrival order: contents may then differ.
-import { UserError } from '../../harness/errors.ts';
+import { UserError } from '../../core/errors.ts';
 import { Annotation, END, Send, START, StateGraph } from '@langchain/langgraph';
 import type { LangGraphRunnableConfig } from '@langchain/langgraph';
 import { executionIdentity } from '../../workloads/execute.ts';

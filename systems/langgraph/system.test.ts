@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runOnce } from '../../harness/runner/run-once.ts';
-import { SimulatedLlm } from '../../harness/llm/simulator.ts';
+import { SimulatedLlm } from '../../llm/simulator.ts';
 import type { ExecutionRecord } from '../../workloads/execute.ts';
 import { buildWorkload } from '../../workloads/registry.ts';
 import type { WorkloadSpec } from '../../workloads/spec.ts';

@@ -10,7 +10,7 @@
 // Arrivals: all-at-once is one graph run with every seed. Open-loop arrivals start one graph run
 // per arriving item (parallel: concurrently; stepwise: one after another, each stepped), which is
 // only equivalent when no batch groups across items: workloads with a global batch are rejected.
-import { UserError } from '../../harness/errors.ts';
+import { UserError } from '../../core/errors.ts';
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';

@@ -155,9 +155,7 @@ export class OffsetTracker {
   }
 }
 
-export function tpKey(topic: string, partition: number): string {
-  return `${topic}:${partition}`;
-}
+export { tpKey } from '../../../../brokers/kafka/client.ts';
 
 export function parseTp(tp: string): { topic: string; partition: number } {
   const i = tp.lastIndexOf(':');

@@ -1,12 +1,11 @@
 // Needs a real broker: starts a single-node KRaft cluster unless one is up (see useKafka).
-import { Admin, Consumer, Producer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { TRANSACTIONAL_INIT, forceClose } from '../../../../harness/brokers/kafka.ts';
-import { useKafka } from '../../../../harness/brokers/kafka-testing.ts';
+import { useKafka } from '../../../../brokers/kafka/testing.ts';
 import { makeArtifact } from '../../../../workloads/execute.ts';
 import { typeTopic } from './layout.ts';
-import { KafkaBlackboardStore, READ_COMMITTED } from './store.ts';
+import { KafkaBlackboardStore } from './store.ts';
+import { Admin, Consumer, Producer, stringDeserializers, stringSerializers, TRANSACTIONAL_INIT, forceClose, READ_COMMITTED } from '../../../../brokers/kafka/client.ts';
 
 const kafka = useKafka();
 

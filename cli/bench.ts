@@ -1,0 +1,96 @@
+// `flockbench bench`: per-event engine overhead, side by side, written to the `bench` table.
+import { randomUUID } from 'node:crypto';
+import { InvalidArgumentError, type Command } from 'commander';
+import { UserError } from '../core/errors.ts';
+import { SYSTEMS } from '../systems/registry.ts';
+import { environment } from '../harness/env.ts';
+import { agentBodyUs, growthTable, ratioToBlackboard, runBench, type BenchOutcome } from '../harness/bench/bench.ts';
+import { growthCases, standardCases, type BenchCase } from '../harness/bench/cases.ts';
+
+const IN_PROCESS = ['blackboard-eager', 'blackboard-deferred', 'langgraph-stepwise', 'langgraph-parallel'];
+
+function dedupeCases(cs: BenchCase[]): BenchCase[] {
+  const seen = new Set<string>();
+  return cs.filter((c) => (seen.has(c.name) ? false : (seen.add(c.name), true)));
+}
+
+export function registerBenchCommand(program: Command): Command {
+  return program
+    .command('bench')
+    .description('per-event orchestration overhead with zero-latency agents (tinybench), every system side by side')
+    .option('--systems <names>', `comma-separated systems (default: ${IN_PROCESS.join(',')})`)
+    .option('--no-growth', 'skip the growth series (fan-out and items from 10 to 10,000)')
+    .option('--time <ms>', 'tinybench time budget per case and system', (v) => {
+      const n = Number(v);
+      if (!(n > 0)) throw new InvalidArgumentError('--time must be a positive number of ms');
+      return n;
+    }, 400)
+    .option('--max-run <ms>', 'skip a case whose single run is predicted to take longer', (v) => {
+      const n = Number(v);
+      if (!(n > 0)) throw new InvalidArgumentError('--max-run must be a positive number of ms');
+      return n;
+    }, 15_000)
+    .option('--db <path>', 'DuckDB results file', 'results/flockbench.duckdb')
+    .option('--json', 'print JSON')
+    .action(async (o: { systems?: string; growth: boolean; time: number; maxRun: number; db: string; json?: boolean }) => {
+      const systems = o.systems ? o.systems.split(',').map((s) => s.trim()).filter(Boolean) : IN_PROCESS;
+      for (const s of systems) if (!SYSTEMS.some((x) => x.name === s)) throw new UserError(`unknown system '${s}' (known: ${SYSTEMS.map((x) => x.name).join(', ')})`);
+      const cases = dedupeCases([...standardCases(), ...(o.growth ? growthCases() : [])]);
+      const bodyUs = await agentBodyUs();
+      const results = await runBench({
+        systems, cases, timeMs: o.time, maxRunMs: o.maxRun,
+        onProgress: (m) => { if (!o.json && process.stderr.isTTY) process.stderr.write(`\r${m}`.padEnd(60)); },
+      });
+      if (!o.json && process.stderr.isTTY) process.stderr.write('\r'.padEnd(61) + '\r');
+      const ratios = ratioToBlackboard(results);
+      const growth = growthTable(results);
+      const benchId = randomUUID();
+      const env = environment();
+      const { ResultsDb } = await import('../harness/results/db.ts');
+      const db = await ResultsDb.open(o.db);
+      try {
+        await db.conn.run('BEGIN TRANSACTION');
+        await db.insertMany('bench', 15, results.map((r) => [
+          benchId, new Date().toISOString(), r.system, r.caseName, r.n, r.events,
+          r.state === 'completed' ? r.samples : 0,
+          r.state === 'completed' ? r.meanMs : null, r.state === 'completed' ? r.p50Ms : null,
+          r.state === 'completed' ? r.p95Ms : null, r.state === 'completed' ? r.p99Ms : null,
+          r.state === 'completed' ? r.perEventUs : null, ratios.get(r) ?? null,
+          r.state === 'completed' ? r.heapMbPer10k ?? null : null,
+          JSON.stringify({ ...env, agentBodyUs: bodyUs, state: r.state, reason: r.state === 'completed' ? undefined : r.reason }),
+        ]));
+        await db.conn.run('COMMIT');
+      } catch (e) {
+        await db.conn.run('ROLLBACK');
+        throw e;
+      } finally {
+        db.close();
+      }
+      if (o.json) {
+        process.stdout.write(JSON.stringify({ benchId, agentBodyUs: bodyUs, results: results.map((r) => ({ ...r, ratioToBlackboard: ratios.get(r) })), growth }, null, 2) + '\n');
+        return;
+      }
+      process.stdout.write(formatBench(results, ratios, bodyUs) + '\n\n' + formatGrowth(growth) + '\n');
+      process.stdout.write(`stored as bench ${benchId} in ${o.db}\n`);
+    });
+}
+
+const f = (x: number | undefined, d = 1) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(d));
+
+export function formatBench(results: BenchOutcome[], ratios: Map<BenchOutcome, number | undefined>, bodyUs: number): string {
+  const head = ['case', 'system', 'runs', 'mean ms', 'p50 ms', 'p95 ms', 'p99 ms', 'us/event', 'x blackboard', 'heap MB/10k'];
+  const done = results.filter((r): r is Extract<BenchOutcome, { state: 'completed' }> => r.state === 'completed');
+  const table = [head, ...done.map((r) => [r.caseName, r.system, String(r.samples), f(r.meanMs, 3), f(r.p50Ms, 3), f(r.p95Ms, 3), f(r.p99Ms, 3), f(r.perEventUs), f(ratios.get(r), 1), f(r.heapMbPer10k, 1)])];
+  const w = head.map((_, i) => Math.max(...table.map((row) => row[i].length), ...results.map((r) => (i === 0 ? r.caseName : i === 1 ? r.system : '').length)));
+  const line = (row: string[]) => '  ' + row.map((c, i) => (i < 2 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
+  const rows = results.map((r) => (r.state === 'completed' ? line(table[done.indexOf(r) + 1]) : `  ${r.caseName.padEnd(w[0])}  ${r.system.padEnd(w[1])}  ${r.state}: ${r.reason}`));
+  return [`agent body alone (shared by every system): ${bodyUs.toFixed(1)} us per execution`, line(head), ...rows].join('\n');
+}
+
+export function formatGrowth(rows: ReturnType<typeof growthTable>): string {
+  const sizes = [10, 100, 1000, 10_000];
+  const out = ['growth: us per event by size; slope = d log(total time) / d log(n) (1 = constant per event, 2 = linear per event)'];
+  out.push('  ' + ['family', 'system', ...sizes.map((n) => `n=${n}`), 'slope', 'growth'].map((c, i) => (i < 2 ? c.padEnd(20) : c.padStart(9))).join(' '));
+  for (const r of rows) out.push('  ' + [r.family, r.system, ...sizes.map((n) => (r.perEventUs[n] == null ? '-' : f(r.perEventUs[n]!))), f(r.slope, 2), r.growth].map((c, i) => (i < 2 ? c.padEnd(20) : i === 7 ? ' ' + c : c.padStart(9))).join(' '));
+  return out.join('\n');
+}

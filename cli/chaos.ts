@@ -1,0 +1,95 @@
+// `flockbench chaos`: the failure experiment from the command line. Starts its own Kafka
+// cluster (apart from `brokers up`), runs both delivery modes with the same seed and fault
+// schedule, prints a table per mode, stores one row per mode in DuckDB (table `chaos`), and
+// exits 1 when exactly-once lost or duplicated anything.
+import { InvalidArgumentError, type Command } from 'commander';
+import type { DuckDBValue } from '@duckdb/node-api';
+import type { ChaosOutcome } from '../harness/chaos/run.ts';
+
+// The `chaos` table is part of the results schema (harness/results/db.ts).
+
+
+const int = (name: string, min: number) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
+  return n;
+};
+
+/** One row per mode, as printed. */
+export function formatChaos(rows: ChaosOutcome[]): string {
+  const head = ['mode', 'expected', 'observed', 'lost', 'duplicated', 'extra', 'unexpected', 'kills', 'recoveries', 'crashes', 'makespan_s', 'run'];
+  const body = rows.map((r) => [
+    r.mode, r.check.totals.expected, r.check.totals.observed, r.check.totals.lost, r.check.totals.duplicated, r.check.totals.extraRecords,
+    r.check.totals.unexpected, r.kills, r.recoveries, r.workerCrashes, (r.makespanMs / 1000).toFixed(1), r.error ? `FAILED: ${r.error}` : 'completed',
+  ].map(String));
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => (i === head.length - 1 ? 0 : b[i]!.length))));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padStart(w[i]!))).join('  ');
+  return [line(head), ...body.map(line)].join('\n');
+}
+
+/** The plain-language verdict, one line per mode. */
+export function verdict(r: ChaosOutcome): string {
+  const t = r.check.totals;
+  const faults = `${r.kills} broker kill(s), ${r.workerCrashes} worker crash(es)`;
+  if (r.check.exact) return `${r.mode}: exactly once under ${faults}: 0 lost, 0 duplicated`;
+  const dupKeys = r.check.byType.flatMap((x) => x.duplicated.map((d) => `${d.key} x${d.count}`)).slice(0, 3).join(', ');
+  const lostKeys = r.check.byType.flatMap((x) => x.lost).slice(0, 3).join(', ');
+  return `${r.mode}: NOT exactly once under ${faults}: ${t.lost} lost${lostKeys ? ` (e.g. ${lostKeys})` : ''}, ${t.duplicated} duplicated${dupKeys ? ` (e.g. ${dupKeys})` : ''}, ${t.unexpected} unexpected`;
+}
+
+export async function storeChaos(dbPath: string, rows: ChaosOutcome[], env: Record<string, unknown>): Promise<void> {
+  const { ResultsDb } = await import('../harness/results/db.ts');
+  const db = await ResultsDb.open(dbPath);
+  try {
+    await db.insertMany('chaos', 14, rows.map((r): DuckDBValue[] => [
+      r.runId, r.startedAt, r.mode, r.nodes, r.items, r.kills, r.workerCrashes, r.check.totals.expected, r.check.totals.observed,
+      r.check.totals.lost, r.check.totals.duplicated, r.check.totals.unexpected, r.makespanMs,
+      JSON.stringify({ ...env, seed: r.seed, depth: r.depth, latencyScale: r.latencyScale, recoveries: r.recoveries, error: r.error ?? null, extraRecords: r.check.totals.extraRecords, uncommitted: r.uncommitted ?? null, counters: r.counters, events: r.events }),
+    ]));
+  } finally {
+    db.close();
+  }
+}
+
+export function registerChaosCommand(program: Command): void {
+  program
+    .command('chaos')
+    .description('kill brokers and crash workers mid-run; count lost and duplicated artifacts per delivery mode (starts its own Kafka cluster)')
+    .option('--mode <mode>', 'both | exactly-once | at-least-once', 'both')
+    .option('--nodes <n>', 'Kafka cluster size, 1 or 3 (RF 3, min.insync.replicas 2)', '3')
+    .option('--items <n>', 'map items (depth 2)', int('--items', 1), 300)
+    .option('--kills <k>', 'broker SIGKILL + restart cycles per mode', int('--kills', 0), 0)
+    .option('--worker-crashes <n>', 'worker crashes between produce and commit per mode', int('--worker-crashes', 0), 3)
+    .option('--seed <s>', 'seed of the simulated LLM and the crash schedule', int('--seed', 0), 1)
+    .option('--latency-scale <x>', 'simulated latency multiplier', (v) => Number(v), 0.05)
+    .option('--json', 'print the outcomes as JSON')
+    .option('--db <path>', 'DuckDB results file', 'results/flockbench.duckdb')
+    .action(async (o) => {
+      const modes = o.mode === 'both' ? ['exactly-once', 'at-least-once'] : [o.mode];
+      if (!modes.every((m: string) => m === 'exactly-once' || m === 'at-least-once')) throw new InvalidArgumentError(`--mode must be both|exactly-once|at-least-once`);
+      const nodes = Number(o.nodes);
+      if (nodes !== 1 && nodes !== 3) throw new InvalidArgumentError('--nodes must be 1 or 3');
+      const { runChaos, withChaosCluster } = await import('../harness/chaos/run.ts');
+      const { environment } = await import('../harness/env.ts');
+      const log = o.json ? () => {} : (l: string) => process.stderr.write(l + '\n');
+      const rows = await withChaosCluster(nodes as 1 | 3, async () => {
+        const out: ChaosOutcome[] = [];
+        for (const mode of modes) {
+          out.push(await runChaos({ mode, nodes: nodes as 1 | 3, items: o.items, kills: o.kills, workerCrashes: o.workerCrashes, seed: o.seed, latencyScale: o.latencyScale, log }));
+        }
+        return out;
+      });
+      await storeChaos(o.db, rows, { env: environment() });
+      if (o.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+      else {
+        process.stdout.write(formatChaos(rows) + '\n');
+        for (const r of rows) process.stdout.write(verdict(r) + '\n');
+        process.stdout.write(`${rows.length} row(s) stored in ${o.db} (table chaos)\n`);
+      }
+      const eo = rows.find((r) => r.mode === 'exactly-once');
+      if (eo && (eo.check.totals.lost > 0 || eo.check.totals.duplicated > 0 || eo.error)) {
+        process.stderr.write(`finding: exactly-once ${eo.error ? `run failed (${eo.error}); ` : ''}lost ${eo.check.totals.lost}, duplicated ${eo.check.totals.duplicated}\n`);
+        process.exitCode = 1;
+      }
+    });
+}
