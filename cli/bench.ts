@@ -11,7 +11,11 @@ const IN_PROCESS = ['blackboard-eager', 'blackboard-deferred', 'langgraph-stepwi
 
 function dedupeCases(cs: BenchCase[]): BenchCase[] {
   const seen = new Set<string>();
-  return cs.filter((c) => (seen.has(c.name) ? false : (seen.add(c.name), true)));
+  return cs.filter((c) => {
+    if (seen.has(c.name)) return false;
+    seen.add(c.name);
+    return true;
+  });
 }
 
 export function registerBenchCommand(program: Command): Command {
@@ -47,22 +51,20 @@ export function registerBenchCommand(program: Command): Command {
       const benchId = randomUUID();
       const env = environment();
       const { ResultsDb } = await import('../harness/results/db.ts');
+      const { bench } = await import('../harness/results/schema.ts');
       const db = await ResultsDb.open(o.db);
+      const startedAt = new Date().toISOString();
       try {
-        await db.conn.run('BEGIN TRANSACTION');
-        await db.insertMany('bench', 15, results.map((r) => [
-          benchId, new Date().toISOString(), r.system, r.caseName, r.n, r.events,
-          r.state === 'completed' ? r.samples : 0,
-          r.state === 'completed' ? r.meanMs : null, r.state === 'completed' ? r.p50Ms : null,
-          r.state === 'completed' ? r.p95Ms : null, r.state === 'completed' ? r.p99Ms : null,
-          r.state === 'completed' ? r.perEventUs : null, ratios.get(r) ?? null,
-          r.state === 'completed' ? r.heapMbPer10k ?? null : null,
-          JSON.stringify({ ...env, agentBodyUs: bodyUs, state: r.state, reason: r.state === 'completed' ? undefined : r.reason }),
-        ]));
-        await db.conn.run('COMMIT');
-      } catch (e) {
-        await db.conn.run('ROLLBACK');
-        throw e;
+        await db.append([[bench, results.map((r) => {
+          const done = r.state === 'completed' ? r : undefined;
+          return {
+            bench_id: benchId, started_at: startedAt, system: r.system, case_name: r.caseName, n: r.n, events: r.events,
+            samples: done?.samples ?? 0, mean_ms: done?.meanMs ?? null, p50_ms: done?.p50Ms ?? null, p95_ms: done?.p95Ms ?? null,
+            p99_ms: done?.p99Ms ?? null, per_event_us: done?.perEventUs ?? null, ratio_to_blackboard: ratios.get(r) ?? null,
+            heap_mb_per_10k: done?.heapMbPer10k ?? null,
+            env: JSON.stringify({ ...env, agentBodyUs: bodyUs, state: r.state, reason: r.state === 'completed' ? undefined : r.reason }),
+          };
+        })]]);
       } finally {
         db.close();
       }

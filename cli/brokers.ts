@@ -1,8 +1,7 @@
 // `flockbench brokers ...`: start, stop and inspect local broker processes. Wired into
 // cli/main.ts with registerBrokerCommands(program). The Kafka module (and its client)
 // loads only when a brokers command runs, so other commands start fast.
-import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, } from 'node:path';
 import type { Command } from 'commander';
 import { REPO_ROOT } from '../core/paths.ts';
 import { UserError } from '../core/errors.ts';

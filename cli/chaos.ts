@@ -3,7 +3,6 @@
 // schedule, prints a table per mode, stores one row per mode in DuckDB (table `chaos`), and
 // exits 1 when exactly-once lost or duplicated anything.
 import { InvalidArgumentError, type Command } from 'commander';
-import type { DuckDBValue } from '@duckdb/node-api';
 import type { ChaosOutcome } from '../harness/chaos/run.ts';
 
 // The `chaos` table is part of the results schema (harness/results/db.ts).
@@ -39,13 +38,15 @@ export function verdict(r: ChaosOutcome): string {
 
 export async function storeChaos(dbPath: string, rows: ChaosOutcome[], env: Record<string, unknown>): Promise<void> {
   const { ResultsDb } = await import('../harness/results/db.ts');
+  const { chaos } = await import('../harness/results/schema.ts');
   const db = await ResultsDb.open(dbPath);
   try {
-    await db.insertMany('chaos', 14, rows.map((r): DuckDBValue[] => [
-      r.runId, r.startedAt, r.mode, r.nodes, r.items, r.kills, r.workerCrashes, r.check.totals.expected, r.check.totals.observed,
-      r.check.totals.lost, r.check.totals.duplicated, r.check.totals.unexpected, r.makespanMs,
-      JSON.stringify({ ...env, seed: r.seed, depth: r.depth, latencyScale: r.latencyScale, recoveries: r.recoveries, error: r.error ?? null, extraRecords: r.check.totals.extraRecords, uncommitted: r.uncommitted ?? null, counters: r.counters, events: r.events }),
-    ]));
+    await db.append([[chaos, rows.map((r) => ({
+      run_id: r.runId, started_at: r.startedAt, mode: r.mode, nodes: r.nodes, tasks: r.tasks, kills: r.kills, worker_crashes: r.workerCrashes,
+      expected: r.check.totals.expected, observed: r.check.totals.observed, lost: r.check.totals.lost, duplicated: r.check.totals.duplicated,
+      unexpected: r.check.totals.unexpected, makespan_ms: r.makespanMs,
+      env: JSON.stringify({ ...env, seed: r.seed, depth: r.depth, latencyScale: r.latencyScale, recoveries: r.recoveries, error: r.error ?? null, extraRecords: r.check.totals.extraRecords, uncommitted: r.uncommitted ?? null, counters: r.counters, events: r.events }),
+    }))]]);
   } finally {
     db.close();
   }
@@ -57,7 +58,7 @@ export function registerChaosCommand(program: Command): void {
     .description('kill brokers and crash workers mid-run; count lost and duplicated artifacts per delivery mode (starts its own Kafka cluster)')
     .option('--mode <mode>', 'both | exactly-once | at-least-once', 'both')
     .option('--nodes <n>', 'Kafka cluster size, 1 or 3 (RF 3, min.insync.replicas 2)', '3')
-    .option('--items <n>', 'map items (depth 2)', int('--items', 1), 300)
+    .option('--tasks <n>', 'map tasks (depth 2)', int('--tasks', 1), 300)
     .option('--kills <k>', 'broker SIGKILL + restart cycles per mode', int('--kills', 0), 0)
     .option('--worker-crashes <n>', 'worker crashes between produce and commit per mode', int('--worker-crashes', 0), 3)
     .option('--seed <s>', 'seed of the simulated LLM and the crash schedule', int('--seed', 0), 1)
@@ -75,7 +76,7 @@ export function registerChaosCommand(program: Command): void {
       const rows = await withChaosCluster(nodes as 1 | 3, async () => {
         const out: ChaosOutcome[] = [];
         for (const mode of modes) {
-          out.push(await runChaos({ mode, nodes: nodes as 1 | 3, items: o.items, kills: o.kills, workerCrashes: o.workerCrashes, seed: o.seed, latencyScale: o.latencyScale, log }));
+          out.push(await runChaos({ mode, nodes: nodes as 1 | 3, tasks: o.tasks, kills: o.kills, workerCrashes: o.workerCrashes, seed: o.seed, latencyScale: o.latencyScale, log }));
         }
         return out;
       });

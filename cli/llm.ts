@@ -1,6 +1,6 @@
 // `flockbench llm serve`: run the simulated OpenAI-compatible provider until SIGINT, for
 // external clients (Python systems, the openai SDK, curl) and for manual poking.
-import { Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import type { TailMode } from '../llm/profiles.ts';
 import { startLlmServer, type LlmLimits } from '../llm/server.ts';
 

@@ -30,7 +30,7 @@ describe('flockbench CLI', () => {
     ['unknown system', 'name: x\nsystems: [nope]\nworkloads: [{name: map}]\n', /unknown system 'nope'/],
     ['unknown workload', 'name: x\nsystems: [blackboard-eager]\nworkloads: [{name: nope}]\n', /unknown workload 'nope'/],
     ['malformed YAML', 'name: x\nsystems: [blackboard-eager\n', /malformed YAML/],
-    ['bad workload param', 'name: x\nsystems: [blackboard-eager]\nworkloads: [{name: map, params: {items: -1}}]\n', /items' must be >= 1/],
+    ['bad workload param', 'name: x\nsystems: [blackboard-eager]\nworkloads: [{name: map, params: {tasks: -1}}]\n', /'tasks' must be an integer >= 1/],
     ['unknown param', 'name: x\nsystems: [blackboard-eager]\nworkloads: [{name: map, params: {itemz: 3}}]\n', /unknown parameter 'itemz'/],
   ])('%s: exit 2, one line, no rows', (_, body, msg) => {
     const db = join(dir, `${Math.random()}.duckdb`);
@@ -49,7 +49,7 @@ describe('flockbench CLI', () => {
 
   it('runs a matrix, stores it, reports it; bad input afterwards loses nothing', async () => {
     const db = join(dir, 'ok.duckdb');
-    const m = matrix('ok.yaml', 'name: ok\nreps: 2\nlatencyScale: 0.002\nsystems: [blackboard-eager, blackboard-deferred]\nworkloads: [{name: map, params: {items: 4}}]\n');
+    const m = matrix('ok.yaml', 'name: ok\nreps: 2\nlatencyScale: 0.002\nsystems: [blackboard-eager, blackboard-deferred]\nworkloads: [{name: map, params: {tasks: 4}}]\n');
     const r = cli('run', m, '--db', db, '--json');
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout);

@@ -3,6 +3,7 @@
 import { setMaxListeners } from 'node:events';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { UserError } from '../core/errors.ts';
+import { formatParams } from '../core/params.ts';
 import { expandMatrix, loadMatrix } from '../harness/runner/matrix.ts';
 import { progressBar } from './progress.ts';
 import { registerConformCommand } from './conform.ts';
@@ -99,10 +100,14 @@ export function buildProgram(): Command {
 
   program
     .command('systems')
-    .description('list registered systems')
-    .action(() => {
+    .description('list registered systems and their parameters')
+    .option('-v, --params', 'show parameters (matrix systemParams.<system>) with type, default, unit')
+    .action((o) => {
       const w = Math.max(...SYSTEMS.map((s) => s.name.length));
-      for (const s of SYSTEMS) process.stdout.write(`${s.name.padEnd(w)}  [${s.store}] ${s.description}\n`);
+      for (const s of SYSTEMS) {
+        process.stdout.write(`${s.name.padEnd(w)}  [${s.store}] ${s.description}\n`);
+        if (o.params) for (const line of formatParams(s.params, ' '.repeat(w + 2))) process.stdout.write(`${line}\n`);
+      }
     });
 
   program
@@ -113,7 +118,7 @@ export function buildProgram(): Command {
       const w = Math.max(...WORKLOADS.map((x) => x.name.length));
       for (const x of WORKLOADS) {
         process.stdout.write(`${x.name.padEnd(w)}  ${x.description}\n`);
-        if (o.params) for (const [k, d] of Object.entries(x.params)) process.stdout.write(`${' '.repeat(w + 2)}${k}=${JSON.stringify(d.default)}  ${d.doc}\n`);
+        if (o.params) for (const line of formatParams(x.params, ' '.repeat(w + 2))) process.stdout.write(`${line}\n`);
       }
     });
 

@@ -10,11 +10,10 @@ export function registerPaperCommand(program: Command): Command {
     .option('--db <path>', 'DuckDB results file', 'results/flockbench.duckdb')
     .option('--out <dir>', 'output directory (paper.md, figures/, verdicts.json)', 'paper')
     .option('--template <path>', 'paper template (default paper/paper.template.md)')
-    .option('--no-png', 'skip PNG rendering (SVG and specs only)')
     .option('--check', 'recompute the verdicts of --matrix and compare with --verdicts; exit 1 if a robust one differs')
     .option('--matrix <name>', 'matrix whose verdicts --check compares (the one CI re-runs)', 'quick')
     .option('--verdicts <path>', 'recorded verdicts for --check', 'paper/verdicts.json')
-    .action(async (o: { db: string; out: string; template?: string; png: boolean; check?: boolean; matrix: string; verdicts: string }) => {
+    .action(async (o: { db: string; out: string; template?: string; check?: boolean; matrix: string; verdicts: string }) => {
       if (o.check) {
         const { runCheck } = await import('../paper/build.ts');
         const r = await runCheck(o.db, o.verdicts, o.matrix);
@@ -26,7 +25,7 @@ export function registerPaperCommand(program: Command): Command {
         return;
       }
       const { buildPaper } = await import('../paper/build.ts');
-      const res = await buildPaper({ dbPath: o.db, outDir: o.out, template: o.template, png: o.png });
+      const res = await buildPaper({ dbPath: o.db, outDir: o.out, template: o.template });
       for (const h of res.verdicts) process.stdout.write(`${h.hypothesis.padEnd(24)} ${h.verdict.padEnd(12)} ${h.reason}\n`);
       if (!res.verdicts.some((h) => h.evidence.some((e) => e.scope.matrix === o.matrix && e.robust))) {
         process.stderr.write(`warning: no robust verdict for matrix '${o.matrix}' in this DB, so \`flockbench paper --check\` (CI) will have nothing to check: run \`flockbench run paper/experiments/${o.matrix}.yaml\` into this DB first\n`);

@@ -10,8 +10,8 @@ const inMemory = SYSTEMS.filter((s) => s.store === 'memory' || s.store === 'grap
 
 /** Small cases of every shipped workload; a new workload without a case fails the coverage test. */
 const CASES: Record<string, Record<string, unknown>[]> = {
-  'review-analysis': [{ analysts: 4, items: 3 }, { analysts: 10, items: 1, maxConcurrency: 3 }],
-  map: [{ items: 6, depth: 1 }, { items: 5, depth: 3, join: true }],
+  'review-analysis': [{ analysts: 4, tasks: 3 }, { analysts: 10, tasks: 1, maxConcurrency: 3 }],
+  map: [{ tasks: 6, depth: 1 }, { tasks: 5, depth: 3, join: true }],
 };
 
 describe('conformance across in-memory systems', () => {
@@ -34,7 +34,7 @@ describe('conformance across in-memory systems', () => {
   it('a failing analyst: the blackboard flushes the editor batch on timeout, the graph when upstream is done — same digest', async () => {
     const results = [];
     for (const system of ['blackboard-eager', 'langgraph-parallel', 'langgraph-stepwise']) {
-      const w = buildWorkload('review-analysis', { analysts: 3, items: 2, editorTimeoutMs: 5_000 });
+      const w = buildWorkload('review-analysis', { analysts: 3, tasks: 2, editorTimeoutMs: 5_000 });
       w.agents[1] = { ...w.agents[1], failWhen: { inputKeyIncludes: 'news-1' } };
       const out = await runOnce({ system, workload: w, seed: 5, latencyScale: 0.01 });
       expect(out.errors).toBe(1);
@@ -47,16 +47,21 @@ describe('conformance across in-memory systems', () => {
 
   it('reports a structured diff when systems disagree', async () => {
     const parallel = await loadSystem('langgraph-parallel');
-    const wrong: System = {
-      ...parallel,
+    const wrong: System<unknown> = {
       name: 'drops-one',
-      async run(w, ctx) {
-        const r = await parallel.run(w, ctx);
-        const i = r.artifacts.findIndex((a) => a.type === 'Stage1');
-        return { ...r, artifacts: r.artifacts.filter((_, j) => j !== i) };
+      async start(w, ctx) {
+        const session = await parallel.start(w, { ...ctx, params: { maxConcurrency: 64, checkpointer: 'none', durability: 'async', perAgentLimit: true } });
+        return {
+          ...session,
+          async collect() {
+            const r = await session.collect();
+            const i = r.artifacts.findIndex((a) => a.type === 'Stage1');
+            return { ...r, artifacts: r.artifacts.filter((_, j) => j !== i) };
+          },
+        };
       },
     };
-    const r = await conform('map', { items: 3 }, ['blackboard-eager', wrong], 1, { latencyScale: 0.001 });
+    const r = await conform('map', { tasks: 3 }, ['blackboard-eager', wrong], 1, { latencyScale: 0.001 });
     expect(r.ok).toBe(false);
     expect(r.systems[1].missing).toHaveLength(1);
     expect(r.systems[1].missing[0].type).toBe('Stage1');

@@ -4,7 +4,6 @@
 import { contentHash } from '../core/canonical.ts';
 import { buildWorkload } from '../workloads/registry.ts';
 import { ERROR_TYPE, terminalTypes, type Artifact } from '../workloads/spec.ts';
-import { loadSystem } from '../systems/registry.ts';
 import type { System } from '../systems/types.ts';
 import { runOnce } from './runner/run-once.ts';
 
@@ -73,7 +72,7 @@ function minus(a: readonly FinalArtifact[], b: readonly FinalArtifact[]): FinalA
 export async function conform(
   workloadName: string,
   params: Record<string, unknown>,
-  systems: readonly (System | string)[],
+  systems: readonly (System<unknown> | string)[],
   seed: number,
   opts: ConformOptions = {},
 ): Promise<ConformReport> {
@@ -82,17 +81,17 @@ export async function conform(
   const terminal = new Set([...terminalTypes(w), ERROR_TYPE]);
   const results: { name: string; finals: FinalArtifact[]; identities: string[]; out: Awaited<ReturnType<typeof runOnce>> }[] = [];
   for (const s of systems) {
-    const sys = typeof s === 'string' ? await loadSystem(s) : s;
+    const name = typeof s === 'string' ? s : s.name;
     // A fresh spec per run: systems must not be able to leak state through it.
     const out = await runOnce({
-      system: sys,
+      system: s,
       workload: buildWorkload(workloadName, params),
       seed,
       latencyScale: opts.latencyScale ?? 0.01,
-      systemParams: opts.systemParams?.[sys.name] ?? {},
+      systemParams: opts.systemParams?.[name] ?? {},
       timeoutMs: opts.timeoutMs,
     });
-    results.push({ name: sys.name, finals: finalsOf(out.artifacts, terminal), identities: out.executions.map((e) => e.identity).sort(), out });
+    results.push({ name, finals: finalsOf(out.artifacts, terminal), identities: out.executions.map((e) => e.identity).sort(), out });
   }
   const ref = results[0];
   const rows: SystemConformance[] = results.map((r) => {

@@ -124,7 +124,7 @@ export async function openReadOnly(path = DEFAULT_DB, { snapshot = true } = {}):
 export async function runStatements(db: ResultsDb, stmts: NotebookStatement[]): Promise<QueryResult[]> {
   const out: QueryResult[] = [];
   for (const s of stmts) {
-    let r;
+    let r: Awaited<ReturnType<typeof db.conn.runAndReadAll>>;
     try {
       r = await db.conn.runAndReadAll(s.sql);
     } catch (e) {

@@ -11,7 +11,7 @@ export interface RunOutcome {
   system: string;
   workload: string;
   store: string;
-  /** Workload params, system params, resolved system settings and counters. */
+  /** Workload params, resolved system params, run-time settings, counters, transport, tail. */
   params: Record<string, unknown>;
   seed: number;
   latencyScale: number;
@@ -21,7 +21,8 @@ export interface RunOutcome {
   criticalPathMs: number;
   concurrencyBoundMs: number;
   efficiency: number;
-  rps: number;
+  /** Tasks per second of makespan. */
+  throughputTps: number;
   p50Ms: number;
   p95Ms: number;
   p99Ms: number;

@@ -1,6 +1,8 @@
 // Summaries of what is stored: one row per (matrix, workload + params, tail, scale, system),
 // medians over independent runs with a seeded 95% bootstrap CI on the makespan.
 import { bootstrapCi, median } from '../core/stats.ts';
+import { canonicalJson } from '../core/canonical.ts';
+import { SYSTEMS } from '../systems/registry.ts';
 import type { ResultsDb } from './results/db.ts';
 
 export interface SummaryRow {
@@ -20,7 +22,7 @@ export interface SummaryRow {
   p50Ms: number;
   p95Ms: number;
   p99Ms: number;
-  rps: number;
+  throughputTps: number;
   cpuMs: number;
   rssPeakMb: number;
   costPerTaskUsd: number;
@@ -31,7 +33,7 @@ export interface SummaryRow {
 
 interface RunRow {
   matrix: string; workload: string; system: string; store: string; params: string; latency_scale: number;
-  makespan_ms: number; efficiency: number; p50_ms: number; p95_ms: number; p99_ms: number; rps: number;
+  makespan_ms: number; efficiency: number; p50_ms: number; p95_ms: number; p99_ms: number; throughput_tps: number;
   cpu_ms: number; rss_peak_mb: number; cost_per_task_usd: number; errors: number; fairness: number | null;
 }
 
@@ -41,15 +43,15 @@ export async function summarize(db: ResultsDb, filter: { matrix?: string; runIds
   if (filter.matrix) { where.push('matrix = ?'); vals.push(filter.matrix); }
   const rows = await db.query<RunRow>(
     `SELECT matrix, workload, system, store, CAST(params AS VARCHAR) AS params, latency_scale, makespan_ms, efficiency,
-            p50_ms, p95_ms, p99_ms, rps, cpu_ms, rss_peak_mb, cost_per_task_usd, errors, fairness
-       FROM runs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY started_at`, vals);
+            p50_ms, p95_ms, p99_ms, throughput_tps, cpu_ms, rss_peak_mb, cost_per_task_usd, errors, fairness
+       FROM runs WHERE state = 'completed' ${where.length ? 'AND ' + where.join(' AND ') : ''} ORDER BY started_at`, vals);
   type GroupKey = Pick<SummaryRow, 'matrix' | 'workload' | 'workloadParams' | 'tail' | 'latencyScale' | 'system' | 'systemParams' | 'store'>;
   const groups = new Map<string, { key: GroupKey; rows: RunRow[] }>();
   for (const r of rows) {
     const p = JSON.parse(r.params);
     const wp = JSON.stringify(p.workload ?? {});
     const tail = String(p.tail ?? 'calibrated');
-    const sp = JSON.stringify(p.cell?.systemParams ?? {});
+    const sp = JSON.stringify(nonDefault(r.system, p.system ?? {}));
     const k = [r.matrix, r.workload, wp, tail, r.latency_scale, r.system, sp].join('|');
     let g = groups.get(k);
     if (!g) groups.set(k, (g = { key: { matrix: r.matrix, workload: r.workload, workloadParams: wp, tail, latencyScale: r.latency_scale, system: r.system, systemParams: sp, store: r.store }, rows: [] }));
@@ -65,7 +67,7 @@ export async function summarize(db: ResultsDb, filter: { matrix?: string; runIds
     p50Ms: med(rs, (r) => r.p50_ms),
     p95Ms: med(rs, (r) => r.p95_ms),
     p99Ms: med(rs, (r) => r.p99_ms),
-    rps: med(rs, (r) => r.rps),
+    throughputTps: med(rs, (r) => r.throughput_tps),
     cpuMs: med(rs, (r) => r.cpu_ms),
     rssPeakMb: med(rs, (r) => r.rss_peak_mb),
     costPerTaskUsd: med(rs, (r) => r.cost_per_task_usd),
@@ -74,7 +76,13 @@ export async function summarize(db: ResultsDb, filter: { matrix?: string; runIds
   }));
 }
 
-/** {"partitions":4,"mode":"exactly-once"} -> partitions=4 mode=exactly-once */
+/** The system parameters that differ from the system's declared defaults (what distinguishes a cell). */
+function nonDefault(system: string, sp: Record<string, unknown>): Record<string, unknown> {
+  const defs = SYSTEMS.find((s) => s.name === system)?.params ?? {};
+  return Object.fromEntries(Object.entries(sp).filter(([k, v]) => canonicalJson(defs[k]?.default) !== canonicalJson(v)));
+}
+
+/** {"partitions":4,"delivery":"exactly-once"} -> partitions=4 delivery=exactly-once */
 function compactParams(json: string): string {
   return Object.entries(JSON.parse(json) as Record<string, unknown>).map(([k, v]) => `${k}=${v}`).join(' ');
 }
@@ -91,12 +99,12 @@ export function formatSummary(rows: SummaryRow[]): string {
     if (!b) blocks.set(k, (b = []));
     b.push(r);
   }
-  const head = ['system', 'n', 'makespan ms [95% CI]', 'effic.', 'p50 ms', 'p95 ms', 'p99 ms', 'RPS', 'CPU ms', 'RSS MB', '$/task', 'fair', 'err'];
+  const head = ['system', 'n', 'makespan ms [95% CI]', 'effic.', 'p50 ms', 'p95 ms', 'p99 ms', 'tasks/s', 'CPU ms', 'RSS MB', '$/task', 'fair', 'err'];
   const out: string[] = [];
   for (const [k, rs] of blocks) {
     const table = [head, ...rs.sort((a, b) => a.makespanMs - b.makespanMs).map((r) => [
       r.systemParams === '{}' ? r.system : `${r.system} ${compactParams(r.systemParams)}`, String(r.n), `${f(r.makespanMs)} [${f(r.makespanCiMs[0])}, ${f(r.makespanCiMs[1])}]`, f(r.efficiency, 3),
-      f(r.p50Ms), f(r.p95Ms), f(r.p99Ms), f(r.rps, 2), f(r.cpuMs, 0), f(r.rssPeakMb, 0), r.costPerTaskUsd.toFixed(5), f(r.fairness, 2), String(r.errors),
+      f(r.p50Ms), f(r.p95Ms), f(r.p99Ms), f(r.throughputTps, 2), f(r.cpuMs, 0), f(r.rssPeakMb, 0), r.costPerTaskUsd.toFixed(5), f(r.fairness, 2), String(r.errors),
     ])];
     const widths = head.map((_, i) => Math.max(...table.map((row) => row[i].length)));
     out.push(k);

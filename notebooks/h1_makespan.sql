@@ -9,29 +9,29 @@
 -- name: makespan_by_system
 -- Median makespan, lower bound and efficiency per system and workload configuration.
 SELECT matrix, workload,
-       CAST(params->'workload'->>'analysts' AS INTEGER) AS analysts,
-       CAST(params->'workload'->>'items' AS INTEGER) AS items,
-       CAST(params->'workload'->>'depth' AS INTEGER) AS depth,
-       params->>'tail' AS tail, latency_scale, system, count(*) AS n,
+       wl_analysts AS analysts,
+       wl_tasks AS tasks,
+       wl_depth AS depth,
+       tail, latency_scale, system, count(*) AS n,
        median(makespan_ms) AS makespan_ms, min(makespan_ms) AS min_ms, max(makespan_ms) AS max_ms,
        median(lower_bound_ms) AS lower_bound_ms, median(efficiency) AS efficiency
-  FROM runs
+  FROM run_configs
  WHERE store <> 'kafka'
  GROUP BY ALL
- ORDER BY matrix, workload, analysts, items, depth, tail, makespan_ms;
+ ORDER BY matrix, workload, analysts, tasks, depth, tail, makespan_ms;
 
 -- name: ratios_to_deferred
 -- Ratio of median makespans to blackboard-deferred, per configuration (point estimates).
 WITH med AS (
-  SELECT matrix, workload, CAST(params->'workload' AS VARCHAR) AS workload_params,
-         CAST(params->'workload'->>'analysts' AS INTEGER) AS analysts,
-         CAST(params->'workload'->>'items' AS INTEGER) AS items,
-         CAST(params->'workload'->>'depth' AS INTEGER) AS depth,
-         params->>'tail' AS tail, latency_scale, system, count(*) AS n, median(makespan_ms) AS makespan_ms
-    FROM runs WHERE store <> 'kafka'
+  SELECT matrix, workload, CAST(workload_params AS VARCHAR) AS workload_params,
+         wl_analysts AS analysts,
+         wl_tasks AS tasks,
+         wl_depth AS depth,
+         tail, latency_scale, system, count(*) AS n, median(makespan_ms) AS makespan_ms
+    FROM run_configs WHERE store <> 'kafka'
    GROUP BY ALL
 )
-SELECT matrix, workload, analysts, items, depth, tail, latency_scale,
+SELECT matrix, workload, analysts, tasks, depth, tail, latency_scale,
        min(n) AS min_n,
        max(makespan_ms) FILTER (WHERE system = 'blackboard-deferred') AS deferred_ms,
        max(makespan_ms) FILTER (WHERE system = 'langgraph-stepwise')
@@ -41,13 +41,13 @@ SELECT matrix, workload, analysts, items, depth, tail, latency_scale,
        max(makespan_ms) FILTER (WHERE system = 'blackboard-eager')
          / max(makespan_ms) FILTER (WHERE system = 'blackboard-deferred') AS eager_over_deferred
   FROM med
- GROUP BY matrix, workload, workload_params, analysts, items, depth, tail, latency_scale
+ GROUP BY matrix, workload, workload_params, analysts, tasks, depth, tail, latency_scale
 HAVING count(*) FILTER (WHERE system = 'blackboard-deferred') > 0
- ORDER BY matrix, workload, analysts, items, depth, tail;
+ ORDER BY matrix, workload, analysts, tasks, depth, tail;
 
 -- name: efficiency_by_system
 -- How close each system gets to the lower bound, across all configurations (median of medians).
-SELECT system, params->>'tail' AS tail, count(*) AS runs,
+SELECT system, tail, count(*) AS runs,
        median(efficiency) AS median_efficiency, min(efficiency) AS worst_efficiency
-  FROM runs WHERE store <> 'kafka'
+  FROM run_configs WHERE store <> 'kafka'
  GROUP BY ALL ORDER BY tail, median_efficiency DESC;

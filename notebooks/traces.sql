@@ -25,7 +25,7 @@ WITH ev AS (
 )
 SELECT r.matrix, r.workload, r.system, count(*) AS runs, median(p.peak) AS median_peak_concurrency,
        max(p.peak) AS max_peak_concurrency
-  FROM per_run p JOIN runs r USING (run_id)
+  FROM per_run p JOIN run_configs r USING (run_id)
  GROUP BY ALL ORDER BY r.matrix, r.workload, median_peak_concurrency DESC;
 
 -- name: parallel_starts
@@ -37,14 +37,14 @@ WITH s AS (
 SELECT r.matrix, r.system, count(*) FILTER (WHERE s.k > 1) AS parallel_start_groups,
        sum(s.k) FILTER (WHERE s.k > 1) AS executions_in_groups, max(s.k) AS largest_group,
        sum(s.k) AS executions
-  FROM s JOIN runs r USING (run_id)
+  FROM s JOIN run_configs r USING (run_id)
  GROUP BY ALL ORDER BY r.matrix, r.system;
 
 -- name: concurrency_timeline
 -- Latest run per (matrix, system): running executions in 20 equal slices of the run.
 WITH latest AS (
   SELECT run_id, matrix, system, makespan_ms
-    FROM runs QUALIFY row_number() OVER (PARTITION BY matrix, system ORDER BY started_at DESC) = 1
+    FROM run_configs QUALIFY row_number() OVER (PARTITION BY matrix, system ORDER BY started_at DESC) = 1
 ), root AS (
   SELECT run_id, min(start_time) AS t0 FROM spans GROUP BY run_id
 ), slices AS (

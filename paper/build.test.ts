@@ -23,7 +23,7 @@ describe('paper build', () => {
 
   it('fills every placeholder and records the verdicts', async () => {
     const out = join(dir, 'out');
-    const res = await buildPaper({ dbPath, outDir: out, png: false });
+    const res = await buildPaper({ dbPath, outDir: out });
     const md = readFileSync(res.paperPath, 'utf8');
     expect(md).not.toContain('{{');
     expect(md).not.toContain('<!--');
@@ -34,7 +34,7 @@ describe('paper build', () => {
     const rec = JSON.parse(readFileSync(join(out, 'verdicts.json'), 'utf8'));
     expect(rec.configurations.filter((c: { robust: boolean }) => c.robust).length).toBeGreaterThan(0);
     // The build is deterministic: same DB, same paper.
-    const again = await buildPaper({ dbPath, outDir: join(dir, 'out2'), png: false });
+    const again = await buildPaper({ dbPath, outDir: join(dir, 'out2') });
     expect(readFileSync(again.paperPath, 'utf8')).toBe(md);
     // --check against its own record passes.
     const check = await runCheck(dbPath, join(out, 'verdicts.json'), 'quick');
@@ -44,7 +44,7 @@ describe('paper build', () => {
 
   it('check fails when a recorded verdict differs', async () => {
     const out = join(dir, 'out3');
-    await buildPaper({ dbPath, outDir: out, png: false });
+    await buildPaper({ dbPath, outDir: out });
     const p = join(out, 'verdicts.json');
     const rec = JSON.parse(readFileSync(p, 'utf8'));
     for (const c of rec.configurations) if (c.robust) c.verdict = c.verdict === 'supported' ? 'refuted' : 'supported';

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../core/errors.ts';
-import { DEFAULT_DB, type ResultsDb } from '../harness/results/db.ts';
+import type { ResultsDb } from '../harness/results/db.ts';
 import { openReadOnly } from '../harness/notebook.ts';
 import { MODELS, PRICES_AS_OF } from '../llm/profiles.ts';
 import { writeFigures, type FigureOutcome } from './figures.ts';
@@ -75,11 +75,11 @@ export async function placeholderValues(db: ResultsDb, rs: HypothesisResult[], f
   const v: Values = {};
   const counts = (await db.query<CountRow>(
     `SELECT matrix, count(*)::INTEGER AS runs, CAST(min(started_at) AS VARCHAR) AS first, CAST(max(started_at) AS VARCHAR) AS last
-       FROM runs GROUP BY matrix ORDER BY matrix`)).map((r) => ({ ...r, runs: Number(r.runs) }));
+       FROM runs WHERE state = 'completed' GROUP BY matrix ORDER BY matrix`)).map((r) => ({ ...r, runs: Number(r.runs) }));
   // Reps per configuration: runs per (matrix, system, workload params, cell params, tail, scale).
   const reps = (await db.query<{ matrix: string; min_reps: number; max_reps: number }>(
-    `WITH c AS (SELECT matrix, system, CAST(params->'workload' AS VARCHAR) AS wp, CAST(params->'cell' AS VARCHAR) AS sp,
-                       params->>'tail' AS tail, latency_scale, count(*) AS reps FROM runs GROUP BY ALL)
+    `WITH c AS (SELECT matrix, system, CAST(workload_params AS VARCHAR) AS wp, CAST(system_params AS VARCHAR) AS sp,
+                       tail, latency_scale, count(*) AS reps FROM run_configs GROUP BY ALL)
      SELECT matrix, min(reps)::INTEGER AS min_reps, max(reps)::INTEGER AS max_reps FROM c GROUP BY matrix ORDER BY matrix`));
   const repsOf = new Map(reps.map((r) => [r.matrix, r]));
   v.db_path = dbPath;
@@ -137,18 +137,15 @@ export async function placeholderValues(db: ResultsDb, rs: HypothesisResult[], f
 
   // H2 throughput table.
   const h2 = await db.query<{ mode: string; layout: string; partitions: number; processes: number; consumers: number; n: number; tps: number; setup: number; cpu: number; bcpu: number; rss: number }>(
-    `SELECT params->'cell'->'systemParams'->>'mode' AS mode,
-            coalesce(params->'cell'->'systemParams'->>'layout', 'consumers=' || (params->'cell'->'systemParams'->>'consumers')) AS layout,
-            CAST(params->'cell'->'systemParams'->>'partitions' AS INTEGER) AS partitions,
-            CAST(coalesce(params->'system'->>'processes', '0') AS INTEGER) AS processes,
-            CAST(coalesce(params->'system'->>'consumersPerGroup', params->'cell'->'systemParams'->>'consumers') AS INTEGER) AS consumers,
-            count(*)::INTEGER AS n, median(tasks * 1000.0 / makespan_ms) AS tps, median(CAST(params->>'setupMs' AS DOUBLE)) AS setup,
+    `SELECT sys_delivery AS mode, sys_layout AS layout, sys_partitions AS partitions, sys_processes AS processes,
+            sys_consumers * greatest(sys_processes, 1) AS consumers,
+            count(*)::INTEGER AS n, median(throughput_tps) AS tps, median(setup_ms) AS setup,
             median(cpu_ms * 100.0 / makespan_ms) AS cpu,
-            median(CAST(params->'broker'->>'cpuPctMean' AS DOUBLE)) AS bcpu, max(CAST(params->'broker'->>'rssPeakMb' AS DOUBLE)) AS rss
-       FROM runs WHERE system = 'blackboard-kafka' GROUP BY ALL ORDER BY mode, layout, partitions`);
+            median(broker_cpu_pct_mean) AS bcpu, max(broker_rss_peak_mb) AS rss
+       FROM run_configs WHERE system = 'blackboard-kafka' GROUP BY ALL ORDER BY mode, layout, partitions`);
   const mem = await db.query<{ system: string; n: number; tps: number }>(
-    `SELECT system, count(*)::INTEGER AS n, median(tasks * 1000.0 / makespan_ms) AS tps FROM runs
-      WHERE store = 'memory' AND matrix IN (SELECT matrix FROM runs WHERE system = 'blackboard-kafka') GROUP BY system ORDER BY system`);
+    `SELECT system, count(*)::INTEGER AS n, median(throughput_tps) AS tps FROM run_configs
+      WHERE store = 'memory' AND matrix IN (SELECT matrix FROM run_configs WHERE system = 'blackboard-kafka') GROUP BY system ORDER BY system`);
   v.h2_table = h2.length
     ? mdTable(['mode', 'layout', 'partitions', 'processes', 'consumers / group', 'n', 'throughput (tasks/s)', 'setup (ms)', 'client CPU %', 'broker CPU %', 'broker RSS peak (MB)'],
       h2.map((r) => [r.mode, r.layout, String(r.partitions), String(r.processes), String(r.consumers), String(r.n), num(r.tps, 1), num(r.setup, 0), num(r.cpu, 0), num(r.bcpu, 0), num(r.rss, 0)]))
@@ -156,13 +153,13 @@ export async function placeholderValues(db: ResultsDb, rs: HypothesisResult[], f
     : '_No blackboard-kafka runs stored._';
 
   // Failure experiment: the stored chaos runs, newest first.
-  const chaos = await db.query<{ started: string; mode: string; nodes: number; items: number; kills: number; recoveries: number | null; crashes: number; expected: number; observed: number; lost: number; duplicated: number; error: string | null }>(
-    `SELECT strftime(started_at, '%Y-%m-%d %H:%M') AS started, mode, nodes, items, kills, CAST(env->>'recoveries' AS INTEGER) AS recoveries,
+  const chaos = await db.query<{ started: string; mode: string; nodes: number; tasks: number; kills: number; recoveries: number | null; crashes: number; expected: number; observed: number; lost: number; duplicated: number; error: string | null }>(
+    `SELECT strftime(started_at, '%Y-%m-%d %H:%M') AS started, mode, nodes, tasks, kills, CAST(env->>'recoveries' AS INTEGER) AS recoveries,
             worker_crashes AS crashes, expected, observed, lost, duplicated, env->>'error' AS error
        FROM chaos ORDER BY started_at DESC LIMIT 12`);
   v.chaos_table = chaos.length
-    ? mdTable(['started (UTC)', 'mode', 'nodes', 'items', 'broker kills', 'recovered', 'worker crashes', 'expected', 'observed', 'lost', 'duplicated', 'run error'],
-      chaos.map((r) => [r.started, r.mode, String(r.nodes), String(r.items), String(r.kills), r.recoveries == null ? '' : String(r.recoveries), String(r.crashes),
+    ? mdTable(['started (UTC)', 'mode', 'nodes', 'tasks', 'broker kills', 'recovered', 'worker crashes', 'expected', 'observed', 'lost', 'duplicated', 'run error'],
+      chaos.map((r) => [r.started, r.mode, String(r.nodes), String(r.tasks), String(r.kills), r.recoveries == null ? '' : String(r.recoveries), String(r.crashes),
         String(r.expected), String(r.observed), String(r.lost), String(r.duplicated), r.error ? r.error.slice(0, 80) : '']))
     : '_No `flockbench chaos` run stored._';
   const eos = chaos.filter((r) => r.mode === 'exactly-once');
@@ -181,14 +178,14 @@ export async function placeholderValues(db: ResultsDb, rs: HypothesisResult[], f
   v.models_table = mdTable(['model', 'TTFT p50 (ms)', 'p95', 'p99', 'output tok/s', '$ / M in', '$ / M out'],
     Object.values(MODELS).map((m) => [m.id, String(m.ttftMs.p50), String(m.ttftMs.p95), String(m.ttftMs.p99), String(m.outputTokensPerSec), String(m.priceInPerMTok), String(m.priceOutPerMTok)]));
   v.lower_bound_definition = headerComment(join(ROOT, 'harness/collect/lower-bound.ts')).replace(/\n/g, ' ');
-  const scales = await db.query<{ s: number }>(`SELECT DISTINCT latency_scale AS s FROM runs ORDER BY s`);
+  const scales = await db.query<{ s: number }>(`SELECT DISTINCT latency_scale AS s FROM run_configs ORDER BY s`);
   v.latency_scales = scales.length ? scales.map((s) => `x${s.s}`).join(', ') : 'n/a';
 
   // Environment, from the runs themselves.
   const env = await db.query<EnvRow>(
     `SELECT env->>'node' AS node, env->>'platform' AS platform, env->>'cpuModel' AS cpu, CAST(env->>'cores' AS INTEGER) AS cores,
             CAST(env->>'memGb' AS INTEGER) AS mem_gb, env->>'gitSha' AS git_sha, env->>'gitDirty' AS git_dirty, count(*)::INTEGER AS runs
-       FROM runs GROUP BY ALL ORDER BY runs DESC`);
+       FROM run_configs GROUP BY ALL ORDER BY runs DESC`);
   v.env_table = mdTable(['node', 'platform', 'CPU', 'cores', 'memory (GB)', 'git sha', 'dirty tree', 'runs'],
     env.map((e) => [e.node, e.platform, e.cpu, String(e.cores), String(e.mem_gb), (e.git_sha ?? '').slice(0, 12), String(e.git_dirty), String(e.runs)]));
   const cores = [...new Set(env.map((e) => e.cores))];
@@ -213,7 +210,7 @@ export function fillTemplate(template: string, values: Values): string {
   return out;
 }
 
-export interface BuildOptions { dbPath: string; outDir: string; template?: string; png?: boolean; verdictsPath?: string }
+export interface BuildOptions { dbPath: string; outDir: string; template?: string; verdictsPath?: string }
 
 export async function buildPaper(o: BuildOptions): Promise<{ paperPath: string; verdicts: HypothesisResult[]; figures: FigureOutcome[] }> {
   const template = readFileSync(o.template ?? DEFAULT_TEMPLATE, 'utf8');
@@ -221,7 +218,7 @@ export async function buildPaper(o: BuildOptions): Promise<{ paperPath: string; 
   try {
     mkdirSync(o.outDir, { recursive: true });
     const verdicts = await computeVerdicts(db);
-    const figures = await writeFigures(db, o.outDir, { png: o.png ?? true });
+    const figures = await writeFigures(db, o.outDir);
     const values = await placeholderValues(db, verdicts, figures, o.dbPath);
     const paperPath = join(o.outDir, 'paper.md');
     writeFileSync(paperPath, fillTemplate(template, values));

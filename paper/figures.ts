@@ -1,12 +1,11 @@
 // The paper's figures: vega-lite specs built from the results DB (data inlined, so each
 // `paper/figures/<name>.vl.json` is a self-contained record of what was plotted), rendered to
-// SVG headless with vega and to PNG with resvg. Deterministic: seeded vega RNG, sorted data,
+// SVG headless with vega. Deterministic: seeded vega RNG, sorted data,
 // bootstrap CIs seeded. A figure whose data is absent is skipped with a reason.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vega from 'vega';
 import * as vegaLite from 'vega-lite';
-import { Resvg } from '@resvg/resvg-js';
 import { bootstrapCi, median } from '../core/stats.ts';
 import type { ResultsDb } from '../harness/results/db.ts';
 import { kafkaLayout, loadRuns, ratioEvidence } from './verdicts.ts';
@@ -109,8 +108,8 @@ export function h2ThroughputFigure(runs: Runs): Figure | string {
   if (!k.length) return 'no blackboard-kafka runs';
   const cells = new Map<string, number[]>();
   for (const r of k) {
-    const sp = r.p.cell?.systemParams ?? {};
-    const key = `${sp.mode ?? 'at-least-once'}|${Number(sp.partitions ?? 1)}|${kafkaLayout(sp)}`;
+    const sp = r.p.system ?? {};
+    const key = `${sp.delivery ?? 'at-least-once'}|${Number(sp.partitions ?? 4)}|${kafkaLayout(sp)}`;
     cells.set(key, [...(cells.get(key) ?? []), r.tasks / (r.makespan_ms / 1000)]);
   }
   const values = [...cells].map(([key, xs]) => {
@@ -184,13 +183,8 @@ export async function renderSvg(spec: VlSpec, seed = 1): Promise<string> {
   }
 }
 
-export function svgToPng(svg: string): Buffer {
-  const r = new Resvg(svg, { fitTo: { mode: 'zoom', value: 2 }, background: 'white', font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' } });
-  return r.render().asPng();
-}
-
-/** Build every figure from the DB and write `<out>/figures/<name>.{vl.json,svg,png}`. */
-export async function writeFigures(db: ResultsDb, outDir: string, { png = true } = {}): Promise<FigureOutcome[]> {
+/** Build every figure from the DB and write `<out>/figures/<name>.{vl.json,svg}` (the paper embeds the SVG). */
+export async function writeFigures(db: ResultsDb, outDir: string): Promise<FigureOutcome[]> {
   const runs = await loadRuns(db);
   const candidates: [string, Figure | string][] = [
     ['headline-makespan', headlineFigure(runs)],
@@ -207,10 +201,6 @@ export async function writeFigures(db: ResultsDb, outDir: string, { png = true }
     const files = [`figures/${f.name}.vl.json`, `figures/${f.name}.svg`];
     writeFileSync(join(outDir, files[0]), JSON.stringify(f.spec, null, 2) + '\n');
     writeFileSync(join(outDir, files[1]), svg);
-    if (png) {
-      files.push(`figures/${f.name}.png`);
-      writeFileSync(join(outDir, files[2]), svgToPng(svg));
-    }
     out.push({ name: f.name, state: 'written', files, caption: f.caption, title: f.title });
   }
   return out;

@@ -1,6 +1,7 @@
 // Synthetic rows for the paper's tests: a run row with only the columns verdicts, figures and
 // the paper build read, so rules can be exercised on known numbers without running anything.
-import type { ResultsDb } from '../harness/results/db.ts';
+import { SCHEMA_VERSION, type ResultsDb } from '../harness/results/db.ts';
+import { runs } from '../harness/results/schema.ts';
 
 export interface SyntheticRun {
   matrix: string;
@@ -23,28 +24,25 @@ export async function insertRun(db: ResultsDb, r: SyntheticRun): Promise<void> {
   const id = `syn-${++counter}-${r.system}-${r.rep}`;
   const tail = r.tail ?? 'calibrated';
   const params = {
-    workload: r.workloadParams ?? { analysts: 8, items: 4 },
+    workload: r.workloadParams ?? { analysts: 8, tasks: 4 },
     system: r.systemParams ?? {},
     counters: {},
     setupMs: 0,
     ...(r.broker ? { broker: r.broker } : {}),
-    llm: 'inprocess',
+    llmTransport: 'inprocess',
     tail,
-    latencyScale: 0.05,
-    cell: { systemParams: r.systemParams ?? {} },
   };
   const tasks = r.tasks ?? 4;
-  await db.conn.run(
-    `INSERT INTO runs (run_id, cell_id, matrix, system, workload, store, params, rep, seed, latency_scale, llm, tasks,
-                       makespan_ms, lower_bound_ms, efficiency, rps, p50_ms, p95_ms, p99_ms, max_ms, errors, started_at, env, schema_version)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0.05, 'inprocess', ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, 1)`,
-    [
-      id, id, r.matrix, r.system, r.workload ?? 'review-analysis', r.system === 'blackboard-kafka' ? 'kafka' : r.system.startsWith('langgraph') ? 'graph-state' : 'memory',
-      JSON.stringify(params), r.rep, r.rep, tasks, r.makespanMs, r.makespanMs / 2, 0.5, tasks / (r.makespanMs / 1000),
-      r.makespanMs / 2, r.p95Ms ?? r.makespanMs, r.p99Ms ?? r.makespanMs, r.makespanMs, `2026-01-01 00:00:${String(counter % 60).padStart(2, '0')}`,
-      JSON.stringify({ node: 'v20.0.0', platform: 'test', cpuModel: 'test cpu', cores: 2, memGb: 4, gitSha: 'abc123', gitDirty: false }),
-    ],
-  );
+  await db.append([[runs, [{
+    run_id: id, state: 'completed', cell_id: id, matrix: r.matrix, system: r.system, workload: r.workload ?? 'review-analysis',
+    store: r.system === 'blackboard-kafka' ? 'kafka' : r.system.startsWith('langgraph') ? 'graph-state' : 'memory',
+    params: JSON.stringify(params), rep: r.rep, seed: r.rep, latency_scale: 0.05, llm_transport: 'inprocess', tail, tasks,
+    makespan_ms: r.makespanMs, lower_bound_ms: r.makespanMs / 2, efficiency: 0.5, throughput_tps: tasks / (r.makespanMs / 1000),
+    p50_ms: r.makespanMs / 2, p95_ms: r.p95Ms ?? r.makespanMs, p99_ms: r.p99Ms ?? r.makespanMs, max_ms: r.makespanMs, errors: 0,
+    started_at: `2026-01-01T00:00:${String(counter % 60).padStart(2, '0')}Z`,
+    env: JSON.stringify({ node: 'v20.0.0', platform: 'test', cpuModel: 'test cpu', cores: 2, memGb: 4, gitSha: 'abc123', gitDirty: false }),
+    schema_version: SCHEMA_VERSION,
+  }]]]);
 }
 
 /** Several reps of one system: makespans given explicitly. */

@@ -76,7 +76,7 @@ describe('verdicts over synthetic runs', () => {
   });
 
   it('H2: near-linear at 4 partitions, not at 16', async () => {
-    const k = (partitions: number) => ({ matrix: 'h2', system: 'blackboard-kafka', workload: 'map', workloadParams: { items: 200, depth: 2 }, tasks: 200, systemParams: { partitions, consumers: 4, mode: 'at-least-once' } });
+    const k = (partitions: number) => ({ matrix: 'h2', system: 'blackboard-kafka', workload: 'map', workloadParams: { tasks: 200, depth: 2 }, tasks: 200, systemParams: { partitions, consumers: 4, delivery: 'at-least-once' } });
     await insertReps(db, k(1), [4000, 4040, 3960]);
     await insertReps(db, k(4), [1050, 1060, 1040]); // efficiency ~0.95
     await insertReps(db, k(16), [1000, 1010, 990]); // efficiency ~0.25
@@ -88,7 +88,7 @@ describe('verdicts over synthetic runs', () => {
   });
 
   it('H3: deferred tail lower than eager under open-loop arrivals', async () => {
-    const open = { matrix: 'h3', workloadParams: { analysts: 8, items: 20, arrival: 'poisson', ratePerSec: 5 } };
+    const open = { matrix: 'h3', workloadParams: { analysts: 8, tasks: 20, arrival: 'poisson', ratePerSec: 5 } };
     for (let rep = 0; rep < 4; rep++) {
       await insertRun(db, { ...open, system: 'blackboard-deferred', rep, makespanMs: 5000, p95Ms: 500 + rep, p99Ms: 600 + rep });
       await insertRun(db, { ...open, system: 'blackboard-eager', rep, makespanMs: 5000, p95Ms: 900 + rep, p99Ms: 1200 + rep });

@@ -148,21 +148,21 @@ interface Parsed extends RunRow {
   p: {
     workload?: Record<string, unknown>;
     tail?: string;
-    llm?: string;
-    cell?: { systemParams?: Record<string, unknown> };
+    llmTransport?: string;
+    system?: Record<string, unknown>;
   };
 }
 
 export async function loadRuns(db: ResultsDb): Promise<Parsed[]> {
   const rows = await db.query<RunRow>(
     `SELECT run_id, matrix, system, workload, store, rep, tasks, latency_scale, makespan_ms, p95_ms, p99_ms, CAST(params AS VARCHAR) AS params
-       FROM runs ORDER BY matrix, system, rep, run_id`);
+       FROM runs WHERE state = 'completed' ORDER BY matrix, system, rep, run_id`);
   return rows.map((r) => ({ ...r, rep: Number(r.rep), tasks: Number(r.tasks), p: JSON.parse(r.params) }));
 }
 
 /** A short human label for a workload configuration. */
 export function configLabel(workload: string, wp: Record<string, unknown>): string {
-  const keys = ['analysts', 'items', 'depth', 'arrival', 'ratePerSec', 'model'];
+  const keys = ['analysts', 'tasks', 'depth', 'arrival', 'ratePerSec', 'model'];
   const parts = keys.filter((k) => wp[k] !== undefined && !(k === 'arrival' && wp[k] === 'all-at-once') && !(k === 'ratePerSec' && (wp.arrival ?? 'all-at-once') === 'all-at-once')).map((k) => `${k}=${wp[k]}`);
   return `${workload} ${parts.join(' ')}`.trim();
 }
@@ -180,7 +180,7 @@ function groupConfigs(runs: Parsed[], filter: (r: Parsed) => boolean): ConfigGro
     if (!filter(r)) continue;
     const wp = r.p.workload ?? {};
     const tail = String(r.p.tail ?? 'calibrated');
-    const llm = String(r.p.llm ?? 'inprocess');
+    const llm = String(r.p.llmTransport ?? 'inprocess');
     const key = [r.matrix, r.workload, canonicalJson(wp), tail, r.latency_scale, llm].join('|');
     let g = groups.get(key);
     if (!g) groups.set(key, (g = { key, scope: { matrix: r.matrix, workload: r.workload, label: configLabel(r.workload, wp), tail, latencyScale: r.latency_scale, llm }, bySystem: new Map() }));
@@ -240,15 +240,13 @@ interface KafkaRun extends Parsed { mode: string; partitions: number; layout: st
  * h2.yaml, e.g. consumers = partitions in worker processes), else a fixed consumer count.
  */
 export function kafkaLayout(sp: Record<string, unknown>): string {
-  if (typeof sp.layout === 'string') return sp.layout;
-  const procs = Number(sp.processes ?? 0);
-  return `consumers=${Number(sp.consumers ?? 1)}${procs ? ` x processes=${procs}` : ''}`;
+  return Number(sp.processes ?? 0) === 0 ? 'one-process' : 'worker-processes';
 }
 
 export function verdictH2(runs: Parsed[]): HypothesisResult[] {
   const k: KafkaRun[] = runs.filter((r) => r.system === 'blackboard-kafka' && r.makespan_ms > 0).map((r) => {
-    const sp = r.p.cell?.systemParams ?? {};
-    return { ...r, mode: String(sp.mode ?? 'at-least-once'), partitions: Number(sp.partitions ?? 1), layout: kafkaLayout(sp), throughput: r.tasks / (r.makespan_ms / 1000) };
+    const sp = r.p.system ?? {};
+    return { ...r, mode: String(sp.delivery ?? 'at-least-once'), partitions: Number(sp.partitions ?? 4), layout: kafkaLayout(sp), throughput: r.tasks / (r.makespan_ms / 1000) };
   });
   const out: HypothesisResult[] = [];
   for (const mode of ['at-least-once', 'exactly-once']) {

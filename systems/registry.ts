@@ -1,60 +1,62 @@
 // Registered systems: add one by copying a folder under systems/ and adding one entry here.
-// Entries load their implementation lazily, so listing systems or running one never pays
-// for importing the others (LangGraph, broker clients).
+// Each entry declares its parameters (validated before anything runs) and loads its
+// implementation lazily, so listing systems or running one never pays for importing the others.
 import { UserError } from '../core/errors.ts';
-import { blackboardSystem } from './blackboard/system.ts';
-import type { System } from './types.ts';
+import type { ParamDefs } from '../core/params.ts';
+import { blackboardParams, deferredParams } from './blackboard/params.ts';
+import { kafkaParams } from './blackboard-kafka/params.ts';
+import { flockRealParams } from './flock-real/params.ts';
+import { parallelParams, stepwiseParams } from './langgraph/params.ts';
+import type { System, SystemEntry } from './types.ts';
 
-export interface SystemEntry {
-  name: string;
-  /** One line for `flockbench systems`. */
-  description: string;
-  /** `memory`, `kafka`, `graph-state`...: the `store` column of its runs. */
-  store: string;
-  load(): Promise<System>;
+export type { SystemEntry };
+
+/** Checks that the implementation takes the parameters the entry declares. */
+function entry<D extends ParamDefs>(e: SystemEntry<D>): SystemEntry<ParamDefs, unknown> {
+  return e as unknown as SystemEntry<ParamDefs, unknown>;
 }
 
-export const SYSTEMS: SystemEntry[] = [
-  {
-    name: 'blackboard-eager', store: 'memory',
+export const SYSTEMS: SystemEntry<ParamDefs, unknown>[] = [
+  entry({
+    name: 'blackboard-eager', store: 'memory', params: blackboardParams,
     description: 'Flock-style blackboard, in-memory store; publish() schedules at once (real Flock 0.5 behaviour)',
-    load: async () => blackboardSystem({ name: 'blackboard-eager', mode: 'eager', description: '' }),
-  },
-  {
-    name: 'blackboard-deferred', store: 'memory',
+    load: async () => (await import('./blackboard/system.ts')).blackboardSystem('blackboard-eager', 'eager'),
+  }),
+  entry({
+    name: 'blackboard-deferred', store: 'memory', params: deferredParams,
     description: 'Flock-style blackboard, in-memory store; publish() enqueues, run_until_idle() dispatches the batch',
-    load: async () => blackboardSystem({ name: 'blackboard-deferred', mode: 'deferred', description: '' }),
-  },
-  {
-    name: 'langgraph-stepwise', store: 'graph-state',
-    description: 'LangGraph.js, one node execution per superstep, each superstep its own invoke (the seeds\' baseline)',
+    load: async () => (await import('./blackboard/system.ts')).blackboardSystem('blackboard-deferred', 'deferred'),
+  }),
+  entry({
+    name: 'langgraph-stepwise', store: 'graph-state', params: stepwiseParams,
+    description: "LangGraph.js, one node execution per superstep, each superstep its own invoke (the seeds' baseline)",
     load: async () => (await import('./langgraph/system.ts')).langgraphStepwiseSystem(),
-  },
-  {
-    name: 'langgraph-parallel', store: 'graph-state',
-    description: 'LangGraph.js at its best: Send fan-out within supersteps, bounded maxConcurrency, one run for all items',
+  }),
+  entry({
+    name: 'langgraph-parallel', store: 'graph-state', params: parallelParams,
+    description: 'LangGraph.js, Send fan-out within supersteps, bounded maxConcurrency, one graph run over all tasks published together',
     load: async () => (await import('./langgraph/system.ts')).langgraphParallelSystem(),
-  },
-  {
-    name: 'blackboard-kafka', store: 'kafka',
+  }),
+  entry({
+    name: 'blackboard-kafka', store: 'kafka', params: kafkaParams,
     description: 'Flock-style blackboard distributed over Kafka: per-type topics, one consumer group per agent, at-least-once or exactly-once',
     load: async () => (await import('./blackboard-kafka/system.ts')).blackboardKafkaSystem(),
-  },
-  {
-    name: 'flock-real', store: 'flock-memory',
+  }),
+  entry({
+    name: 'flock-real', store: 'flock-memory', params: flockRealParams,
     description: 'The real Flock (PyPI flock-core 0.5.7, Python, out of process): its publish/matching/semaphores/BatchSpec/store, LLM engine replaced by one HTTP call to the simulator',
     load: async () => (await import('./flock-real/system.ts')).flockRealSystem(),
-  },
+  }),
 ];
 
 export class UnknownSystemError extends UserError {}
 
-export function systemEntry(name: string): SystemEntry {
+export function systemEntry(name: string): SystemEntry<ParamDefs, unknown> {
   const s = SYSTEMS.find((x) => x.name === name);
   if (!s) throw new UnknownSystemError(`unknown system '${name}' (known: ${SYSTEMS.map((x) => x.name).join(', ')})`);
   return s;
 }
 
-export async function loadSystem(name: string): Promise<System> {
+export async function loadSystem(name: string): Promise<System<unknown>> {
   return systemEntry(name).load();
 }

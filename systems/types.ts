@@ -1,79 +1,118 @@
 // Who runs a workload: every system (blackboard with any store, LangGraph, the real Flock)
-// implements this one small interface, the way a benchmark driver does.
+// implements this one small interface, the way a benchmark driver does. The harness owns the
+// arrivals and the measured window: a system starts (provisioning, not measured), accepts
+// tasks when the harness publishes them, reports when it has drained, hands over what it
+// produced and stops. No system drives arrivals or measures itself.
+import type { LlmStats } from '../llm/types.ts';
 import type { TailMode } from '../llm/profiles.ts';
-import type { LlmClient, LlmStats } from '../llm/types.ts';
+import type { Arrival } from '../workloads/arrivals.ts';
 import type { AgentRuntime, ExecutionRecord } from '../workloads/execute.ts';
-import type { Artifact, SeedInput, WorkloadSpec } from '../workloads/spec.ts';
+import type { Artifact, WorkloadSpec } from '../workloads/spec.ts';
+import type { ParamDefs, Resolved } from '../core/params.ts';
 
-/** A seed input and the time it is meant to arrive (ms since run start). */
-export interface Arrival {
-  index: number;
-  input: SeedInput;
-  intendedAtMs: number;
-}
+export type { Arrival, ExecutionRecord };
 
 export interface QueueDepth {
-  /** Artifacts/tasks waiting for an agent slot (incl. partially collected batches). */
+  /** Artifacts/tasks waiting for an agent slot (incl. partially collected batches, consumer lag). */
   pending: number;
   /** Agent executions running now. */
   inFlight: number;
 }
 
-export interface RunContext extends AgentRuntime {
-  runId: string;
-  latencyScale: number;
-  /** System parameters from the matrix cell (e.g. maxConcurrency, partitions). */
-  systemParams: Record<string, unknown>;
-  /** Seed inputs with intended arrival times; all 0 for `all-at-once`. */
-  arrivals: Arrival[];
-  /** A system registers how to read its queue depth; the harness samples it. */
-  setQueueProbe(probe: () => QueueDepth): void;
-  /** Stop signal (deadline or Ctrl-C). */
-  signal: AbortSignal;
+/**
+ * Fault hooks the failure experiment hands to a system that can honour them. A system that
+ * cannot must refuse the run rather than ignore them.
+ */
+export interface FaultHooks {
   /**
-   * Systems with setup that a deployed system would have done once (topics, consumer groups)
-   * call this when setup is over: the clock, CPU and samples restart there, so makespan and
-   * task latencies measure the workload, not the provisioning. Call before publishing seeds.
+   * Crash after the outputs of a consumption were produced and before it was committed
+   * (return true to crash). Exactly-once aborts; at-least-once redelivers from the committed offset.
    */
-  markMeasureStart?(): void;
-  /**
-   * Systems with teardown a deployed system would not pay per workload (reading the log back,
-   * closing clients, deleting topics) call this when the workload is done: makespan and CPU
-   * stop there. Default: the end of run().
-   */
-  markMeasureEnd?(): void;
-  /** How ctx.llm was made, so a system that spawns worker processes can make the same client there. */
-  llmConfig?: { transport: 'inprocess' | 'http'; tail?: TailMode; url?: string };
+  afterProduce?(c: { attempt: number; inputKeys: string[] }): boolean;
 }
 
-export interface SystemRunResult {
+/** How the run's LLM client was made, so a system that spawns processes can make the same one there. */
+export interface LlmConfig {
+  transport: 'inprocess' | 'http';
+  tail?: TailMode;
+  /** http: the simulator's base URL. */
+  url?: string;
+}
+
+export interface RunContext<P = unknown> extends AgentRuntime {
+  runId: string;
+  latencyScale: number;
+  /** System parameters, resolved against the system's declaration (defaults filled in). */
+  params: P;
+  /** Every arrival of the run, in schedule order (the harness publishes them; systems only read). */
+  arrivals: readonly Arrival[];
+  /** Aborted on the run's deadline or Ctrl-C. */
+  signal: AbortSignal;
+  llmConfig: LlmConfig;
+  faults?: FaultHooks;
+}
+
+/** What a session hands back after draining. */
+export interface SessionResult {
   /** Every artifact the run ended with, seeds included. */
   artifacts: Artifact[];
-  /** Resolved system settings to store with the run (versions, modes, limits). */
-  params: Record<string, unknown>;
-  /** Extra counters (e.g. supersteps, invokes, dlq) stored in the run's params. */
+  /** Settings the system resolved at run time (versions, derived limits), stored with the run. */
+  settings?: Record<string, unknown>;
+  /** Counters (supersteps, invokes, transactions, dlq...). */
   counters?: Record<string, number>;
   /**
    * LLM usage, for systems whose calls do not go through ctx.llm (an out-of-process system
    * talking to its own simulator endpoint). Default: ctx.llm.stats().
    */
   llmStats?: LlmStats;
-  /**
-   * CPU time of processes the system spawned (worker processes) within the measured window,
-   * ms. Added to the run's cpuMs, which otherwise counts only the run's own process.
-   */
+  /** CPU of processes the system spawned, within the measured window, ms (added to the run's). */
   helperCpuMs?: number;
+  /** Peak RSS summed over those processes, MiB. */
+  helperRssPeakMb?: number;
 }
 
-export interface System {
+/** One run of a system on one workload, between start() and stop(). */
+export interface Session {
+  /**
+   * The measured window opens now (the run clock reads 0). For systems with helper processes
+   * that must share the run clock or be told to go. Optional.
+   */
+  open?(): Promise<void>;
+  /**
+   * Tasks arriving now (all with the same intended time). The harness calls it at the
+   * intended time and does not wait for it before the next arrival; a rejection fails the run.
+   */
+  publish(arrivals: readonly Arrival[]): Promise<void>;
+  /**
+   * Called once after the last publish: resolve when every published task is done and nothing
+   * is pending. May return when the work really ended on the run clock (e.g. the last commit),
+   * if that is earlier than the moment the system noticed it was idle.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: most systems return nothing; a void function must fit
+  drain(): Promise<{ endMs?: number } | void>;
+  /** What the run produced (outside the measured window). */
+  collect(): Promise<SessionResult>;
+  /** Current queue depth, sampled by the harness. Optional. */
+  queueDepth?(): QueueDepth;
+  /** Release everything: clients, child processes, topics. Always called, also after a failure. */
+  stop(): Promise<void>;
+}
+
+export interface System<P = unknown> {
+  name: string;
+  /** Provision for one run (topics, consumer groups, compiled graph, child processes): not measured. */
+  start(workload: WorkloadSpec, ctx: RunContext<P>): Promise<Session>;
+}
+
+/** A system as the registry declares it: name, store, parameters, and how to load it. */
+export interface SystemEntry<D extends ParamDefs = ParamDefs, P = Resolved<D>> {
   name: string;
   /** One line for `flockbench systems`. */
   description: string;
-  /** Store backing the system, for the `store` column (`memory`, `kafka`, `graph-state`...). */
+  /** `memory`, `kafka`, `graph-state`...: the `store` column of its runs. */
   store: string;
-  run(workload: WorkloadSpec, ctx: RunContext): Promise<SystemRunResult>;
-  /** Release external resources (brokers clients, child processes). */
-  close?(): Promise<void>;
+  /** Its parameters (matrix `systemParams.<name>`), declared once. */
+  params: D;
+  /** Loaded lazily, so listing systems never imports LangGraph or broker clients. */
+  load(): Promise<System<P>>;
 }
-
-export type { ExecutionRecord };

@@ -66,7 +66,7 @@ export function makeArtifact(
 
 /** Seed inputs as artifacts (produced_by "external", like Flock.publish). */
 export function seedArtifact(w: WorkloadSpec, i: number, nowMs: number): Artifact {
-  const s = w.inputs[i];
+  const s = w.tasks[i];
   return makeArtifact({ key: s.key, type: s.type, payload: s.payload, producedBy: 'external', correlationId: s.correlationId }, nowMs);
 }
 

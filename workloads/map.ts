@@ -1,26 +1,25 @@
 // Map: N independent tasks through a chain of `depth` agent layers, optionally joined at the
 // end by a reducer that batches every item. The independence knob of H1 and the unit of H2.
 import { resolveParams, type ParamDefs } from '../core/params.ts';
-import { arrivalFrom } from './arrivals.ts';
+import { ARRIVAL_PARAMS, arrivalFrom } from './arrivals.ts';
 import type { AgentSpec, ArtifactTypeSpec, WorkloadSpec } from './spec.ts';
 
 export const mapParams = {
-  items: { default: 10, min: 1, doc: 'independent input tasks' },
-  depth: { default: 1, min: 1, doc: 'agent layers each task passes through (chain)' },
-  join: { default: false, doc: 'add a reducer that batches all items at the end' },
-  model: { default: 'gpt-4.1-mini', doc: 'simulated model of every agent' },
-  maxConcurrency: { default: 16, min: 1, doc: 'per-agent concurrency limit' },
-  promptTokens: { default: 300, min: 1, doc: 'prompt tokens per call (before inputs)' },
-  outputTokens: { default: 120, min: 1, doc: 'target output tokens per call' },
-  joinTimeoutMs: { default: 600_000, min: 1, doc: 'reducer batch timeout, unscaled ms' },
-  arrival: { default: 'all-at-once', choices: ['all-at-once', 'poisson', 'uniform'], doc: 'arrival process of tasks' },
-  ratePerSec: { default: 10, min: 0, doc: 'arrival rate for poisson/uniform arrivals' },
+  tasks: { type: 'integer', default: 10, min: 1, doc: 'independent tasks' },
+  depth: { type: 'integer', default: 1, min: 1, doc: 'agent layers each task passes through (chain)' },
+  join: { type: 'boolean', default: false, doc: 'add a reducer that batches all tasks at the end' },
+  model: { type: 'string', default: 'gpt-4.1-mini', doc: 'simulated model of every agent' },
+  maxConcurrency: { type: 'integer', default: 16, min: 1, doc: 'per-agent concurrency limit' },
+  promptTokens: { type: 'integer', default: 300, min: 1, doc: 'prompt tokens per call (before inputs)' },
+  outputTokens: { type: 'integer', default: 120, min: 1, doc: 'target output tokens per call' },
+  joinTimeoutMs: { type: 'number', default: 600_000, min: 1, unit: 'ms', doc: 'reducer batch timeout, unscaled' },
+  ...ARRIVAL_PARAMS,
 } satisfies ParamDefs;
 
 const stage = (i: number) => (i === 0 ? 'Task' : `Stage${i}`);
 
 export function map(given: Record<string, unknown> = {}): WorkloadSpec {
-  const p = resolveParams('map', mapParams, given);
+  const p = resolveParams('workload map', mapParams, given);
   const types: ArtifactTypeSpec[] = [];
   for (let i = 0; i <= p.depth; i++) {
     types.push({
@@ -51,28 +50,28 @@ export function map(given: Record<string, unknown> = {}): WorkloadSpec {
     });
     agents.push({
       name: 'reducer',
-      consumes: { types: [stage(p.depth)], batch: { size: p.items, timeoutMs: p.joinTimeoutMs } },
+      consumes: { types: [stage(p.depth)], batch: { size: p.tasks, timeoutMs: p.joinTimeoutMs } },
       publishes: 'Summary',
       maxConcurrency: 1,
       model: p.model,
       promptTokens: p.promptTokens,
       outputTokens: p.outputTokens * 2,
-      outputFields: { count: p.items },
+      outputFields: { count: p.tasks },
     });
   }
-  const inputs = Array.from({ length: p.items }, (_, i) => ({
+  const tasks = Array.from({ length: p.tasks }, (_, i) => ({
     type: 'Task',
     key: `task-${i}`,
     correlationId: `task-${i}`,
-    payload: { text: `independent task number ${i} of ${p.items}`, score: 0.5 },
+    payload: { text: `independent task number ${i} of ${p.tasks}`, score: 0.5 },
   }));
   return {
     name: 'map',
-    description: `${p.items} items x depth ${p.depth}${p.join ? ' + join' : ''}`,
+    description: `${p.tasks} tasks x depth ${p.depth}${p.join ? ' + join' : ''}`,
     params: p,
     types,
     agents,
-    inputs,
+    tasks,
     arrival: arrivalFrom(p),
   };
 }

@@ -2,7 +2,7 @@
 // an editor waits for all N analyses of the same story (a batch keyed by correlation id, with
 // a timeout) and publishes a NewsDigest.
 import { resolveParams, type ParamDefs } from '../core/params.ts';
-import { arrivalFrom } from './arrivals.ts';
+import { ARRIVAL_PARAMS, arrivalFrom } from './arrivals.ts';
 import { keyedRng } from '../core/random.ts';
 import { generatePayload } from '../core/schema.ts';
 import type { AgentSpec, ArtifactTypeSpec, WorkloadSpec } from './spec.ts';
@@ -19,13 +19,13 @@ export const CATEGORIES = [
 ] as const;
 
 export const reviewAnalysisParams = {
-  analysts: { default: 8, min: 1, doc: 'category analysts subscribed to BreakingNews (beyond 8, categories repeat with a suffix)' },
-  items: { default: 1, min: 1, doc: 'BreakingNews stories published' },
-  model: { default: 'gpt-4.1', doc: 'simulated model of every agent (the tutorial uses openai/gpt-4.1)' },
-  maxConcurrency: { default: 2, min: 1, doc: "per-agent concurrency limit (Flock's default is 2)" },
-  editorTimeoutMs: { default: 30_000, min: 1, doc: 'editor batch timeout, unscaled ms (tutorial: 30 s)' },
-  arrival: { default: 'all-at-once', choices: ['all-at-once', 'poisson', 'uniform'], doc: 'arrival process of stories' },
-  ratePerSec: { default: 1, min: 0, doc: 'arrival rate for poisson/uniform arrivals' },
+  analysts: { type: 'integer', default: 8, min: 1, doc: 'category analysts subscribed to BreakingNews (beyond 8, categories repeat with a suffix)' },
+  tasks: { type: 'integer', default: 1, min: 1, doc: 'BreakingNews stories published (one task each)' },
+  model: { type: 'string', default: 'gpt-4.1', doc: 'simulated model of every agent (the tutorial uses openai/gpt-4.1)' },
+  maxConcurrency: { type: 'integer', default: 2, min: 1, doc: "per-agent concurrency limit (Flock's default is 2)" },
+  editorTimeoutMs: { type: 'number', default: 30_000, min: 1, unit: 'ms', doc: 'editor batch timeout, unscaled (tutorial: 30 s)' },
+  ...ARRIVAL_PARAMS,
+  ratePerSec: { ...ARRIVAL_PARAMS.ratePerSec, default: 1 },
 } satisfies ParamDefs;
 
 export function categoryName(i: number): string {
@@ -34,7 +34,7 @@ export function categoryName(i: number): string {
 }
 
 export function reviewAnalysis(given: Record<string, unknown> = {}): WorkloadSpec {
-  const p = resolveParams('review-analysis', reviewAnalysisParams, given);
+  const p = resolveParams('workload review-analysis', reviewAnalysisParams, given);
   const categories = Array.from({ length: p.analysts }, (_, i) => categoryName(i));
   const types: ArtifactTypeSpec[] = [
     {
@@ -102,7 +102,7 @@ export function reviewAnalysis(given: Record<string, unknown> = {}): WorkloadSpe
     outputTokens: 600,
     outputFields: { total_analysts: p.analysts },
   };
-  const inputs = Array.from({ length: p.items }, (_, i) => ({
+  const tasks = Array.from({ length: p.tasks }, (_, i) => ({
     type: 'BreakingNews',
     key: `news-${i}`,
     correlationId: `news-${i}`,
@@ -110,11 +110,11 @@ export function reviewAnalysis(given: Record<string, unknown> = {}): WorkloadSpe
   }));
   return {
     name: 'review-analysis',
-    description: `${p.items} stories x ${p.analysts} analysts -> editor batch`,
+    description: `${p.tasks} stories x ${p.analysts} analysts -> editor batch`,
     params: p,
     types,
     agents: [...analysts, editor],
-    inputs,
+    tasks,
     arrival: arrivalFrom(p),
   };
 }

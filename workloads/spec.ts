@@ -68,7 +68,8 @@ export interface AgentSpec {
   failWhen?: { inputKeyIncludes: string };
 }
 
-export interface SeedInput {
+/** One task: a seed input published from outside; everything derived from it shares its correlation id. */
+export interface Task {
   type: string;
   /** Deterministic logical key, unique in the workload (e.g. `news-3`). */
   key: string;
@@ -89,7 +90,8 @@ export interface WorkloadSpec {
   params: Record<string, unknown>;
   types: ArtifactTypeSpec[];
   agents: AgentSpec[];
-  inputs: SeedInput[];
+  /** The seed inputs, one per task. */
+  tasks: Task[];
   arrival: ArrivalSpec;
   /** Types that end a task (no agent consumes them). Derived if omitted. */
   terminalTypes?: string[];
@@ -120,7 +122,7 @@ export function terminalTypes(w: WorkloadSpec): string[] {
 
 /** Agents in topological order of the type graph (consumers after producers). */
 export function topoAgents(w: WorkloadSpec): AgentSpec[] {
-  const seedTypes = new Set(w.inputs.map((i) => i.type));
+  const seedTypes = new Set(w.tasks.map((i) => i.type));
   const available = new Set(seedTypes);
   const out: AgentSpec[] = [];
   const left = [...w.agents];

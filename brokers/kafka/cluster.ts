@@ -4,8 +4,7 @@
 // the brokers keep running and `brokers down` finds them again.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Admin, Consumer, Producer, TRANSACTIONAL_INIT, forceClose, stringDeserializers, stringSerializers } from './client.ts';
 import {

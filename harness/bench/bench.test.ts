@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { topoAgents } from '../../workloads/spec.ts';
+import { runSession } from '../runner/run-once.ts';
 import { benchContext, growthTable, predictMs, ratioToBlackboard, runBench } from './bench.ts';
 import { batch, chain, fanOut, items, join, standardCases } from './cases.ts';
 import { growthClass, loglogSlope } from './growth.ts';
@@ -10,8 +11,8 @@ describe('bench cases', () => {
     const { loadSystem } = await import('../../systems/registry.ts');
     const sys = await loadSystem('blackboard-eager');
     for (const c of [fanOut(8), chain(10), items(20), batch(8), join(8)]) {
-      const ctx = benchContext(c.workload);
-      await sys.run(c.workload, ctx);
+      const ctx = benchContext(c.workload, 'blackboard-eager');
+      await runSession(sys, c.workload, ctx);
       expect(ctx.executions()).toBe(c.events);
     }
   });

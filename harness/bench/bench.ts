@@ -8,7 +8,9 @@ import { generatePayload } from '../../core/schema.ts';
 import { keyedRng } from '../../core/random.ts';
 import { executeAgent, seedArtifact, type AgentRuntime } from '../../workloads/execute.ts';
 import type { JsonSchema, WorkloadSpec } from '../../workloads/spec.ts';
-import { loadSystem } from '../../systems/registry.ts';
+import { loadSystem, systemEntry } from '../../systems/registry.ts';
+import { resolveParams } from '../../core/params.ts';
+import { runSession } from '../runner/run-once.ts';
 import type { RunContext, System } from '../../systems/types.ts';
 import { quantile } from '../../core/stats.ts';
 import { emptyStats, type LlmClient, type LlmRequest, type LlmResponse } from '../../llm/types.ts';
@@ -35,7 +37,7 @@ export class ZeroLatencyLlm implements LlmClient {
   async close() {}
 }
 
-export function benchContext(w: WorkloadSpec, systemParams: Record<string, unknown> = {}): RunContext & { executions: () => number } {
+export function benchContext(w: WorkloadSpec, system: string, systemParams: Record<string, unknown> = {}): RunContext<unknown> & { executions: () => number } {
   let executions = 0;
   const t0 = performance.now();
   return {
@@ -46,13 +48,14 @@ export function benchContext(w: WorkloadSpec, systemParams: Record<string, unkno
     clock: () => performance.now() - t0,
     onExecution: () => { executions++; },
     latencyScale: 1,
-    systemParams,
-    arrivals: w.inputs.map((input, index) => ({ index, input, intendedAtMs: 0 })),
-    setQueueProbe: () => {},
+    params: resolveParams(`systemParams.${system}`, systemEntry(system).params, systemParams),
+    arrivals: w.tasks.map((task, index) => ({ index, task, intendedAtMs: 0 })),
     signal: new AbortController().signal,
+    llmConfig: { transport: 'inprocess' },
     executions: () => executions,
   };
 }
+
 
 export type BenchOutcome =
   | { state: 'completed'; system: string; caseName: string; n: number; events: number; samples: number; meanMs: number; p50Ms: number; p95Ms: number; p99Ms: number; perEventUs: number; heapMbPer10k?: number }
@@ -83,7 +86,7 @@ const family = (name: string) => name.replace(/-\d+$/, '');
 
 export async function runBench(o: BenchOptions): Promise<BenchOutcome[]> {
   const out: BenchOutcome[] = [];
-  const systems: System[] = [];
+  const systems: System<unknown>[] = [];
   for (const s of o.systems) systems.push(await loadSystem(s));
   const maxRunMs = o.maxRunMs ?? 15_000;
   const cases = [...o.cases].sort((a, b) => a.n - b.n);
@@ -104,21 +107,20 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome[]> {
         // First run: warm-up, correctness check (event count), and the retained-heap probe.
         gc();
         const h0 = process.memoryUsage().heapUsed;
-        const ctx = benchContext(c.workload);
+        const ctx = benchContext(c.workload, sys.name);
         const t0 = performance.now();
-        const res = await sys.run(c.workload, ctx);
+        await runSession(sys, c.workload, ctx);
         const firstMs = performance.now() - t0;
         const heapMb = (process.memoryUsage().heapUsed - h0) / 1048576;
         if (ctx.executions() !== c.events) throw new Error(`expected ${c.events} agent executions, saw ${ctx.executions()}`);
-        void res;
-        const heapMbPer10k = c.workload.inputs.length >= 1000 ? (heapMb * 10_000) / c.workload.inputs.length : undefined;
+        const heapMbPer10k = c.workload.tasks.length >= 1000 ? (heapMb * 10_000) / c.workload.tasks.length : undefined;
         if (firstMs > maxRunMs) {
           out.push({ ...base, state: 'skipped', reason: `one run took ${Math.round(firstMs)} ms > budget ${maxRunMs} ms` });
           continue;
         }
         const bench = new Bench({ time: o.timeMs ?? 400, iterations: 5, warmup: false, retainSamples: true, throws: true });
         bench.add(`${sys.name} ${c.name}`, async () => {
-          await sys.run(c.workload, benchContext(c.workload));
+          await runSession(sys, c.workload, benchContext(c.workload, sys.name));
         });
         await bench.run();
         const r = bench.tasks[0].result;
@@ -161,7 +163,7 @@ export async function agentBodyUs(calls = 5000): Promise<number> {
     name: 'body', description: '', params: {}, arrival: { kind: 'all-at-once' },
     types: [{ name: 'In', schema: { type: 'object', properties: { text: { type: 'string' } } } }, { name: 'Out', schema: { type: 'object', properties: { text: { type: 'string', minLength: 4 } } } }],
     agents: [{ name: 'a', consumes: { types: ['In'] }, publishes: 'Out', maxConcurrency: 1, model: 'gpt-4.1-mini', promptTokens: 1, outputTokens: 1 }],
-    inputs: [{ type: 'In', key: 'in-0', correlationId: 'c', payload: { text: 'in 0' } }],
+    tasks: [{ type: 'In', key: 'in-0', correlationId: 'c', payload: { text: 'in 0' } }],
   };
   const rt: AgentRuntime = { workload: w, llm: new ZeroLatencyLlm(), seed: 1, clock: () => 0, onExecution: () => {} };
   const input = seedArtifact(w, 0, 0);

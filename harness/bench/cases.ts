@@ -9,8 +9,8 @@ const agent = (name: string, consumes: AgentSpec['consumes'], publishes: string,
 });
 const seed = (type: string, i: number, correlationId = `c${i}`) => ({ type, key: `${type.toLowerCase()}-${i}`, correlationId, payload: { text: `in ${i}` } });
 
-function spec(name: string, params: Record<string, unknown>, types: ArtifactTypeSpec[], agents: AgentSpec[], inputs: WorkloadSpec['inputs']): WorkloadSpec {
-  return { name, description: name, params, types, agents, inputs, arrival: { kind: 'all-at-once' } };
+function spec(name: string, params: Record<string, unknown>, types: ArtifactTypeSpec[], agents: AgentSpec[], inputs: WorkloadSpec['tasks']): WorkloadSpec {
+  return { name, description: name, params, types, agents, tasks: inputs, arrival: { kind: 'all-at-once' } };
 }
 
 export interface BenchCase {

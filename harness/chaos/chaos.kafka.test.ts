@@ -15,7 +15,7 @@ afterAll(async () => {
 
 // Three crashes per mode, so one partition's log holds several aborted transactions of one
 // producer: the case the client's own read-committed filter leaks (read-committed.ts).
-const base = { items: 60, kills: 0, workerCrashes: 3, seed: 3, latencyScale: 0.02, timeoutMs: 60_000 } as const;
+const base = { tasks: 60, kills: 0, workerCrashes: 3, seed: 3, latencyScale: 0.02, timeoutMs: 60_000 } as const;
 
 describe('chaos: a worker crash between produce and commit', () => {
   it('exactly-once: nothing lost, nothing duplicated (the aborted outputs stay in the log, invisible)', async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildWorkload } from '../../workloads/registry.ts';
 import { checkArtifacts, checkWorkload, expectedKeys, UnsupportedWorkloadError } from './checker.ts';
 
-const w = buildWorkload('map', { items: 3, depth: 2 });
+const w = buildWorkload('map', { tasks: 3, depth: 2 });
 const clean = () => [
   ...[0, 1, 2].map((i) => ({ type: 'Task', key: `task-${i}` })),
   ...[0, 1, 2].map((i) => ({ type: 'Stage1', key: `worker1(task-${i})` })),
@@ -18,7 +18,7 @@ describe('expectedKeys', () => {
   });
 
   it('rejects batches and joins: their outputs depend on timing, not on keys', () => {
-    expect(() => expectedKeys(buildWorkload('map', { items: 3, join: true }))).toThrow(UnsupportedWorkloadError);
+    expect(() => expectedKeys(buildWorkload('map', { tasks: 3, join: true }))).toThrow(UnsupportedWorkloadError);
   });
 });
 

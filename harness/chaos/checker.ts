@@ -63,7 +63,7 @@ export function expectedKeys(w: WorkloadSpec): Map<string, string[]> {
     out.set(type, l);
   };
   for (const t of w.types) out.set(t.name, []);
-  for (const i of w.inputs) add(i.type, i.key);
+  for (const i of w.tasks) add(i.type, i.key);
   for (const a of topoAgents(w)) {
     if (a.consumes.batch || a.consumes.join || a.consumes.where || a.consumes.types.length !== 1 || a.allowSelfTrigger) {
       throw new UnsupportedWorkloadError(`checker: agent ${a.name} batches, joins, filters or self-triggers; only chains of single-input agents are supported (e.g. map without join)`);

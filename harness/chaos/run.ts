@@ -9,7 +9,6 @@ import { REPO_ROOT, killNode, restartNode, startKafka, statusKafka, stopKafka, t
 import '../../brokers/kafka/client-guard.ts';
 import { describeError } from '../../core/errors.ts';
 import { runOnce } from '../runner/run-once.ts';
-import { blackboardKafkaSystem } from '../../systems/blackboard-kafka/system.ts';
 import type { DeliveryMode } from '../../systems/blackboard-kafka/worker.ts';
 import { KafkaBlackboardStore } from '../../systems/blackboard/stores/kafka/store.ts';
 import { keyedRng } from '../../core/random.ts';
@@ -25,8 +24,8 @@ export interface ChaosOptions {
   mode: DeliveryMode;
   /** Cluster size; default 3 (RF 3, min.insync.replicas 2). */
   nodes?: KafkaNodes;
-  /** Map items; default 300. */
-  items?: number;
+  /** Map tasks; default 300. */
+  tasks?: number;
   /** Map depth; default 2. */
   depth?: number;
   /** Broker SIGKILL + restart cycles; default 2. One node down at a time. */
@@ -35,7 +34,7 @@ export interface ChaosOptions {
   workerCrashes?: number;
   /** Seed of the simulated LLM and of the crash keys; default 1. */
   seed?: number;
-  /** Simulated latency multiplier; default 0.05 (a run of a few tens of seconds at 300 items). */
+  /** Simulated latency multiplier; default 0.05 (a run of a few tens of seconds at 300 tasks). */
   latencyScale?: number;
   /** Partitions per type topic; default 4. */
   partitions?: number;
@@ -64,7 +63,7 @@ export interface ChaosOutcome {
   startedAt: string;
   mode: DeliveryMode;
   nodes: KafkaNodes;
-  items: number;
+  tasks: number;
   depth: number;
   seed: number;
   latencyScale: number;
@@ -89,7 +88,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Seed keys whose first worker1 execution crashes after producing; seeded, same for both modes. */
 export function crashKeys(w: WorkloadSpec, n: number, seed: number): Set<string> {
-  const keys = w.inputs.map((i) => i.key);
+  const keys = w.tasks.map((i) => i.key);
   const rnd = keyedRng('chaos-crash', seed);
   const out = new Set<string>();
   // Skip the first tenth: a crash before any commit would only test the empty-start path.
@@ -143,14 +142,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosOutcome> {
   if (!st.cluster || !st.running) throw new Error(`no chaos cluster running in ${baseDir}`);
   const nodes = st.cluster.nodes;
   const bootstrap = st.cluster.bootstrap;
-  const items = o.items ?? 300;
+  const tasks = o.tasks ?? 300;
   const depth = o.depth ?? 2;
   const seed = o.seed ?? 1;
   const latencyScale = o.latencyScale ?? 0.05;
   const killsWanted = o.kills ?? 2;
   const downMs = o.downMs ?? 2000;
   const log = o.log ?? (() => {});
-  const w = buildWorkload('map', { items, depth });
+  const w = buildWorkload('map', { tasks, depth });
   const crash = crashKeys(w, o.workerCrashes ?? 3, seed);
   const runId = randomUUID();
   const startedAt = new Date().toISOString();
@@ -204,17 +203,25 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosOutcome> {
   // leader's restart (~10 s) must not be aborted and fenced by its coordinator meanwhile.
   const timeoutBefore = process.env.FLOCKBENCH_KAFKA_CLIENT_TIMEOUT;
   process.env.FLOCKBENCH_KAFKA_CLIENT_TIMEOUT = String(CHAOS_CLIENT_TIMEOUT_MS);
-  const system = blackboardKafkaSystem({
-    onStarted: () => {
-      schedule = chaosLoop();
-    },
-  });
   let makespanMs = Date.now();
   let error: string | undefined;
   let counters: Record<string, number> = {};
   try {
     const r = await runOnce({
-      system,
+      system: 'blackboard-kafka',
+      onOpen: () => {
+        schedule = chaosLoop();
+      },
+      faults: {
+        afterProduce: ({ attempt, inputKeys }) => {
+          const hit = attempt === 1 && inputKeys.find((k) => crash.has(k) && !crashed.has(k));
+          if (!hit) return false;
+          crashed.add(hit);
+          workerCrashes++;
+          note('worker-crash', `after producing, before commit; batch of ${inputKeys.length} incl. ${hit}`);
+          return true;
+        },
+      },
       workload: w,
       seed,
       latencyScale,
@@ -222,7 +229,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosOutcome> {
       timeoutMs: o.timeoutMs ?? 180_000,
       systemParams: {
         bootstrap,
-        mode: o.mode,
+        delivery: o.mode,
         partitions: o.partitions ?? 4,
         // One consumer per agent group: a second member would rebalance when its peer's
         // coordinator dies, and the system rightly invalidates runs that rebalance.
@@ -236,14 +243,6 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosOutcome> {
         restartFailedWorkers: CHAOS_WORKER_RESTARTS,
         replicas: nodes,
         deleteTopics: false,
-        faultAfterProduce: ({ attempt, inputKeys }: { attempt: number; inputKeys: string[] }) => {
-          const hit = attempt === 1 && inputKeys.find((k) => crash.has(k) && !crashed.has(k));
-          if (!hit) return false;
-          crashed.add(hit);
-          workerCrashes++;
-          note('worker-crash', `after producing, before commit; batch of ${inputKeys.length} incl. ${hit}`);
-          return true;
-        },
       },
     });
     makespanMs = r.makespanMs;
@@ -265,7 +264,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosOutcome> {
     const committed = await readLog(bootstrap, topics, 1);
     const check = checkWorkload(w, committed);
     const uncommitted = o.readUncommitted === false ? undefined : checkWorkload(w, await readLog(bootstrap, topics, 0)).totals;
-    return { runId, startedAt, mode: o.mode, nodes, items, depth, seed, latencyScale, kills, recoveries, workerCrashes, makespanMs, error, check, uncommitted, counters, events };
+    return { runId, startedAt, mode: o.mode, nodes, tasks, depth, seed, latencyScale, kills, recoveries, workerCrashes, makespanMs, error, check, uncommitted, counters, events };
   } finally {
     await store.deleteTopics().catch(() => {});
   }

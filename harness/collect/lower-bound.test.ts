@@ -24,8 +24,8 @@ describe('critical-path lower bound', () => {
   });
 
   it.each([
-    ['review-analysis', { analysts: 8, items: 3 }],
-    ['map', { items: 40, depth: 3, join: true, maxConcurrency: 8 }],
+    ['review-analysis', { analysts: 8, tasks: 3 }],
+    ['map', { tasks: 40, depth: 3, join: true, maxConcurrency: 8 }],
   ])('never exceeds the measured makespan (%s)', async (name, params) => {
     for (const system of ['blackboard-eager', 'blackboard-deferred']) {
       const r = await runOnce({ system, workload: buildWorkload(name, params), seed: 5, latencyScale: 0.005 });

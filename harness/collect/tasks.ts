@@ -2,17 +2,19 @@
 // consumed anything of its correlation id ends. Measured from the *intended* arrival time,
 // so a system that delays starting work is charged for it (no coordinated omission).
 import type { ExecutionRecord } from '../../workloads/execute.ts';
-import type { Arrival } from '../../systems/types.ts';
+import type { Arrival } from '../../workloads/arrivals.ts';
 import { jainIndex } from '../../core/stats.ts';
 
 export interface TaskLatency {
   task: string;
   intendedAtMs: number;
+  /** When the harness handed the task to the system (its lateness vs intendedAtMs is the harness's own). */
+  publishedAtMs: number;
   completedAtMs: number;
   latencyMs: number;
 }
 
-export function taskLatencies(arrivals: readonly Arrival[], executions: readonly ExecutionRecord[]): TaskLatency[] {
+export function taskLatencies(arrivals: readonly Arrival[], executions: readonly ExecutionRecord[], publishedAtMs: readonly number[] = []): TaskLatency[] {
   const done = new Map<string, number>();
   for (const e of executions) {
     for (const c of e.correlationIds) {
@@ -20,8 +22,8 @@ export function taskLatencies(arrivals: readonly Arrival[], executions: readonly
     }
   }
   return arrivals.map((a) => {
-    const completedAtMs = done.get(a.input.correlationId) ?? a.intendedAtMs;
-    return { task: a.input.key, intendedAtMs: a.intendedAtMs, completedAtMs, latencyMs: completedAtMs - a.intendedAtMs };
+    const completedAtMs = done.get(a.task.correlationId) ?? a.intendedAtMs;
+    return { task: a.task.key, intendedAtMs: a.intendedAtMs, publishedAtMs: publishedAtMs[a.index] ?? a.intendedAtMs, completedAtMs, latencyMs: completedAtMs - a.intendedAtMs };
   });
 }
 

@@ -5,7 +5,42 @@ import { join } from 'node:path';
 import { validateMatrix, expandMatrix } from '../runner/matrix.ts';
 import { runMatrix } from '../runner/runner.ts';
 import { summarize } from '../report.ts';
-import { ResultsDb, SCHEMA_VERSION } from './db.ts';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { ResultsDb, SCHEMA_VERSION, checkDbPath } from './db.ts';
+import { runs } from './schema.ts';
+
+/** The version-2 DDL as it shipped, for the migration test. */
+const V2_DDL = [
+  `CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)`,
+  `CREATE TABLE IF NOT EXISTS runs (
+    run_id VARCHAR PRIMARY KEY, cell_id VARCHAR NOT NULL, matrix VARCHAR, system VARCHAR NOT NULL,
+    workload VARCHAR NOT NULL, store VARCHAR, params JSON, rep INTEGER, seed BIGINT,
+    latency_scale DOUBLE, llm VARCHAR, tasks INTEGER, makespan_ms DOUBLE, lower_bound_ms DOUBLE,
+    critical_path_ms DOUBLE, concurrency_bound_ms DOUBLE, efficiency DOUBLE, rps DOUBLE,
+    p50_ms DOUBLE, p95_ms DOUBLE, p99_ms DOUBLE, max_ms DOUBLE, cpu_ms DOUBLE, rss_peak_mb DOUBLE,
+    event_loop_p99_ms DOUBLE, queue_peak DOUBLE, llm_calls INTEGER, tokens_in BIGINT, tokens_out BIGINT,
+    cost_usd DOUBLE, cost_per_task_usd DOUBLE, llm_retries INTEGER, llm_rate_limited INTEGER,
+    llm_failures INTEGER, errors INTEGER, final_hash VARCHAR, latency_hdr VARCHAR,
+    started_at TIMESTAMP, env JSON, schema_version INTEGER, fairness DOUBLE)`,
+  `CREATE INDEX IF NOT EXISTS runs_cell ON runs(cell_id)`,
+  `CREATE TABLE IF NOT EXISTS samples (run_id VARCHAR, t_ms DOUBLE, metric VARCHAR, value DOUBLE)`,
+  `CREATE TABLE IF NOT EXISTS task_latencies (run_id VARCHAR, task VARCHAR, intended_at_ms DOUBLE, completed_at_ms DOUBLE, latency_ms DOUBLE)`,
+  `CREATE TABLE IF NOT EXISTS executions (run_id VARCHAR, agent VARCHAR, identity VARCHAR, start_ms DOUBLE, end_ms DOUBLE,
+    drawn_latency_ms DOUBLE, scaled_latency_ms DOUBLE, tokens_in INTEGER, tokens_out INTEGER, cost_usd DOUBLE, error VARCHAR)`,
+  // OpenTelemetry spans, in the column layout of the real Flock's DuckDB trace exporter.
+  `CREATE TABLE IF NOT EXISTS spans (trace_id VARCHAR, span_id VARCHAR PRIMARY KEY, parent_id VARCHAR, name VARCHAR,
+    service VARCHAR, operation VARCHAR, kind VARCHAR, start_time BIGINT, end_time BIGINT, duration_ms DOUBLE,
+    status_code VARCHAR, status_description VARCHAR, attributes JSON, events JSON, links JSON, resource JSON,
+    created_at TIMESTAMP DEFAULT current_timestamp, run_id VARCHAR)`,
+  // `flockbench chaos`: one row per delivery mode of a failure run (lost/duplicated by logical key).
+  `CREATE TABLE IF NOT EXISTS chaos (run_id VARCHAR, started_at TIMESTAMP, mode VARCHAR, nodes INTEGER,
+  items INTEGER, kills INTEGER, worker_crashes INTEGER, expected INTEGER, observed INTEGER, lost INTEGER,
+  duplicated INTEGER, unexpected INTEGER, makespan_ms DOUBLE, env JSON)`,
+  `CREATE TABLE IF NOT EXISTS bench (bench_id VARCHAR, started_at TIMESTAMP, system VARCHAR, case_name VARCHAR, n INTEGER,
+    events INTEGER, samples INTEGER, mean_ms DOUBLE, p50_ms DOUBLE, p95_ms DOUBLE, p99_ms DOUBLE,
+    per_event_us DOUBLE, ratio_to_blackboard DOUBLE, heap_mb_per_10k DOUBLE, env JSON)`,
+];
 
 const matrix = validateMatrix({
   name: 'dbtest',
@@ -13,7 +48,7 @@ const matrix = validateMatrix({
   seed: 9,
   latencyScale: 0.002,
   systems: ['blackboard-eager', 'blackboard-deferred'],
-  workloads: [{ name: 'map', params: { items: [5, 10] } }],
+  workloads: [{ name: 'map', params: { tasks: [5, 10] } }],
 });
 
 describe('results store', () => {
@@ -55,23 +90,71 @@ describe('results store', () => {
     db.close();
   });
 
-  it('migrates a version-1 database additively: old rows kept, new column added', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'fb-')), 'r.duckdb');
-    let db = await ResultsDb.open(path);
-    await runMatrix(expandMatrix(matrix).slice(0, 1), { db, isolate: false });
-    await db.conn.run('DROP INDEX runs_cell'); // DuckDB cannot drop a column of an indexed table
-    await db.conn.run('ALTER TABLE runs DROP COLUMN fairness');
-    await db.conn.run(`UPDATE meta SET value = '1' WHERE key = 'schema_version'`);
-    db.close();
-    db = await ResultsDb.open(path);
+  it('migrates a version-2 database: rows kept, columns renamed and added, in the declared order', async () => {
+    // The version-2 schema as it shipped (before failed runs, sessions and one-name-per-concept).
+    const path = join(mkdtempSync(join(tmpdir(), 'fb-')), 'v2.duckdb');
+    const inst = await DuckDBInstance.create(path);
+    const c = await inst.connect();
+    for (const sql of V2_DDL) await c.run(sql);
+    await c.run(`INSERT INTO meta VALUES ('schema_version', '2')`);
+    await c.run(`INSERT INTO runs (run_id, cell_id, matrix, system, workload, params, rep, seed, latency_scale, llm, tasks, makespan_ms, rps, schema_version, fairness)
+                 VALUES ('old-1', 'c1', 'm', 'blackboard-eager', 'map', '{"tail":"light"}', 0, 1, 0.05, 'inprocess', 4, 100, 40, 2, 0.9)`);
+    await c.run(`INSERT INTO chaos (run_id, mode, items, lost) VALUES ('ch-1', 'exactly-once', 300, 0)`);
+    c.closeSync();
+    inst.closeSync();
+
+    const db = await ResultsDb.open(path);
     const [v] = await db.query<{ value: string }>(`SELECT value FROM meta WHERE key = 'schema_version'`);
     expect(Number(v.value)).toBe(SCHEMA_VERSION);
-    const rows = await db.query<{ n: number; f: number | null }>('SELECT count(*)::INT AS n, max(fairness) AS f FROM runs');
-    expect(rows[0]).toEqual({ n: 1, f: null });
-    await runMatrix(expandMatrix(matrix).slice(1, 2), { db, isolate: false });
-    const [after] = await db.query<{ f: number }>('SELECT max(fairness) AS f FROM runs');
-    expect(after.f).toBeGreaterThan(0);
-    expect(after.f).toBeLessThanOrEqual(1);
+    const [old] = await db.query<Record<string, unknown>>(`SELECT run_id, state, throughput_tps, llm_transport, tail, fairness FROM runs`);
+    expect(old).toEqual({ run_id: 'old-1', state: 'completed', throughput_tps: 40, llm_transport: 'inprocess', tail: 'light', fairness: 0.9 });
+    const [ch] = await db.query<{ tasks: number }>(`SELECT tasks FROM chaos`);
+    expect(ch.tasks).toBe(300);
+    const cols = (await db.query<{ name: string }>(`SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'runs' ORDER BY ordinal_position`)).map((x) => x.name);
+    expect(cols).toEqual(Object.keys(runs.columns));
+    // New runs append into the migrated tables.
+    await runMatrix(expandMatrix(matrix).slice(0, 1), { db, isolate: false });
+    expect((await db.query<{ n: number }>(`SELECT count(*)::INT AS n FROM run_configs`))[0].n).toBe(2);
+    db.close();
+  });
+
+  it('refuses a DuckDB file that is not a flockbench database, and leaves it untouched', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'fb-')), 'other.duckdb');
+    const inst = await DuckDBInstance.create(path);
+    const c = await inst.connect();
+    await c.run('CREATE TABLE customers (id INTEGER)');
+    c.closeSync();
+    inst.closeSync();
+    const before = readFileSync(path);
+    await expect(ResultsDb.open(path)).rejects.toThrow(/not a flockbench results database/);
+    expect(readFileSync(path).equals(before)).toBe(true);
+  });
+
+  it('names the fix for an empty path and an unwritable directory', async () => {
+    expect(() => checkDbPath('')).toThrow(/--db must name a file/);
+    const dir = mkdtempSync(join(tmpdir(), 'fb-ro-'));
+    chmodSync(dir, 0o500);
+    try {
+      // root may write anyway; the check is only meaningful when the directory really is read-only.
+      let writable = true;
+      try { writeFileSync(join(dir, 'probe'), ''); } catch { writable = false; }
+      if (!writable) expect(() => checkDbPath(join(dir, 'r.duckdb'))).toThrow(/is not writable; pick another --db/);
+    } finally {
+      chmodSync(dir, 0o700);
+    }
+  });
+
+  it('stores a failed run with its error; resume runs it again', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'fb-')), 'r.duckdb');
+    const db = await ResultsDb.open(path);
+    const [cell] = expandMatrix(validateMatrix({ name: 'fail', systems: ['blackboard-eager'], workloads: [{ name: 'map', params: { tasks: 2 } }], timeoutMs: 1 }));
+    const r = await runMatrix([cell!], { db, isolate: false });
+    expect(r.failed).toHaveLength(1);
+    const rows = await db.query<{ state: string; error: string; session: string }>(`SELECT state, error, session FROM runs`);
+    expect(rows).toEqual([{ state: 'failed', error: expect.stringMatching(/run exceeded 1 ms/), session: r.session }]);
+    expect((await db.query<{ n: number }>(`SELECT count(*)::INT AS n FROM failed_runs`))[0].n).toBe(1);
+    const again = await runMatrix([cell!], { db, isolate: false, resume: true });
+    expect(again.skipped).toBe(0);
     db.close();
   });
 

@@ -1,58 +1,45 @@
-// The results store: one embedded DuckDB file. A run is written in one transaction, so an
-// interrupted matrix leaves only whole runs; cells are identified by a hash so `--resume`
-// can skip what is stored. Schema documented in results/README.md; bump SCHEMA_VERSION on change.
+// The results store: one embedded DuckDB file, schema declared in schema.ts. A run is written in
+// one transaction (Appender bulk inserts), so an interrupted matrix leaves only whole runs;
+// failed runs are stored too, with their error. Cells are identified by a hash so `--resume`
+// can skip what is stored. A file that is not a flockbench database is refused untouched.
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { createHash } from 'node:crypto';
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { canonicalJson } from '../../core/canonical.ts';
 import { UserError } from '../../core/errors.ts';
 import type { RunOutcome } from '../outcome.ts';
+import {
+  SCHEMA_VERSION, TABLES, VIEWS, appendRows, createTableSql, executions, runs, samples, spans, taskLatencies,
+  type RowOf, type RunRow, type SpanRow, type TableDef,
+} from './schema.ts';
 
-export const SCHEMA_VERSION = 2;
+export { SCHEMA_VERSION };
+export type { SpanRow };
+
 export const DEFAULT_DB = 'results/flockbench.duckdb';
 
-const DDL = [
-  `CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)`,
-  `CREATE TABLE IF NOT EXISTS runs (
-    run_id VARCHAR PRIMARY KEY, cell_id VARCHAR NOT NULL, matrix VARCHAR, system VARCHAR NOT NULL,
-    workload VARCHAR NOT NULL, store VARCHAR, params JSON, rep INTEGER, seed BIGINT,
-    latency_scale DOUBLE, llm VARCHAR, tasks INTEGER, makespan_ms DOUBLE, lower_bound_ms DOUBLE,
-    critical_path_ms DOUBLE, concurrency_bound_ms DOUBLE, efficiency DOUBLE, rps DOUBLE,
-    p50_ms DOUBLE, p95_ms DOUBLE, p99_ms DOUBLE, max_ms DOUBLE, cpu_ms DOUBLE, rss_peak_mb DOUBLE,
-    event_loop_p99_ms DOUBLE, queue_peak DOUBLE, llm_calls INTEGER, tokens_in BIGINT, tokens_out BIGINT,
-    cost_usd DOUBLE, cost_per_task_usd DOUBLE, llm_retries INTEGER, llm_rate_limited INTEGER,
-    llm_failures INTEGER, errors INTEGER, final_hash VARCHAR, latency_hdr VARCHAR,
-    started_at TIMESTAMP, env JSON, schema_version INTEGER, fairness DOUBLE)`,
-  `CREATE INDEX IF NOT EXISTS runs_cell ON runs(cell_id)`,
-  `CREATE TABLE IF NOT EXISTS samples (run_id VARCHAR, t_ms DOUBLE, metric VARCHAR, value DOUBLE)`,
-  `CREATE TABLE IF NOT EXISTS task_latencies (run_id VARCHAR, task VARCHAR, intended_at_ms DOUBLE, completed_at_ms DOUBLE, latency_ms DOUBLE)`,
-  `CREATE TABLE IF NOT EXISTS executions (run_id VARCHAR, agent VARCHAR, identity VARCHAR, start_ms DOUBLE, end_ms DOUBLE,
-    drawn_latency_ms DOUBLE, scaled_latency_ms DOUBLE, tokens_in INTEGER, tokens_out INTEGER, cost_usd DOUBLE, error VARCHAR)`,
-  // OpenTelemetry spans, in the column layout of the real Flock's DuckDB trace exporter.
-  `CREATE TABLE IF NOT EXISTS spans (trace_id VARCHAR, span_id VARCHAR PRIMARY KEY, parent_id VARCHAR, name VARCHAR,
-    service VARCHAR, operation VARCHAR, kind VARCHAR, start_time BIGINT, end_time BIGINT, duration_ms DOUBLE,
-    status_code VARCHAR, status_description VARCHAR, attributes JSON, events JSON, links JSON, resource JSON,
-    created_at TIMESTAMP DEFAULT current_timestamp, run_id VARCHAR)`,
-  // `flockbench chaos`: one row per delivery mode of a failure run (lost/duplicated by logical key).
-  `CREATE TABLE IF NOT EXISTS chaos (run_id VARCHAR, started_at TIMESTAMP, mode VARCHAR, nodes INTEGER,
-  items INTEGER, kills INTEGER, worker_crashes INTEGER, expected INTEGER, observed INTEGER, lost INTEGER,
-  duplicated INTEGER, unexpected INTEGER, makespan_ms DOUBLE, env JSON)`,
-  `CREATE TABLE IF NOT EXISTS bench (bench_id VARCHAR, started_at TIMESTAMP, system VARCHAR, case_name VARCHAR, n INTEGER,
-    events INTEGER, samples INTEGER, mean_ms DOUBLE, p50_ms DOUBLE, p95_ms DOUBLE, p99_ms DOUBLE,
-    per_event_us DOUBLE, ratio_to_blackboard DOUBLE, heap_mb_per_10k DOUBLE, env JSON)`,
-];
-
-/** MIGRATIONS[v - 1] takes a database from version v to v + 1. */
+/**
+ * MIGRATIONS[v - 1] takes a database from version v to v + 1, additively: old rows keep their
+ * values, new columns are NULL (or the stated default).
+ */
 const MIGRATIONS: string[][] = [
   // 1 -> 2: fairness (Jain's index over per-task ideal/measured latency).
   [`ALTER TABLE runs ADD COLUMN IF NOT EXISTS fairness DOUBLE`],
+  // 2 -> 3: failed runs are stored (state, error); sessions; one name per concept.
+  [
+    `DROP INDEX IF EXISTS runs_cell`,
+    `ALTER TABLE runs RENAME COLUMN rps TO throughput_tps`,
+    `ALTER TABLE runs RENAME COLUMN llm TO llm_transport`,
+    `ALTER TABLE runs ADD COLUMN state VARCHAR DEFAULT 'completed'`,
+    `ALTER TABLE runs ADD COLUMN error VARCHAR`,
+    `ALTER TABLE runs ADD COLUMN session VARCHAR`,
+    `ALTER TABLE runs ADD COLUMN tail VARCHAR`,
+    `UPDATE runs SET tail = params->>'tail'`,
+    `ALTER TABLE task_latencies ADD COLUMN published_at_ms DOUBLE`,
+    `ALTER TABLE chaos RENAME COLUMN items TO tasks`,
+  ],
 ];
-
-const RUN_COLUMNS = `run_id, cell_id, matrix, system, workload, store, params, rep, seed, latency_scale, llm, tasks,
-  makespan_ms, lower_bound_ms, critical_path_ms, concurrency_bound_ms, efficiency, rps, p50_ms, p95_ms, p99_ms, max_ms,
-  cpu_ms, rss_peak_mb, event_loop_p99_ms, queue_peak, llm_calls, tokens_in, tokens_out, cost_usd, cost_per_task_usd,
-  llm_retries, llm_rate_limited, llm_failures, errors, final_hash, latency_hdr, started_at, env, schema_version, fairness`;
 
 export interface CellKey {
   matrix: string;
@@ -71,70 +58,148 @@ export function cellId(k: CellKey): string {
   return createHash('sha256').update(canonicalJson(k)).digest('hex').slice(0, 24);
 }
 
+/** What the store needs to know of a run besides its outcome. */
+export interface RunMeta {
+  cellId: string;
+  matrix: string;
+  session?: string;
+  rep: number;
+  env: Record<string, unknown>;
+}
+
+/** A run that did not complete: enough of its cell to see what failed. */
+export interface FailedRun {
+  runId: string;
+  system: string;
+  workload: string;
+  params: Record<string, unknown>;
+  seed: number;
+  latencyScale: number;
+  llmTransport: string;
+  tail: string;
+  tasks?: number;
+  startedAt: string;
+  error: string;
+}
+
+/** Check a --db path before anything runs: one line naming the fix. */
+export function checkDbPath(path: string, { mustExist = false } = {}): void {
+  if (!path.trim()) throw new UserError(`--db must name a file (e.g. ${DEFAULT_DB})`);
+  if (path === ':memory:') return;
+  if (existsSync(path)) {
+    if (statSync(path).isDirectory()) throw new UserError(`--db ${path} is a directory; name a .duckdb file in it`);
+    return;
+  }
+  if (mustExist) throw new UserError(`no results database at ${path} (run \`flockbench run <matrix>\` first)`);
+  let dir = dirname(path);
+  while (!existsSync(dir)) dir = dirname(dir);
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch {
+    throw new UserError(`cannot create ${path}: ${dir} is not writable; pick another --db`);
+  }
+}
+
 export class ResultsDb {
   private constructor(private readonly instance: DuckDBInstance, readonly conn: DuckDBConnection, readonly path: string) {}
 
   static async open(path = DEFAULT_DB, { readOnly = false } = {}): Promise<ResultsDb> {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    const instance = await DuckDBInstance.create(path, readOnly ? { access_mode: 'READ_ONLY' } : undefined);
-    const conn = await instance.connect();
-    const db = new ResultsDb(instance, conn, path);
-    if (!readOnly) await db.migrate();
+    checkDbPath(path, { mustExist: readOnly });
+    const exists = path !== ':memory:' && existsSync(path);
+    // An existing file is inspected read-only first: a foreign or newer database is refused
+    // before anything could write to it.
+    if (exists && !readOnly) {
+      const probe = await ResultsDb.connect(path, true);
+      try {
+        await probe.check();
+      } finally {
+        probe.close();
+      }
+    }
+    if (!exists && path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    const db = await ResultsDb.connect(path, readOnly);
+    try {
+      if (readOnly) await db.check();
+      else await db.migrate(exists);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
     return db;
   }
 
-  private async migrate(): Promise<void> {
-    for (const s of DDL) await this.conn.run(s);
-    const rows = await this.query<{ value: string }>(`SELECT value FROM meta WHERE key = 'schema_version'`);
-    let version = rows.length ? Number(rows[0].value) : SCHEMA_VERSION;
-    if (!(Number.isInteger(version) && version >= 1 && version <= SCHEMA_VERSION)) {
-      throw new UserError(`${this.path} has schema version ${rows[0].value}, this flockbench writes ${SCHEMA_VERSION}: use another --db`);
+  private static async connect(path: string, readOnly: boolean): Promise<ResultsDb> {
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(path, readOnly ? { access_mode: 'READ_ONLY' } : undefined);
+    } catch (e) {
+      const m = (e as Error).message;
+      if (/lock/i.test(m)) throw new UserError(`${path} is in use by another process (${m.split('\n')[0]}); wait for it or pick another --db`);
+      throw new UserError(`cannot open ${path} as a DuckDB database: ${m.split('\n')[0]}`);
     }
-    // Additive migrations, in one transaction each: old rows keep their values, new columns are NULL.
+    return new ResultsDb(instance, await instance.connect(), path);
+  }
+
+  /** Is this a flockbench database this version can read? Throws a UserError otherwise. */
+  private async check(): Promise<number | undefined> {
+    const tables = (await this.query<{ name: string }>(`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'main'`)).map((t) => t.name);
+    if (!tables.length) return undefined;
+    if (!tables.includes('meta')) throw new UserError(`${this.path} is not a flockbench results database (no meta table); pick another --db`);
+    const rows = await this.query<{ value: string }>(`SELECT value FROM meta WHERE key = 'schema_version'`);
+    const version = rows.length ? Number(rows[0]!.value) : NaN;
+    if (!(Number.isInteger(version) && version >= 1 && version <= SCHEMA_VERSION)) {
+      throw new UserError(`${this.path} has schema version ${rows[0]?.value ?? 'none'}, this flockbench writes ${SCHEMA_VERSION}: use another --db`);
+    }
+    return version;
+  }
+
+  private async migrate(existed: boolean): Promise<void> {
+    let version = existed ? await this.check() : undefined;
+    if (version === undefined) {
+      await this.conn.run('BEGIN TRANSACTION');
+      for (const t of TABLES) await this.conn.run(createTableSql(t));
+      await this.conn.run(`INSERT INTO meta VALUES ('schema_version', '${SCHEMA_VERSION}'), ('created_by', 'flockbench')`);
+      await this.conn.run('COMMIT');
+      version = SCHEMA_VERSION;
+    }
+    const from = version;
     while (version < SCHEMA_VERSION) {
       await this.conn.run('BEGIN TRANSACTION');
-      for (const sql of MIGRATIONS[version - 1]) await this.conn.run(sql);
-      await this.conn.run(`UPDATE meta SET value = '${version + 1}' WHERE key = 'schema_version'`);
-      await this.conn.run('COMMIT');
+      try {
+        for (const v of VIEWS) await this.conn.run(`DROP VIEW IF EXISTS ${v.name}`);
+        for (const sql of MIGRATIONS[version - 1]!) await this.conn.run(sql);
+        await this.conn.run(`UPDATE meta SET value = '${version + 1}' WHERE key = 'schema_version'`);
+        await this.conn.run('COMMIT');
+      } catch (e) {
+        await this.conn.run('ROLLBACK');
+        throw e;
+      }
       version++;
     }
-    if (!rows.length) await this.conn.run(`INSERT INTO meta VALUES ('schema_version', '${SCHEMA_VERSION}')`);
+    if (from < SCHEMA_VERSION) await this.reorderColumns();
+    // Tables added since (CREATE IF NOT EXISTS), the index, and the views as this version defines them.
+    for (const t of TABLES) await this.conn.run(createTableSql(t));
+    await this.conn.run(`CREATE INDEX IF NOT EXISTS runs_cell ON runs(cell_id)`);
+    for (const v of VIEWS) await this.conn.run(`CREATE OR REPLACE VIEW ${v.name} AS ${v.sql}`);
   }
 
-  async query<T = Record<string, unknown>>(sql: string, values?: DuckDBValue[]): Promise<T[]> {
-    const r = await this.conn.runAndReadAll(sql, values);
-    return r.getRowObjectsJson() as unknown as T[];
-  }
-
-  async hasCell(id: string): Promise<boolean> {
-    const r = await this.query(`SELECT 1 FROM runs WHERE cell_id = ? LIMIT 1`, [id]);
-    return r.length > 0;
-  }
-
-  /** Write a run with its samples, task latencies, executions and spans in one transaction. */
-  async writeRun(
-    r: RunOutcome,
-    meta: { cellId: string; matrix: string; rep: number; env: Record<string, unknown> },
-    spans: SpanRow[] = [],
-  ): Promise<void> {
+  /**
+   * Migrated tables get added columns at the end; the Appender writes by position, so every
+   * table whose columns differ from its declaration is rebuilt in the declared order.
+   */
+  private async reorderColumns(): Promise<void> {
     await this.conn.run('BEGIN TRANSACTION');
     try {
-      const finalHash = createHash('sha256').update(r.finalHash.join('\n')).digest('hex');
-      await this.conn.run(
-        `INSERT INTO runs (${RUN_COLUMNS}) VALUES (${Array.from({ length: 41 }, () => '?').join(',')})`,
-        [
-          r.runId, meta.cellId, meta.matrix, r.system, r.workload, r.store, JSON.stringify(r.params), meta.rep, BigInt(r.seed),
-          r.latencyScale, String(r.params.llm), r.tasks, r.makespanMs, r.lowerBoundMs, r.criticalPathMs, r.concurrencyBoundMs,
-          r.efficiency, r.rps, r.p50Ms, r.p95Ms, r.p99Ms, r.maxMs, r.cpuMs, r.rssPeakMb, r.eventLoopP99Ms, r.queuePeak,
-          r.llm.calls, BigInt(r.llm.tokensIn), BigInt(r.llm.tokensOut), r.llm.costUsd, r.costPerTaskUsd, r.llm.retries,
-          r.llm.rateLimited, r.llm.failures, r.errors, finalHash, r.latencyHdr, r.startedAt, JSON.stringify(meta.env), SCHEMA_VERSION,
-          Number.isFinite(r.fairness) ? r.fairness : null,
-        ] as DuckDBValue[],
-      );
-      await this.insertMany('samples', 4, r.samples.map((s) => [r.runId, s.tMs, s.metric, s.value]));
-      await this.insertMany('task_latencies', 5, r.taskLatencies.map((t) => [r.runId, t.task, t.intendedAtMs, t.completedAtMs, t.latencyMs]));
-      await this.insertMany('executions', 11, r.executions.map((e) => [r.runId, e.agent, e.identity, e.startMs, e.endMs, e.drawnLatencyMs, e.scaledLatencyMs, e.tokensIn, e.tokensOut, e.costUsd, e.error ?? null]));
-      await this.insertMany('spans(trace_id, span_id, parent_id, name, service, operation, kind, start_time, end_time, duration_ms, status_code, status_description, attributes, events, links, resource, run_id)', 17, spans.map((s) => [s.trace_id, s.span_id, s.parent_id, s.name, s.service, s.operation, s.kind, s.start_time, s.end_time, s.duration_ms, s.status_code, s.status_description, s.attributes, s.events, s.links, s.resource, r.runId]));
+      await this.conn.run(`DROP INDEX IF EXISTS runs_cell`);
+      for (const t of TABLES) {
+        const have = (await this.query<{ name: string }>(`SELECT column_name AS name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position`, [t.name])).map((c) => c.name);
+        const want = Object.keys(t.columns);
+        if (!have.length || have.join(',') === want.join(',')) continue;
+        await this.conn.run(`ALTER TABLE ${t.name} RENAME TO ${t.name}__old`);
+        await this.conn.run(createTableSql(t));
+        await this.conn.run(`INSERT INTO ${t.name} SELECT ${want.map((c) => (have.includes(c) ? c : `NULL AS ${c}`)).join(', ')} FROM ${t.name}__old`);
+        await this.conn.run(`DROP TABLE ${t.name}__old`);
+      }
       await this.conn.run('COMMIT');
     } catch (e) {
       await this.conn.run('ROLLBACK');
@@ -142,37 +207,68 @@ export class ResultsDb {
     }
   }
 
-  /** Multi-row INSERT in chunks with bound parameters. */
-  async insertMany(table: string, cols: number, rows: DuckDBValue[][]): Promise<void> {
-    const chunk = Math.max(1, Math.floor(2000 / cols));
-    for (let i = 0; i < rows.length; i += chunk) {
-      const part = rows.slice(i, i + chunk);
-      const ph = `(${Array.from({ length: cols }, () => '?').join(',')})`;
-      await this.conn.run(`INSERT INTO ${table} VALUES ${part.map(() => ph).join(',')}`, part.flat());
+  async query<T = Record<string, unknown>>(sql: string, values?: DuckDBValue[]): Promise<T[]> {
+    const r = await this.conn.runAndReadAll(sql, values);
+    return r.getRowObjectsJson() as unknown as T[];
+  }
+
+  /** A completed run of this cell is stored (failed ones are run again on --resume). */
+  async hasCell(id: string): Promise<boolean> {
+    const r = await this.query(`SELECT 1 FROM runs WHERE cell_id = ? AND state = 'completed' LIMIT 1`, [id]);
+    return r.length > 0;
+  }
+
+  /** Rows of declared tables in one transaction. */
+  async append(batches: [TableDef, Iterable<Record<string, unknown>>][]): Promise<void> {
+    await this.conn.run('BEGIN TRANSACTION');
+    try {
+      for (const [t, rows] of batches) await appendRows(this.conn, t, rows as Iterable<Partial<RowOf<typeof t.columns>>>);
+      await this.conn.run('COMMIT');
+    } catch (e) {
+      await this.conn.run('ROLLBACK');
+      throw e;
     }
+  }
+
+  /** Write a run with its samples, task latencies, executions and spans in one transaction. */
+  async writeRun(r: RunOutcome, meta: RunMeta, spanRows: readonly SpanRow[] = []): Promise<void> {
+    const row: RunRow = {
+      run_id: r.runId, state: 'completed', error: null, cell_id: meta.cellId, matrix: meta.matrix, session: meta.session ?? null,
+      system: r.system, workload: r.workload, store: r.store, params: JSON.stringify(r.params), rep: meta.rep, seed: BigInt(r.seed),
+      latency_scale: r.latencyScale, llm_transport: String(r.params.llmTransport), tail: String(r.params.tail), tasks: r.tasks,
+      makespan_ms: r.makespanMs, lower_bound_ms: r.lowerBoundMs, critical_path_ms: r.criticalPathMs, concurrency_bound_ms: r.concurrencyBoundMs,
+      efficiency: r.efficiency, throughput_tps: r.throughputTps, p50_ms: r.p50Ms, p95_ms: r.p95Ms, p99_ms: r.p99Ms, max_ms: r.maxMs,
+      cpu_ms: r.cpuMs, rss_peak_mb: r.rssPeakMb, event_loop_p99_ms: r.eventLoopP99Ms, queue_peak: r.queuePeak,
+      llm_calls: r.llm.calls, tokens_in: BigInt(r.llm.tokensIn), tokens_out: BigInt(r.llm.tokensOut), cost_usd: r.llm.costUsd,
+      cost_per_task_usd: r.costPerTaskUsd, llm_retries: r.llm.retries, llm_rate_limited: r.llm.rateLimited, llm_failures: r.llm.failures,
+      errors: r.errors, fairness: Number.isFinite(r.fairness) ? r.fairness : null,
+      final_hash: createHash('sha256').update(r.finalHash.join('\n')).digest('hex'), latency_hdr: r.latencyHdr,
+      started_at: r.startedAt, env: JSON.stringify(meta.env), schema_version: SCHEMA_VERSION,
+    };
+    const id = r.runId;
+    await this.append([
+      [runs, [row]],
+      [samples, r.samples.map((s) => ({ run_id: id, t_ms: s.tMs, metric: s.metric, value: s.value }))],
+      [taskLatencies, r.taskLatencies.map((t) => ({ run_id: id, task: t.task, intended_at_ms: t.intendedAtMs, published_at_ms: t.publishedAtMs, completed_at_ms: t.completedAtMs, latency_ms: t.latencyMs }))],
+      [executions, r.executions.map((e) => ({
+        run_id: id, agent: e.agent, identity: e.identity, start_ms: e.startMs, end_ms: e.endMs, drawn_latency_ms: e.drawnLatencyMs,
+        scaled_latency_ms: e.scaledLatencyMs, tokens_in: e.tokensIn, tokens_out: e.tokensOut, cost_usd: e.costUsd, error: e.error ?? null,
+      }))],
+      [spans, spanRows.map((s) => ({ ...s, run_id: id }))],
+    ]);
+  }
+
+  /** Store a run that failed, with its error (metrics NULL): failures are data too. */
+  async writeFailedRun(f: FailedRun, meta: RunMeta): Promise<void> {
+    await this.append([[runs, [{
+      run_id: f.runId, state: 'failed', error: f.error.split('\n')[0]!.slice(0, 2000), cell_id: meta.cellId, matrix: meta.matrix, session: meta.session ?? null,
+      system: f.system, workload: f.workload, params: JSON.stringify(f.params), rep: meta.rep, seed: BigInt(f.seed), latency_scale: f.latencyScale,
+      llm_transport: f.llmTransport, tail: f.tail, tasks: f.tasks ?? null, started_at: f.startedAt, env: JSON.stringify(meta.env), schema_version: SCHEMA_VERSION,
+    }]]]);
   }
 
   close(): void {
     this.conn.closeSync();
     this.instance.closeSync();
   }
-}
-
-export interface SpanRow {
-  trace_id: string;
-  span_id: string;
-  parent_id: string | null;
-  name: string;
-  service: string;
-  operation: string;
-  kind: string;
-  start_time: bigint;
-  end_time: bigint;
-  duration_ms: number;
-  status_code: string;
-  status_description: string | null;
-  attributes: string;
-  events: string;
-  links: string;
-  resource: string;
 }

@@ -12,7 +12,7 @@ export async function runCell(cell: Cell): Promise<{ outcome: RunOutcome; spans:
     seed: cell.seed,
     latencyScale: cell.latencyScale,
     tail: cell.tail,
-    llm: cell.llm,
+    llm: cell.llmTransport,
     llmOptions: cell.llmOptions,
     systemParams: cell.systemParams,
     timeoutMs: cell.timeoutMs,

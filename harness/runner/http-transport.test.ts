@@ -6,7 +6,7 @@ import { runOnce } from './run-once.ts';
 
 describe('llm: http transport in a run', () => {
   it.each(['blackboard-eager', 'langgraph-parallel'])('%s: rate-limited run recovers every call and ends with the in-process artifacts', async (system) => {
-    const params = { analysts: 4, items: 4, maxConcurrency: 4, editorTimeoutMs: 600_000 };
+    const params = { analysts: 4, tasks: 4, maxConcurrency: 4, editorTimeoutMs: 600_000 };
     const base = await runOnce({ system, workload: buildWorkload('review-analysis', params), seed: 3, latencyScale: 0.01 });
     const http = await runOnce({
       system,

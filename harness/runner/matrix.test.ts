@@ -24,12 +24,41 @@ describe('expandAxes', () => {
 describe('expandMatrix with a linked axis', () => {
   it('produces one cell per linked entry per rep', () => {
     const m = validateMatrix({
-      name: 't', systems: ['blackboard-kafka'], workloads: [{ name: 'map', params: { items: 4 } }],
+      name: 't', systems: ['blackboard-kafka'], workloads: [{ name: 'map', params: { tasks: 4 } }],
       systemParams: { 'blackboard-kafka': { scale: [{ partitions: 1, processes: 0 }, { partitions: 2, processes: 2 }] } },
     });
     const cells = expandMatrix(m, { reps: 2 });
-    expect(cells.map((c) => c.systemParams)).toEqual([
-      { partitions: 1, processes: 0 }, { partitions: 2, processes: 2 }, { partitions: 1, processes: 0 }, { partitions: 2, processes: 2 },
-    ]);
+    expect(cells.map((c) => [c.systemParams.partitions, c.systemParams.processes])).toEqual([[1, 0], [2, 2], [1, 0], [2, 2]]);
+    // Cells carry the resolved parameters: defaults filled in, derived ones absent.
+    expect(cells[0]!.systemParams).toMatchObject({ delivery: 'at-least-once', consumers: 2, batchSize: 16 });
+    expect(cells[0]!.systemParams).not.toHaveProperty('maxInFlight');
+    expect(cells[0]!.workloadParams).toMatchObject({ tasks: 4, depth: 1, arrival: 'all-at-once' });
+  });
+});
+
+describe('bad matrices are refused before anything runs, naming the YAML key', () => {
+  const base = { name: 't', systems: ['blackboard-eager'], workloads: [{ name: 'map', params: { tasks: 2 } }] };
+  const refused: [string, Record<string, unknown>, RegExp][] = [
+    ['a misspelt system parameter', { systemParams: { 'blackboard-eager': { maxAgentIteration: 5 } } }, /systemParams\.blackboard-eager: unknown parameter 'maxAgentIteration' \(did you mean 'maxAgentIterations'\?\)/],
+    ['an ill-typed system parameter', { systems: ['langgraph-parallel'], systemParams: { 'langgraph-parallel': { maxConcurrency: 'lots' } } }, /systemParams\.langgraph-parallel: 'maxConcurrency' must be an integer >= 2, got "lots"/],
+    ['a choice out of range', { systems: ['blackboard-kafka'], systemParams: { 'blackboard-kafka': { delivery: 'exactly-twice' } } }, /'delivery' must be one of at-least-once\|exactly-once/],
+    ['parameters of a system not in the matrix', { systemParams: { 'langgraph-parallel': { maxConcurrency: 8 } } }, /systemParams\.langgraph-parallel: 'langgraph-parallel' is not in the matrix's systems/],
+    ['a system listed twice', { systems: ['blackboard-eager', 'blackboard-eager'] }, /systems: "blackboard-eager" listed twice/],
+    ['an axis value listed twice', { workloads: [{ name: 'map', params: { tasks: [2, 2] } }] }, /workloads\[0\] \(map\)\.params\.tasks: value 2 listed twice/],
+    ['a fractional seed', { seed: 2.5 }, /'seed' must be an integer >= 0, got 2\.5/],
+    ['zero reps (blames the YAML key, not --reps)', { reps: 0 }, /'reps' must be an integer >= 1, got 0/],
+    ['an llmOptions typo', { llmTransport: 'http', llmOptions: { limits: { rpm: 'lots' } } }, /llmOptions\.limits: 'rpm' must be a number >= 1, got "lots"/],
+    ['negative retries', { llmTransport: 'http', llmOptions: { maxRetries: -3 } }, /llmOptions: 'maxRetries' must be an integer >= 0, got -3/],
+    ['llmOptions without the http transport', { llmOptions: { maxRetries: 1 } }, /'llmOptions' apply to llmTransport: http only/],
+    ['llmOptions with flock-real, which cannot honour them', { systems: ['flock-real'], llmTransport: 'http', llmOptions: { maxRetries: 1 } }, /flock-real .* does not honour 'llmOptions'/],
+    ['the old key llm', { llm: 'http' }, /'llm' is now called 'llmTransport'/],
+    ['a workload parameter out of range', { workloads: [{ name: 'map', params: { tasks: 0 } }] }, /workload map: 'tasks' must be an integer >= 1, got 0/],
+  ];
+  it.each(refused)('%s', (_what, patch, msg) => {
+    expect(() => expandMatrix(validateMatrix({ ...base, ...patch }, 'm.yaml'), {})).toThrow(msg);
+  });
+
+  it('a matrix of a billion runs is refused instead of expanded', () => {
+    expect(() => expandMatrix(validateMatrix({ ...base, reps: 1e9 }), {})).toThrow(/exceeds 100000/);
   });
 });

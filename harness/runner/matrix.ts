@@ -1,12 +1,17 @@
-// Experiment matrices: YAML files naming systems x workloads x parameter axes x reps.
-// Any parameter given as a list is an axis; the cross product is the set of cells.
+// Experiment matrices: YAML files naming systems x workloads x parameter axes x reps. Any
+// parameter given as a list is an axis; the cross product is the set of cells. Everything is
+// checked here, before anything runs or any broker starts: unknown keys, ill-typed values,
+// parameters of systems that are not in the matrix, duplicated axis values. Each error is one
+// line naming the YAML key to fix.
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
+import { canonicalJson } from '../../core/canonical.ts';
 import { UserError } from '../../core/errors.ts';
-import { WORKLOADS, workload as lookupWorkload } from '../../workloads/registry.ts';
-import { SYSTEMS } from '../../systems/registry.ts';
-import { BadParamError } from '../../core/params.ts';
+import { BadParamError, resolveParams } from '../../core/params.ts';
+import { validateLlmOptions } from '../../llm/options.ts';
 import type { TailMode } from '../../llm/profiles.ts';
+import { SYSTEMS } from '../../systems/registry.ts';
+import { WORKLOADS, workload as lookupWorkload } from '../../workloads/registry.ts';
 import type { LlmTransport } from './run-once.ts';
 
 export interface MatrixFile {
@@ -15,7 +20,7 @@ export interface MatrixFile {
   reps?: number;
   seed?: number;
   latencyScale?: number;
-  llm?: LlmTransport;
+  llmTransport?: LlmTransport;
   llmOptions?: Record<string, unknown>;
   tail?: TailMode | TailMode[];
   systems: string[];
@@ -30,20 +35,25 @@ export interface Cell {
   matrix: string;
   system: string;
   workload: string;
+  /** Resolved workload parameters (defaults filled in). */
   workloadParams: Record<string, unknown>;
+  /** Resolved system parameters (defaults filled in; derived ones absent). */
   systemParams: Record<string, unknown>;
   tail: TailMode;
-  llm: LlmTransport;
+  llmTransport: LlmTransport;
   llmOptions: Record<string, unknown>;
   rep: number;
   seed: number;
   latencyScale: number;
   timeoutMs: number;
-  /** Unmeasured warm-up run before the measured one in an isolated worker (default true). */
+  /** Unmeasured warm-up run before the measured one in an isolated child (default true). */
   warmup?: boolean;
 }
 
-const TOP_KEYS = new Set(['name', 'description', 'reps', 'seed', 'latencyScale', 'llm', 'llmOptions', 'tail', 'systems', 'systemParams', 'workloads', 'timeoutMs', 'warmup']);
+const TOP_KEYS = ['name', 'description', 'reps', 'seed', 'latencyScale', 'llmTransport', 'llmOptions', 'tail', 'systems', 'systemParams', 'workloads', 'timeoutMs', 'warmup'];
+const WORKLOAD_KEYS = ['name', 'params', 'tail', 'systems'];
+/** More cells than this is a typo (reps: 1e9), not an experiment. */
+export const MAX_CELLS = 100_000;
 
 export function loadMatrix(path: string): MatrixFile {
   let text: string;
@@ -61,41 +71,83 @@ export function loadMatrix(path: string): MatrixFile {
   return validateMatrix(doc, path);
 }
 
+const isMapping = (x: unknown): x is Record<string, unknown> => !!x && typeof x === 'object' && !Array.isArray(x);
+
+function duplicates(xs: readonly unknown[]): string[] {
+  const seen = new Set<string>();
+  const dup = new Set<string>();
+  for (const x of xs) {
+    const k = canonicalJson(x);
+    if (seen.has(k)) dup.add(k);
+    seen.add(k);
+  }
+  return [...dup];
+}
+
+/** Structure and every value of a matrix; throws a UserError naming the key. */
 export function validateMatrix(doc: unknown, where = 'matrix'): MatrixFile {
   const bad = (m: string) => new UserError(`${where}: ${m}`);
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw bad('expected a mapping with name, systems, workloads');
-  const m = doc as Record<string, unknown>;
-  for (const k of Object.keys(m)) if (!TOP_KEYS.has(k)) throw bad(`unknown key '${k}' (known: ${[...TOP_KEYS].join(', ')})`);
+  if (!isMapping(doc)) throw bad('expected a mapping with name, systems, workloads');
+  const m = doc;
+  for (const k of Object.keys(m)) {
+    if (TOP_KEYS.includes(k)) continue;
+    if (k === 'llm') throw bad(`'llm' is now called 'llmTransport' (inprocess or http)`);
+    throw bad(`unknown key '${k}' (known: ${TOP_KEYS.join(', ')})`);
+  }
   if (typeof m.name !== 'string' || !m.name) throw bad(`'name' must be a non-empty string`);
   if (!Array.isArray(m.systems) || !m.systems.length) throw bad(`'systems' must be a non-empty list`);
-  for (const s of m.systems) if (!SYSTEMS.some((x) => x.name === s)) throw bad(`unknown system '${s}' (known: ${SYSTEMS.map((x) => x.name).join(', ')})`);
+  for (const s of m.systems) if (!SYSTEMS.some((x) => x.name === s)) throw bad(`systems: unknown system '${s}' (known: ${SYSTEMS.map((x) => x.name).join(', ')})`);
+  const dupSystems = duplicates(m.systems);
+  if (dupSystems.length) throw bad(`systems: ${dupSystems.join(', ')} listed twice`);
   if (!Array.isArray(m.workloads) || !m.workloads.length) throw bad(`'workloads' must be a non-empty list`);
-  for (const w of m.workloads as Record<string, unknown>[]) {
-    if (!w || typeof w.name !== 'string') throw bad(`every workload needs a 'name'`);
-    if (!WORKLOADS.some((x) => x.name === w.name)) throw bad(`unknown workload '${w.name}' (known: ${WORKLOADS.map((x) => x.name).join(', ')})`);
-    for (const s of (w.systems as string[] | undefined) ?? []) if (!(m.systems as string[]).includes(s)) throw bad(`workload ${w.name}: system '${s}' is not in the matrix's systems`);
+  for (const [i, w] of (m.workloads as unknown[]).entries()) {
+    if (!isMapping(w) || typeof w.name !== 'string') throw bad(`workloads[${i}] needs a 'name'`);
+    for (const k of Object.keys(w)) if (!WORKLOAD_KEYS.includes(k)) throw bad(`workloads[${i}] (${w.name}): unknown key '${k}' (known: ${WORKLOAD_KEYS.join(', ')})`);
+    if (!WORKLOADS.some((x) => x.name === w.name)) throw bad(`workloads[${i}]: unknown workload '${w.name}' (known: ${WORKLOADS.map((x) => x.name).join(', ')})`);
+    if (w.params !== undefined && !isMapping(w.params)) throw bad(`workloads[${i}] (${w.name}): 'params' must be a mapping`);
+    for (const s of (w.systems as string[] | undefined) ?? []) if (!(m.systems as string[]).includes(s)) throw bad(`workloads[${i}] (${w.name}): system '${s}' is not in the matrix's systems`);
   }
-  for (const [k, v] of [['reps', m.reps], ['seed', m.seed], ['latencyScale', m.latencyScale], ['timeoutMs', m.timeoutMs]] as const) {
-    if (v !== undefined && (typeof v !== 'number' || !(v >= 0))) throw bad(`'${k}' must be a non-negative number`);
+  const nonNegInt = (k: string, v: unknown, min = 0) => {
+    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min)) throw bad(`'${k}' must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+  };
+  nonNegInt('reps', m.reps, 1);
+  nonNegInt('seed', m.seed, 0);
+  nonNegInt('timeoutMs', m.timeoutMs, 1);
+  if (m.latencyScale !== undefined && (typeof m.latencyScale !== 'number' || !(m.latencyScale > 0) || !Number.isFinite(m.latencyScale))) throw bad(`'latencyScale' must be a number > 0, got ${JSON.stringify(m.latencyScale)}`);
+  if (m.warmup !== undefined && typeof m.warmup !== 'boolean') throw bad(`'warmup' must be true or false`);
+  if (m.llmTransport !== undefined && m.llmTransport !== 'inprocess' && m.llmTransport !== 'http') throw bad(`'llmTransport' must be inprocess or http, got ${JSON.stringify(m.llmTransport)}`);
+  validateLlmOptions(where, m.llmOptions);
+  if (m.llmOptions !== undefined && m.llmTransport !== 'http') throw bad(`'llmOptions' apply to llmTransport: http only`);
+  if (m.llmOptions !== undefined && (m.systems as string[]).includes('flock-real')) {
+    throw bad(`flock-real starts its own simulator and does not honour 'llmOptions' (limits, faults, retries): run it in a matrix without them`);
   }
-  if (m.llm !== undefined && m.llm !== 'inprocess' && m.llm !== 'http') throw bad(`'llm' must be inprocess or http`);
   for (const t of [m.tail, ...(m.workloads as Record<string, unknown>[]).map((w) => w.tail)].flat()) {
     if (t !== undefined && t !== 'light' && t !== 'calibrated') throw bad(`'tail' must be light or calibrated, got ${JSON.stringify(t)}`);
+  }
+  if (m.systemParams !== undefined) {
+    if (!isMapping(m.systemParams)) throw bad(`'systemParams' must be a mapping of system name to parameters`);
+    for (const [s, sp] of Object.entries(m.systemParams)) {
+      if (!(m.systems as string[]).includes(s)) throw bad(`systemParams.${s}: '${s}' is not in the matrix's systems (${(m.systems as string[]).join(', ')})`);
+      if (!isMapping(sp)) throw bad(`systemParams.${s} must be a mapping`);
+    }
   }
   return m as unknown as MatrixFile;
 }
 
-const isPlainObject = (x: unknown): x is Record<string, unknown> => !!x && typeof x === 'object' && !Array.isArray(x);
-
 /**
  * Cartesian product of a params object whose list values are axes. A list of mappings is a
  * linked axis: each mapping sets several params at once (e.g. partitions and consumers that
- * must grow together), and the list's own key is not a param.
+ * must grow together), and the list's own key is not a param. `where` names the YAML key in errors.
  */
-export function expandAxes(params: Record<string, unknown> = {}): Record<string, unknown>[] {
+export function expandAxes(params: Record<string, unknown> = {}, where = 'params'): Record<string, unknown>[] {
   let out: Record<string, unknown>[] = [{}];
   for (const [k, v] of Object.entries(params)) {
-    if (Array.isArray(v) && v.length && v.every(isPlainObject)) {
+    if (Array.isArray(v)) {
+      if (!v.length) throw new UserError(`${where}.${k}: an axis needs at least one value`);
+      const dup = duplicates(v);
+      if (dup.length) throw new UserError(`${where}.${k}: value ${dup.join(', ')} listed twice (two cells would be the same configuration)`);
+    }
+    if (Array.isArray(v) && v.every(isMapping)) {
       out = out.flatMap((o) => v.map((x) => ({ ...o, ...x })));
       continue;
     }
@@ -111,30 +163,58 @@ export interface ExpandOverrides {
   latencyScale?: number;
 }
 
-/** Expand into cells, rep-major; every workload cell is validated by building it once. */
+/** Expand into cells, rep-major; every workload and system parameter set is resolved (and so validated) once. */
 export function expandMatrix(m: MatrixFile, o: ExpandOverrides = {}): Cell[] {
   const reps = o.reps ?? m.reps ?? 3;
   const seed = o.seed ?? m.seed ?? 1;
   const latencyScale = o.latencyScale ?? m.latencyScale ?? 1;
-  if (!(reps >= 1) || !Number.isInteger(reps)) throw new UserError(`--reps must be a positive integer`);
-  if (!(latencyScale > 0)) throw new UserError(`--latency-scale must be > 0`);
+  if (!(reps >= 1) || !Number.isInteger(reps)) throw new UserError(o.reps !== undefined ? `--reps must be a positive integer` : `${m.name}: 'reps' must be a positive integer`);
+  if (!(latencyScale > 0)) throw new UserError(o.latencyScale !== undefined ? `--latency-scale must be > 0` : `${m.name}: 'latencyScale' must be > 0`);
+  const rethrow = (e: unknown): never => {
+    if (e instanceof BadParamError) throw new UserError(`${m.name}: ${e.message}`);
+    throw e;
+  };
+  // Resolve each distinct configuration once; cells then only copy.
+  const workloadCells = m.workloads.map((w, i) => ({
+    w,
+    params: expandAxes(w.params, `workloads[${i}] (${w.name}).params`).map((wp) => {
+      try {
+        const spec = lookupWorkload(w.name).build(wp);
+        return spec.params;
+      } catch (e) {
+        return rethrow(e);
+      }
+    }),
+  }));
+  const systemCells = new Map(m.systems.map((s) => {
+    const entry = SYSTEMS.find((x) => x.name === s)!;
+    const given = expandAxes(m.systemParams?.[s], `systemParams.${s}`);
+    return [s, given.map((sp) => {
+      try {
+        const resolved = resolveParams(`systemParams.${s}`, entry.params, sp) as Record<string, unknown>;
+        return Object.fromEntries(Object.entries(resolved).filter(([, v]) => v !== undefined));
+      } catch (e) {
+        return rethrow(e);
+      }
+    })];
+  }));
+  let perRep = 0;
+  for (const { w, params } of workloadCells) {
+    const tails = [w.tail ?? m.tail ?? 'calibrated'].flat().length;
+    for (const system of w.systems ?? m.systems) perRep += params.length * tails * systemCells.get(system)!.length;
+  }
+  if (perRep * reps > MAX_CELLS) throw new UserError(`${m.name}: ${perRep} cells x ${reps} reps = ${perRep * reps} runs exceeds ${MAX_CELLS}; lower 'reps' or the axes`);
   const cells: Cell[] = [];
   for (let rep = 0; rep < reps; rep++) {
-    for (const w of m.workloads) {
+    for (const { w, params } of workloadCells) {
       const tails = [w.tail ?? m.tail ?? 'calibrated'].flat() as TailMode[];
-      for (const wp of expandAxes(w.params)) {
-        try {
-          lookupWorkload(w.name).build(wp);
-        } catch (e) {
-          if (e instanceof BadParamError) throw new UserError(`${m.name}: ${e.message}`);
-          throw e;
-        }
+      for (const wp of params) {
         for (const tail of tails) {
           for (const system of w.systems ?? m.systems) {
-            for (const sp of expandAxes(m.systemParams?.[system])) {
+            for (const sp of systemCells.get(system)!) {
               cells.push({
                 matrix: m.name, system, workload: w.name, workloadParams: wp, systemParams: sp, tail,
-                llm: m.llm ?? 'inprocess', llmOptions: m.llmOptions ?? {}, rep, seed: seed + rep, latencyScale,
+                llmTransport: m.llmTransport ?? 'inprocess', llmOptions: m.llmOptions ?? {}, rep, seed: seed + rep, latencyScale,
                 timeoutMs: m.timeoutMs ?? 600_000,
                 warmup: m.warmup ?? true,
               });

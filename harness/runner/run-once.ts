@@ -1,19 +1,24 @@
 // One measured run: a system executes a workload under a seeded simulated LLM while the
-// collectors watch. Returns every metric the results store keeps. Pure of I/O besides the run.
+// collectors watch. The harness owns the run: it starts the system (provisioning, not
+// measured), opens the measured window, publishes every task at its intended time from one
+// arrival loop, closes the window when the system has drained, then collects. Returns every
+// metric the results store keeps. Pure of I/O besides the run.
 import { randomUUID } from 'node:crypto';
 import * as hdr from 'hdr-histogram-js';
-import type { ExecutionRecord } from '../../workloads/execute.ts';
-import { arrivalSchedule } from '../../workloads/arrivals.ts';
 import { multisetHash } from '../../core/canonical.ts';
-import { ERROR_TYPE, terminalTypes, type Artifact, type WorkloadSpec } from '../../workloads/spec.ts';
-import { loadSystem } from '../../systems/registry.ts';
-import type { Arrival, RunContext, System } from '../../systems/types.ts';
-import { lowerBound } from '../collect/lower-bound.ts';
-import { Sampler, type Sample } from '../collect/sampler.ts';
-import { taskFairness, taskLatencies, type TaskLatency } from '../collect/tasks.ts';
+import { resolveParams } from '../../core/params.ts';
+import { sleepUntil } from '../../core/time.ts';
 import type { TailMode } from '../../llm/profiles.ts';
 import { SimulatedLlm } from '../../llm/simulator.ts';
 import type { LlmClient } from '../../llm/types.ts';
+import { SYSTEMS } from '../../systems/registry.ts';
+import type { FaultHooks, RunContext, Session, SessionResult, System } from '../../systems/types.ts';
+import { arrivalSchedule, type Arrival } from '../../workloads/arrivals.ts';
+import type { ExecutionRecord } from '../../workloads/execute.ts';
+import { ERROR_TYPE, terminalTypes, type WorkloadSpec } from '../../workloads/spec.ts';
+import { lowerBound } from '../collect/lower-bound.ts';
+import { Sampler } from '../collect/sampler.ts';
+import { taskFairness, taskLatencies } from '../collect/tasks.ts';
 import type { RunOutcome } from '../outcome.ts';
 
 export type { RunOutcome };
@@ -21,7 +26,9 @@ export type { RunOutcome };
 export type LlmTransport = 'inprocess' | 'http';
 
 export interface RunOnceOptions {
-  system: System | string;
+  /** A registered system's name, or a System object (tests, the failure experiment). */
+  // biome-ignore lint/suspicious/noExplicitAny: a system's parameter type is its own
+  system: System<any> | string;
   workload: WorkloadSpec;
   seed: number;
   /** Multiplies every simulated latency and timeout (default 1). */
@@ -30,13 +37,17 @@ export interface RunOnceOptions {
   llm?: LlmTransport;
   /** Options for the HTTP transport (rate limits, faults): passed to createLlm. */
   llmOptions?: Record<string, unknown>;
+  /** System parameters; resolved against the registered declaration when the system has one. */
   systemParams?: Record<string, unknown>;
+  /** Fault hooks for systems that honour them (the failure experiment). */
+  faults?: FaultHooks;
+  /** Called when the measured window opens (the failure experiment starts its fault schedule there). */
+  onOpen?(): void;
   /** Abort the run after this long (default 10 min). */
   timeoutMs?: number;
   sampleEveryMs?: number;
   runId?: string;
 }
-
 
 export async function createLlmClient(kind: LlmTransport, seed: number, latencyScale: number, tail: TailMode | undefined, options: Record<string, unknown> = {}): Promise<LlmClient> {
   if (kind === 'inprocess') return new SimulatedLlm({ seed, latencyScale, tail });
@@ -44,53 +55,69 @@ export async function createLlmClient(kind: LlmTransport, seed: number, latencyS
   return createLlm('http', { seed, latencyScale, tail, ...options });
 }
 
+/** Arrivals grouped by intended time, in schedule order: tasks that arrive together are published together. */
+export function arrivalGroups(arrivals: readonly Arrival[]): Arrival[][] {
+  const groups: Arrival[][] = [];
+  for (const a of [...arrivals].sort((x, y) => x.intendedAtMs - y.intendedAtMs || x.index - y.index)) {
+    const last = groups[groups.length - 1];
+    if (last && last[0]!.intendedAtMs === a.intendedAtMs) last.push(a);
+    else groups.push([a]);
+  }
+  return groups;
+}
+
+/**
+ * A system through its whole life with nothing measured around it: start, open, publish every
+ * arrival group in order (without waiting for intended times), drain, collect, stop. For
+ * benchmarks of engine overhead and tests of a system's semantics.
+ */
+export async function runSession<P>(sys: System<P>, w: WorkloadSpec, ctx: RunContext<P>): Promise<SessionResult> {
+  const session = await sys.start(w, ctx);
+  try {
+    await session.open?.();
+    await Promise.all(arrivalGroups(ctx.arrivals).map((g) => session.publish(g)));
+    await session.drain();
+    return await session.collect();
+  } finally {
+    await session.stop();
+  }
+}
+
 export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
-  const sys = typeof o.system === 'string' ? await loadSystem(o.system) : o.system;
+  const name = typeof o.system === 'string' ? o.system : o.system.name;
+  const entry = SYSTEMS.find((s) => s.name === name);
+  const params = entry ? resolveParams(`systemParams.${name}`, entry.params, o.systemParams) : { ...o.systemParams };
+  const sys = typeof o.system === 'string' ? await entry!.load() : o.system;
   const w = o.workload;
   const latencyScale = o.latencyScale ?? 1;
-  const llm = await createLlmClient(o.llm ?? 'inprocess', o.seed, latencyScale, o.tail, o.llmOptions);
+  const transport = o.llm ?? 'inprocess';
+  const llm = await createLlmClient(transport, o.seed, latencyScale, o.tail, o.llmOptions);
   const schedule = arrivalSchedule(w, o.seed);
-  const arrivals: Arrival[] = w.inputs.map((input, index) => ({ index, input, intendedAtMs: schedule[index] }));
+  const arrivals: Arrival[] = w.tasks.map((task, index) => ({ index, task, intendedAtMs: schedule[index]! }));
   const executions: ExecutionRecord[] = [];
+  const publishedAtMs = new Array<number>(arrivals.length).fill(NaN);
   const controller = new AbortController();
   let t0 = performance.now();
   const clock = () => performance.now() - t0;
-  let cpu0 = process.cpuUsage();
-  let setupMs = 0;
-  let measureEnd: { atMs: number; cpu: NodeJS.CpuUsage } | undefined;
-  const sampler = new Sampler(clock, o.sampleEveryMs ?? 25);
-  const ctx: RunContext = {
-    runId: o.runId ?? randomUUID(),
+  const runId = o.runId ?? randomUUID();
+  const ctx: RunContext<unknown> = {
+    runId,
     workload: w,
     llm,
     seed: o.seed,
     clock,
     onExecution: (r) => executions.push(r),
     latencyScale,
-    systemParams: o.systemParams ?? {},
+    params,
     arrivals,
-    setQueueProbe: (p) => sampler.setProbe(p),
     signal: controller.signal,
-    markMeasureStart: () => {
-      if (executions.length) throw new Error('markMeasureStart() after agents already ran');
-      setupMs = clock();
-      t0 = performance.now();
-      cpu0 = process.cpuUsage();
-      sampler.samples.length = 0;
-    },
-    markMeasureEnd: () => {
-      measureEnd ??= { atMs: clock(), cpu: process.cpuUsage(cpu0) };
-      sampler.stop();
-    },
-    llmConfig: {
-      transport: o.llm ?? 'inprocess',
-      tail: o.tail,
-      url: (llm as { baseUrl?: string }).baseUrl,
-    },
+    llmConfig: { transport, tail: o.tail, url: (llm as { baseUrl?: string }).baseUrl },
+    faults: o.faults,
   };
+  const sampler = new Sampler(clock, o.sampleEveryMs ?? 25);
   // Broker-backed systems: the broker JVMs' CPU and RSS are part of what the system costs.
   const brokerStats = { cpuPctSum: 0, n: 0, rssPeakMb: 0 };
-  if (sys.store === 'kafka') {
+  if (entry?.store === 'kafka') {
     const { kafkaPids } = await import('../../brokers/kafka/cluster.ts');
     const { processSampler } = await import('../../brokers/proc.ts');
     const samplers = kafkaPids().map((pid) => processSampler(pid));
@@ -109,29 +136,58 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
   const startedAt = new Date().toISOString();
   const timeoutMs = o.timeoutMs ?? 600_000;
   const deadline = setTimeout(() => controller.abort(new Error(`run exceeded ${timeoutMs} ms`)), timeoutMs);
-  sampler.start();
-  let result;
+  const aborted = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason)));
+  aborted.catch(() => undefined);
+  const race = <T>(p: Promise<T>) => Promise.race([p, aborted]);
+
+  let session: Session | undefined;
   let makespanMs: number;
+  let cpu: NodeJS.CpuUsage;
+  let setupMs = 0;
+  let result: SessionResult;
   try {
-    result = await Promise.race([
-      sys.run(w, ctx),
-      new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason))),
-    ]);
-    makespanMs = measureEnd?.atMs ?? clock();
+    session = await race(sys.start(w, ctx));
+    setupMs = clock();
+    if (session.queueDepth) sampler.setProbe(() => session!.queueDepth!());
+    // The measured window opens: clock, CPU and samples start here.
+    t0 = performance.now();
+    const cpu0 = process.cpuUsage();
+    sampler.start();
+    o.onOpen?.();
+    await race(session.open?.() ?? Promise.resolve());
+    // The one arrival loop. A publish is not awaited before the next arrival (a slow system
+    // must not slow its own arrivals); its failure fails the run.
+    const published: Promise<void>[] = [];
+    for (const group of arrivalGroups(arrivals)) {
+      await race(sleepUntil(clock, group[0]!.intendedAtMs, controller.signal));
+      const now = clock();
+      for (const a of group) publishedAtMs[a.index] = now;
+      const p = session.publish(group);
+      p.catch(() => undefined);
+      published.push(p);
+    }
+    await race(Promise.all(published));
+    const drained = await race(session.drain());
+    const noticedMs = clock();
+    cpu = process.cpuUsage(cpu0);
+    sampler.stop();
+    const endMs = drained && typeof drained.endMs === 'number' ? drained.endMs : undefined;
+    makespanMs = endMs !== undefined && endMs >= 0 && endMs <= noticedMs ? endMs : noticedMs;
+    result = await race(session.collect());
   } finally {
     clearTimeout(deadline);
+    sampler.stop();
+    await session?.stop().catch(() => undefined);
     await llm.close();
   }
   // HTTP transport: the server's own counters (requests by status, 429s, faults) go with the run.
-  const llmServer = o.llm === 'http' ? (await import('../../llm/index.ts')).llmServerMetrics(llm) : undefined;
-  const cpu = measureEnd?.cpu ?? process.cpuUsage(cpu0);
+  const llmServer = transport === 'http' ? (await import('../../llm/index.ts')).llmServerMetrics(llm) : undefined;
   const sampled = sampler.stop();
-
   const maxConc = Object.fromEntries(w.agents.map((a) => [a.name, a.maxConcurrency]));
-  const seedArrival = new Map(arrivals.map((a) => [a.input.key, a.intendedAtMs]));
+  const seedArrival = new Map(arrivals.map((a) => [a.task.key, a.intendedAtMs]));
   const lb = lowerBound(executions, maxConc, seedArrival, (e) => e.drawnLatencyMs * latencyScale);
-  const lat = taskLatencies(arrivals, executions);
-  const correlationOf = new Map(arrivals.map((a) => [a.input.key, a.input.correlationId]));
+  const lat = taskLatencies(arrivals, executions, publishedAtMs);
+  const correlationOf = new Map(arrivals.map((a) => [a.task.key, a.task.correlationId]));
   const fairness = taskFairness(lat, (t) => correlationOf.get(t)!, lb.taskFinishMs);
   const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
   for (const t of lat) h.recordValue(Math.max(1, Math.round(t.latencyMs * 1000)));
@@ -139,14 +195,24 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
   const terminal = new Set([...terminalTypes(w), ERROR_TYPE]);
   const finals = result.artifacts.filter((a) => terminal.has(a.type));
   const stats = result.llmStats ?? llm.stats();
-  const tasks = w.inputs.length;
+  const tasks = w.tasks.length;
   const out: RunOutcome = {
-    runId: ctx.runId,
+    runId,
     system: sys.name,
     workload: w.name,
-    store: sys.store,
-    params: { workload: w.params, system: { ...ctx.systemParams, ...result.params }, counters: result.counters ?? {}, setupMs,
-      ...(brokerStats.n ? { broker: { cpuPctMean: brokerStats.cpuPctSum / brokerStats.n, rssPeakMb: brokerStats.rssPeakMb } } : {}), llm: o.llm ?? 'inprocess', tail: o.tail ?? 'calibrated', ...(llmServer ? { llmServer } : {}) },
+    store: entry?.store ?? 'custom',
+    params: {
+      workload: w.params,
+      system: params,
+      settings: result.settings ?? {},
+      counters: result.counters ?? {},
+      setupMs,
+      ...(brokerStats.n ? { broker: { cpuPctMean: brokerStats.cpuPctSum / brokerStats.n, rssPeakMb: brokerStats.rssPeakMb } } : {}),
+      llmTransport: transport,
+      tail: o.tail ?? 'calibrated',
+      ...(llmServer ? { llmServer } : {}),
+      ...(result.helperRssPeakMb !== undefined ? { helperRssPeakMb: result.helperRssPeakMb } : {}),
+    },
     seed: o.seed,
     latencyScale,
     tasks,
@@ -155,7 +221,7 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
     criticalPathMs: lb.criticalPathMs,
     concurrencyBoundMs: lb.concurrencyBoundMs,
     efficiency: makespanMs > 0 ? lb.lowerBoundMs / makespanMs : 1,
-    rps: makespanMs > 0 ? tasks / (makespanMs / 1000) : 0,
+    throughputTps: makespanMs > 0 ? tasks / (makespanMs / 1000) : 0,
     p50Ms: pct(50),
     p95Ms: pct(95),
     p99Ms: pct(99),

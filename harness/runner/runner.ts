@@ -2,6 +2,8 @@
 // drift over time does not favour whoever runs first), each run in its own child process,
 // each result written to DuckDB in one transaction as soon as it is done.
 import { fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { describeError } from '../../core/errors.ts';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { keyedRng, shuffled } from '../../core/random.ts';
@@ -15,6 +17,8 @@ import type { RunOutcome } from './run-once.ts';
 
 export interface RunMatrixOptions {
   db: ResultsDb;
+  /** This invocation's id (the `session` column); default a fresh uuid. */
+  session?: string;
   /** Skip cells already stored (same cell id). */
   resume?: boolean;
   /** Run each cell in a child process (default true). */
@@ -27,12 +31,13 @@ export interface MatrixResult {
   skipped: number;
   failed: { cell: Cell; error: string }[];
   runIds: string[];
+  session: string;
 }
 
 export function cellKey(c: Cell) {
   return cellId({
     matrix: c.matrix, system: c.system, workload: c.workload, workloadParams: c.workloadParams,
-    systemParams: c.systemParams, rep: c.rep, seed: c.seed, latencyScale: c.latencyScale, llm: c.llm, tail: c.tail,
+    systemParams: c.systemParams, rep: c.rep, seed: c.seed, latencyScale: c.latencyScale, llm: c.llmTransport, tail: c.tail,
   });
 }
 
@@ -71,7 +76,7 @@ function runIsolated(cell: Cell): Promise<{ outcome: RunOutcome; spans: SpanRow[
 }
 
 export async function runMatrix(cells: Cell[], o: RunMatrixOptions): Promise<MatrixResult> {
-  const res: MatrixResult = { ran: 0, skipped: 0, failed: [], runIds: [] };
+  const res: MatrixResult = { ran: 0, skipped: 0, failed: [], runIds: [], session: o.session ?? randomUUID() };
   const ordered = interleave(cells, cells[0]?.seed ?? 1);
   const env = environment();
   let done = 0;
@@ -94,17 +99,27 @@ export async function runMatrix(cells: Cell[], o: RunMatrixOptions): Promise<Mat
       o.onProgress?.(++done, ordered.length, cell, 'skipped');
       continue;
     }
+    const meta = { cellId: id, matrix: cell.matrix, session: res.session, rep: cell.rep, env };
+    const startedAt = new Date().toISOString();
+    let outcome: RunOutcome;
+    let spans: SpanRow[];
     try {
-      const { outcome, spans } = o.isolate === false ? await runCell(cell) : await runIsolated(cell);
-      outcome.params = { ...outcome.params, tail: cell.tail, latencyScale: cell.latencyScale, cell: { systemParams: cell.systemParams } };
-      await o.db.writeRun(outcome, { cellId: id, matrix: cell.matrix, rep: cell.rep, env }, spans);
-      res.ran++;
-      res.runIds.push(outcome.runId);
-      o.onProgress?.(++done, ordered.length, cell, 'ran');
+      ({ outcome, spans } = o.isolate === false ? await runCell(cell) : await runIsolated(cell));
     } catch (e) {
-      res.failed.push({ cell, error: e instanceof Error ? e.message : String(e) });
+      const error = describeError(e);
+      res.failed.push({ cell, error });
+      // A failed run is data: stored with its error, never silently dropped.
+      await o.db.writeFailedRun({
+        runId: randomUUID(), system: cell.system, workload: cell.workload, params: { workload: cell.workloadParams, system: cell.systemParams, llmTransport: cell.llmTransport, tail: cell.tail },
+        seed: cell.seed, latencyScale: cell.latencyScale, llmTransport: cell.llmTransport, tail: cell.tail, startedAt, error,
+      }, meta);
       o.onProgress?.(++done, ordered.length, cell, 'failed');
+      continue;
     }
+    await o.db.writeRun(outcome, meta, spans);
+    res.ran++;
+    res.runIds.push(outcome.runId);
+    o.onProgress?.(++done, ordered.length, cell, 'ran');
   }
   }
 }

@@ -4,89 +4,38 @@
 // exactly-once (transactions). The same workload spec and agent body as the in-memory
 // blackboard, so final artifacts match it by content hash.
 import { BrokerError, statusKafka } from '../../brokers/kafka/cluster.ts';
-import { sleepUntil } from '../../workloads/arrivals.ts';
 import { seedArtifact } from '../../workloads/execute.ts';
 import { ERROR_TYPE, type WorkloadSpec } from '../../workloads/spec.ts';
 import { agentGroup, partitionLag, totalLag, tpKey, typeTopic } from '../blackboard/stores/kafka/layout.ts';
 import { KafkaBlackboardStore } from '../blackboard/stores/kafka/store.ts';
-import type { RunContext, System, SystemRunResult } from '../types.ts';
+import type { RunContext, Session, System } from '../types.ts';
 import { describeError } from '../../core/errors.ts';
 import { emptyStats, type LlmStats } from '../../llm/types.ts';
-import { AgentWorker, type ConsumerView, type DeliveryMode, type WorkerCounters, type WorkerOptions } from './worker.ts';
+import { AgentWorker, type ConsumerView, type DeliveryMode, type WorkerCounters, } from './worker.ts';
 import { WorkerProcess, clockAnchor, type ConsumerAssignment } from './worker-pool.ts';
 import { Admin, clientBase, listEnds } from '../../brokers/kafka/client.ts';
 
-/** System parameters (matrix `systemParams`), with defaults. */
+/** System parameters as resolved against params.ts (matrix `systemParams.blackboard-kafka`). */
 export interface KafkaSystemParams {
-  /** Partitions per type topic; default 4. */
+  delivery: DeliveryMode;
   partitions: number;
-  /**
-   * Worker processes; default 0 = the consumers run inside the run's own process. With N >= 1
-   * every process runs `consumers` consumers of every agent group (N x M per group).
-   */
   processes: number;
-  /** Consumers per agent group (per worker process when processes >= 1); default 2. Agents with an unkeyed batch always get 1 in total. */
   consumers: number;
-  /** Default `at-least-once`. */
-  mode: DeliveryMode;
-  /** Executions in flight per consumer; default ceil(agent.maxConcurrency / consumers in the group). */
   maxInFlight?: number;
-  /** Completions per transaction / offset commit; default 16. */
   batchSize: number;
-  /** Wait for more completions before committing, ms; default 5. */
   lingerMs: number;
-  /** Replication factor of the run's topics; default 1 (use 3 on a 3-node cluster). */
   replicas: number;
-  /** Executions of one input before the DLQ; default 3. */
   maxAttempts: number;
-  /** Consumer fetch response limit, bytes (fetch.max.bytes); default the client's 10 MB. */
   fetchMaxBytes?: number;
-  /** Bootstrap list; default: the cluster started by `brokers up kafka`, else FLOCKBENCH_KAFKA_BOOTSTRAP, else 127.0.0.1:9092. */
-  bootstrap: string[];
-  /** Delete the run's topics at the end; default true. */
+  bootstrap?: string[];
   deleteTopics: boolean;
-  /** Test hook, see WorkerOptions.faultAfterProduce. */
-  faultAfterProduce?: WorkerOptions['faultAfterProduce'];
-  /** Tolerate (count) re-joins of single-consumer groups (chaos runs: coordinator failover); default false. */
   rejoinSoleMember: boolean;
-  /**
-   * Restart a consumer (in this process) that failed, up to this many times per run, the way a
-   * supervisor restarts a crashed worker: it is closed, a new one with the same transactional
-   * id (fencing the old producer) joins the group and resumes from the committed offsets, its
-   * held batches and uncommitted work are redone. Default 0: a failure fails the run. Meant for
-   * chaos runs with one consumer per group (a restart re-joins the group).
-   */
   restartFailedWorkers: number;
 }
 
-export function resolveKafkaParams(p: Record<string, unknown>): KafkaSystemParams {
-  const num = (k: string, d: number, min = 1) => {
-    const v = p[k] ?? d;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new BrokerError(`blackboard-kafka: ${k} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
-    return v;
-  };
-  const mode = (p.mode ?? 'at-least-once') as string;
-  if (mode !== 'at-least-once' && mode !== 'exactly-once') throw new BrokerError(`blackboard-kafka: mode must be at-least-once|exactly-once, got ${JSON.stringify(mode)}`);
-  const envBootstrap = process.env.FLOCKBENCH_KAFKA_BOOTSTRAP?.split(',').filter(Boolean);
-  if (p.faultAfterProduce && p.processes) throw new BrokerError('blackboard-kafka: faultAfterProduce (a function) needs processes: 0');
-  const bootstrap = (p.bootstrap as string[] | string | undefined) ?? envBootstrap ?? statusKafka().cluster?.bootstrap ?? ['127.0.0.1:9092'];
-  return {
-    partitions: num('partitions', 4),
-    processes: num('processes', 0, 0),
-    consumers: num('consumers', 2),
-    mode,
-    maxInFlight: p.maxInFlight === undefined ? undefined : num('maxInFlight', 1),
-    batchSize: num('batchSize', 16),
-    lingerMs: num('lingerMs', 5, 0),
-    replicas: num('replicas', 1),
-    maxAttempts: num('maxAttempts', 3),
-    fetchMaxBytes: p.fetchMaxBytes === undefined ? undefined : num('fetchMaxBytes', 1),
-    bootstrap: typeof bootstrap === 'string' ? bootstrap.split(',') : bootstrap,
-    deleteTopics: p.deleteTopics === undefined ? true : Boolean(p.deleteTopics),
-    faultAfterProduce: p.faultAfterProduce as KafkaSystemParams['faultAfterProduce'],
-    rejoinSoleMember: Boolean(p.rejoinSoleMember),
-    restartFailedWorkers: num('restartFailedWorkers', 0, 0),
-  };
+/** Where the brokers are: the parameter, else FLOCKBENCH_KAFKA_BOOTSTRAP, else the cluster `brokers up kafka` started. */
+export function kafkaBootstrapFor(p: Pick<KafkaSystemParams, 'bootstrap'>): string[] {
+  return p.bootstrap ?? process.env.FLOCKBENCH_KAFKA_BOOTSTRAP?.split(',').filter(Boolean) ?? statusKafka().cluster?.bootstrap ?? ['127.0.0.1:9092'];
 }
 
 const DEBUG = Boolean(process.env.FLOCKBENCH_DEBUG_KAFKA);
@@ -97,6 +46,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A supervised consumer idle with records to fetch and no position change this long is restarted. */
 const STALL_MS = 10_000;
 
+
+/** What a test can reach once the consumers are up (to inject poison records or kill a process). */
 export interface KafkaRunHandle {
   store: KafkaBlackboardStore;
   /** Consumers in this process (processes = 0). */
@@ -105,25 +56,33 @@ export interface KafkaRunHandle {
   processes: WorkerProcess[];
 }
 
-export function blackboardKafkaSystem(opts: { name?: string; onStarted?: (h: KafkaRunHandle) => void | Promise<void> } = {}): System {
+export function blackboardKafkaSystem(name = 'blackboard-kafka', hooks: { onStarted?(h: KafkaRunHandle): void | Promise<void> } = {}): System<KafkaSystemParams> {
   return {
-    name: opts.name ?? 'blackboard-kafka',
-    description: 'Flock-style blackboard distributed over Kafka: per-type topics, one consumer group per agent, at-least-once or exactly-once (transactions)',
-    store: 'kafka',
-    async run(w: WorkloadSpec, ctx: RunContext): Promise<SystemRunResult> {
-      const p = resolveKafkaParams(ctx.systemParams);
-      let admin = new Admin(clientBase(p.bootstrap, 'fb-run-admin'));
+    name,
+    async start(w: WorkloadSpec, ctx: RunContext<KafkaSystemParams>): Promise<Session> {
+      const p = ctx.params;
+      const bootstrap = kafkaBootstrapFor(p);
+      if (ctx.faults?.afterProduce && p.processes) throw new BrokerError(`${name}: fault hooks reach consumers in this process only: use processes: 0`);
+      let admin = new Admin(clientBase(bootstrap, 'fb-run-admin'));
       try {
         await admin.metadata({ topics: [] });
       } catch {
         await admin.close().catch(() => {});
-        throw new BrokerError(`kafka not reachable at ${p.bootstrap.join(',')}; run: flockbench brokers up kafka`);
+        throw new BrokerError(`kafka not reachable at ${bootstrap.join(',')}; run: flockbench brokers up kafka`);
       }
-      const types = [...new Set([...w.types.map((t) => t.name), ...w.inputs.map((i) => i.type), ERROR_TYPE])];
-      const store = new KafkaBlackboardStore({ bootstrap: p.bootstrap, runId: ctx.runId, types, partitions: p.partitions, replicas: p.replicas });
+      const types = [...new Set([...w.types.map((t) => t.name), ...w.tasks.map((i) => i.type), ERROR_TYPE])];
+      const store = new KafkaBlackboardStore({ bootstrap, runId: ctx.runId, types, partitions: p.partitions, replicas: p.replicas });
       const workers: AgentWorker[] = [];
       const procs: WorkerProcess[] = [];
+      const retired: AgentWorker[] = [];
+      const stop = async () => {
+        await Promise.all([...workers.map((x) => x.close()), ...procs.map((x) => x.close())]);
+        await admin.close().catch(() => {});
+        if (p.deleteTopics) await store.deleteTopics().catch(() => {});
+        await store.close();
+      };
       const t0 = ctx.clock();
+      let views: ConsumerView[];
       try {
         await store.init();
         const slots = Math.max(1, p.processes);
@@ -143,204 +102,198 @@ export function blackboardKafkaSystem(opts: { name?: string; onStarted?: (h: Kaf
         if (p.processes === 0) {
           for (const c of plan[0]!) {
             workers.push(new AgentWorker({
-              bootstrap: p.bootstrap, runId: ctx.runId, groupId: c.groupId, index: c.index, agent: w.agents.find((a) => a.name === c.agent)!, workload: w, runtime: ctx,
-              mode: p.mode, maxInFlight: c.maxInFlight, batchSize: p.batchSize, lingerMs: p.lingerMs, latencyScale: ctx.latencyScale, maxAttempts: p.maxAttempts,
-              fetchMaxBytes: p.fetchMaxBytes, faultAfterProduce: p.faultAfterProduce, allowRejoin: c.allowRejoin,
+              bootstrap, runId: ctx.runId, groupId: c.groupId, index: c.index, agent: w.agents.find((a) => a.name === c.agent)!, workload: w, runtime: ctx,
+              mode: p.delivery, maxInFlight: c.maxInFlight, batchSize: p.batchSize, lingerMs: p.lingerMs, latencyScale: ctx.latencyScale, maxAttempts: p.maxAttempts,
+              fetchMaxBytes: p.fetchMaxBytes, faultAfterProduce: ctx.faults?.afterProduce, allowRejoin: c.allowRejoin,
             }));
           }
           await Promise.all(workers.map((x) => x.start()));
         } else {
-          const llm = ctx.llmConfig ?? { transport: ctx.llm.transport };
           const started = await Promise.allSettled(plan.map((consumers, k) => WorkerProcess.spawn(k, {
-            bootstrap: p.bootstrap, runId: ctx.runId, workload: w, consumers, mode: p.mode, batchSize: p.batchSize, lingerMs: p.lingerMs,
-            latencyScale: ctx.latencyScale, maxAttempts: p.maxAttempts, fetchMaxBytes: p.fetchMaxBytes, seed: ctx.seed, llm,
+            bootstrap, runId: ctx.runId, workload: w, consumers, mode: p.delivery, batchSize: p.batchSize, lingerMs: p.lingerMs,
+            latencyScale: ctx.latencyScale, maxAttempts: p.maxAttempts, fetchMaxBytes: p.fetchMaxBytes, seed: ctx.seed, llm: ctx.llmConfig,
           }, w.agents)));
           for (const r of started) if (r.status === 'fulfilled') procs.push(r.value);
           const failed = started.find((r) => r.status === 'rejected');
           if (failed) throw (failed as PromiseRejectedResult).reason;
         }
-        const views: ConsumerView[] = [...workers, ...procs.flatMap((x) => x.consumers)];
-        const refresh = () => Promise.all(procs.map((x) => x.refresh())).then(() => undefined);
-        await waitForStableGroups(w, ctx.runId, p.partitions, views, refresh);
+        views = [...workers, ...procs.flatMap((x) => x.consumers)];
+        await waitForStableGroups(w, ctx.runId, p.partitions, views, () => refreshAll(procs));
         for (const x of workers) x.measuring = true;
-        await opts.onStarted?.({ store, workers, processes: procs });
-        const setupMs = ctx.clock() - t0;
-        // Topics and stable consumer groups are provisioning, not workload: measure from here.
-        ctx.markMeasureStart?.();
-        const anchor = clockAnchor(ctx.clock);
-        await Promise.all(procs.map((x) => x.measure(anchor)));
+        await hooks.onStarted?.({ store, workers, processes: procs });
+      } catch (e) {
+        await stop();
+        throw e;
+      }
+      const setupMs = ctx.clock() - t0;
+      const refresh = () => refreshAll(procs);
+      const groupTopics = new Map(w.agents.map((a) => [agentGroup(ctx.runId, a.name), a.consumes.types.map((t) => typeTopic(ctx.runId, t))]));
+      const consumedTopics = [...new Set([...groupTopics.values()].flat())];
+      // Every output topic, the terminal ones included: a run is done when its last outputs are visible.
+      const outputTopics = [...new Set(types.map((t) => typeTopic(ctx.runId, t)))];
+      let lastLag = 0;
+      let restarts = 0;
+      let monitorErrors = 0;
+      const progress = new Map<AgentWorker, { key: string; since: number }>();
+      const restart = async (x: AgentWorker) => {
+        restarts++;
+        debug('restarting', x.name, 'after', describeError(x.failure));
+        retired.push(x);
+        await x.close();
+        const nx = new AgentWorker(x.o);
+        workers[workers.indexOf(x)] = nx;
+        views[views.indexOf(x)] = nx;
+        try {
+          await nx.start();
+          nx.measuring = true;
+        } catch (e) {
+          nx.failure ??= e;
+          await sleep(1000);
+        }
+      };
 
-        const groupTopics = new Map(w.agents.map((a) => [agentGroup(ctx.runId, a.name), a.consumes.types.map((t) => typeTopic(ctx.runId, t))]));
-        const consumedTopics = [...new Set([...groupTopics.values()].flat())];
-        let lastLag = 0;
-        ctx.setQueueProbe(() => ({
+      return {
+        async open() {
+          const anchor = clockAnchor(ctx.clock);
+          await Promise.all(procs.map((x) => x.measure(anchor)));
+        },
+        async publish(arrivals) {
+          // Tasks that arrive together are published as a batch: the store's sender coalesces
+          // concurrent publishes into few produce requests (one awaited round trip per seed
+          // would cap throughput at 1 / produce latency and make the seeds the bottleneck).
+          await Promise.all(arrivals.map((arr) => store.publish(seedArtifact(w, arr.index, ctx.clock()))));
+        },
+        queueDepth: () => ({
           pending: lastLag + views.reduce((s, x) => s + Math.max(0, x.buffered()), 0),
           inFlight: views.reduce((s, x) => s + x.inFlight, 0),
-        }));
-
-        const open = ctx.arrivals.some((a) => a.intendedAtMs > 0);
-        if (open) {
-          for (const arr of ctx.arrivals) {
-            await sleepUntil(ctx.clock, arr.intendedAtMs, ctx.signal);
-            await store.publish(seedArtifact(w, arr.index, ctx.clock()));
-          }
-        } else {
-          // A batch is published as a batch: the store's sender coalesces concurrent publishes
-          // into few produce requests (one awaited round trip per seed would cap throughput at
-          // 1 / produce latency and make the seeds the bottleneck).
-          await Promise.all(ctx.arrivals.map((arr) => store.publish(seedArtifact(w, arr.index, ctx.clock()))));
-        }
-
-        let restarts = 0;
-        const progress = new Map<AgentWorker, { key: string; since: number }>();
-        let monitorErrors = 0;
-        const retired: AgentWorker[] = [];
-        const restart = async (x: AgentWorker) => {
-          restarts++;
-          debug('restarting', x.name, 'after', describeError(x.failure));
-          retired.push(x);
-          await x.close();
-          const nx = new AgentWorker(x.o);
-          workers[workers.indexOf(x)] = nx;
-          views[views.indexOf(x)] = nx;
-          try {
-            await nx.start();
-            nx.measuring = true;
-          } catch (e) {
-            nx.failure ??= e;
-            await sleep(1000);
-          }
-        };
-
-        // Idle = no consumer busy and every group's fetch position has reached the end offsets, twice in a row.
-        let idleChecks = 0;
-        while (idleChecks < 2) {
-          if (ctx.signal.aborted) throw ctx.signal.reason;
-          await sleep(25);
-          // Ends first, then consumer state: a record that lands in between is either below
-          // the end we read (and then counted as lag) or makes a consumer busy.
-          let ends: Map<string, bigint>;
-          try {
-            ends = await listEnds(p.bootstrap, consumedTopics, 10_000, admin);
-          } catch (e) {
-            // The monitor's own client may be pinned to a broker that died: start a fresh one.
-            // Not seeing the end offsets for a while only delays the idle decision.
-            debug('listEnds failed, new admin client', describeError(e));
-            monitorErrors++;
-            await admin.close().catch(() => {});
-            admin = new Admin(clientBase(p.bootstrap, 'fb-run-admin'));
-            idleChecks = 0;
-            continue;
-          }
-          await refresh();
-          const failed = views.find((x) => x.failure);
-          if (failed instanceof AgentWorker && restarts < p.restartFailedWorkers) {
-            await restart(failed);
-            idleChecks = 0;
-            continue;
-          }
-          if (failed) throw failed.failure;
-          let lag = 0;
-          for (const [groupId, topics] of groupTopics) {
-            const positions = new Map<string, bigint>();
-            for (const x of views) if (x.groupId === groupId) for (const [tp, pos] of x.positions()) positions.set(tp, pos);
-            const groupEnds = new Map([...ends].filter(([tp]) => topics.some((t) => tp.startsWith(`${t}:`))));
-            lag += totalLag(groupEnds, positions);
-            if (DEBUG) debug(groupId, [...groupEnds].map(([tp, e]) => `${tp.slice(-12)} end ${e} pos ${positions.get(tp)}`).join(', '));
-          }
-          lastLag = lag;
-          // Supervision (restartFailedWorkers > 0): a consumer with work (records to fetch on
-          // its partitions, or held records) whose positions and counters do not move for
-          // STALL_MS is stuck (a request pinned to a broker that died) and is restarted like a
-          // failed one.
-          if (p.restartFailedWorkers > 0) {
-            const now = Date.now();
-            for (const x of views) {
-              if (!(x instanceof AgentWorker) || x.failure) continue;
-              const pos = x.positions();
-              const own = x.assigned().reduce((s, tp) => s + Number(partitionLag(ends.get(tp) ?? 0n, pos.get(tp))), 0);
-              const key = JSON.stringify([[...pos].map(([tp, o]) => [tp, String(o)]), x.counters, x.inFlight]);
-              const seen = progress.get(x);
-              if (!seen || seen.key !== key || (own === 0 && !x.busy())) progress.set(x, { key, since: now });
-              else if (now - seen.since > STALL_MS) x.failure = new Error(`${x.name}: no progress for ${STALL_MS} ms with ${own} record(s) to fetch and ${x.buffered()} held`);
-            }
-          }
-          debug('lag', lag, 'busy', views.filter((x) => x.busy()).map((x) => `${x.name}(inflight ${x.inFlight} buffered ${x.buffered()})`).join(' '));
-          // Exactly-once: a transaction still open (e.g. its coordinator is failing over) holds
-          // the last stable offset below the high watermark; what it wrote is neither visible
-          // nor aborted yet, so the run is not idle until every partition resolved.
-          let unresolved = 0;
-          if (lag === 0 && p.mode === 'exactly-once' && !views.some((x) => x.busy())) {
+        }),
+        async drain() {
+          // Idle = no consumer busy and every group's fetch position has reached the end offsets, twice in a row.
+          let idleChecks = 0;
+          while (idleChecks < 2) {
+            if (ctx.signal.aborted) throw ctx.signal.reason;
+            await sleep(25);
+            // Ends first, then consumer state: a record that lands in between is either below
+            // the end we read (and then counted as lag) or makes a consumer busy.
+            let ends: Map<string, bigint>;
             try {
-              const hw = await listEnds(p.bootstrap, consumedTopics, 10_000, admin, 'read-uncommitted');
-              for (const [tp, e] of hw) if (e > (ends.get(tp) ?? 0n)) unresolved++;
-            } catch {
-              unresolved = 1;
+              ends = await listEnds(bootstrap, consumedTopics, 10_000, admin);
+            } catch (e) {
+              // The monitor's own client may be pinned to a broker that died: start a fresh one.
+              // Not seeing the end offsets for a while only delays the idle decision.
+              debug('listEnds failed, new admin client', describeError(e));
+              monitorErrors++;
+              await admin.close().catch(() => {});
+              admin = new Admin(clientBase(bootstrap, 'fb-run-admin'));
+              idleChecks = 0;
+              continue;
             }
-            if (unresolved) debug('open transactions on', unresolved, 'partition(s)');
+            await refresh();
+            const failed = views.find((x) => x.failure);
+            if (failed instanceof AgentWorker && restarts < p.restartFailedWorkers) {
+              await restart(failed);
+              idleChecks = 0;
+              continue;
+            }
+            if (failed) throw failed.failure;
+            let lag = 0;
+            for (const [groupId, topics] of groupTopics) {
+              const positions = new Map<string, bigint>();
+              for (const x of views) if (x.groupId === groupId) for (const [tp, pos] of x.positions()) positions.set(tp, pos);
+              const groupEnds = new Map([...ends].filter(([tp]) => topics.some((t) => tp.startsWith(`${t}:`))));
+              lag += totalLag(groupEnds, positions);
+              if (DEBUG) debug(groupId, [...groupEnds].map(([tp, e]) => `${tp.slice(-12)} end ${e} pos ${positions.get(tp)}`).join(', '));
+            }
+            lastLag = lag;
+            // Supervision (restartFailedWorkers > 0): a consumer with work (records to fetch on
+            // its partitions, or held records) whose positions and counters do not move for
+            // STALL_MS is stuck (a request pinned to a broker that died) and is restarted like a
+            // failed one.
+            if (p.restartFailedWorkers > 0) {
+              const now = Date.now();
+              for (const x of views) {
+                if (!(x instanceof AgentWorker) || x.failure) continue;
+                const pos = x.positions();
+                const own = x.assigned().reduce((s, tp) => s + Number(partitionLag(ends.get(tp) ?? 0n, pos.get(tp))), 0);
+                const key = JSON.stringify([[...pos].map(([tp, o]) => [tp, String(o)]), x.counters, x.inFlight]);
+                const seen = progress.get(x);
+                if (!seen || seen.key !== key || (own === 0 && !x.busy())) progress.set(x, { key, since: now });
+                else if (now - seen.since > STALL_MS) x.failure = new Error(`${x.name}: no progress for ${STALL_MS} ms with ${own} record(s) to fetch and ${x.buffered()} held`);
+              }
+            }
+            debug('lag', lag, 'busy', views.filter((x) => x.busy()).map((x) => `${x.name}(inflight ${x.inFlight} buffered ${x.buffered()})`).join(' '));
+            // Exactly-once: a transaction still open (e.g. its coordinator is failing over, or its
+            // commit markers are not written yet) holds the last stable offset below the high
+            // watermark; what it wrote is neither visible nor aborted yet, so the run is not idle
+            // until every partition of every output topic resolved (the terminal topics too:
+            // nobody consumes them, so no lag shows their open transactions).
+            let unresolved = 0;
+            if (lag === 0 && p.delivery === 'exactly-once' && !views.some((x) => x.busy())) {
+              try {
+                const [lso, hw] = await Promise.all([
+                  listEnds(bootstrap, outputTopics, 10_000, admin),
+                  listEnds(bootstrap, outputTopics, 10_000, admin, 'read-uncommitted'),
+                ]);
+                for (const [tp, e] of hw) if (e > (lso.get(tp) ?? 0n)) unresolved++;
+              } catch {
+                unresolved = 1;
+              }
+              if (unresolved) debug('open transactions on', unresolved, 'partition(s)');
+            }
+            idleChecks = lag === 0 && unresolved === 0 && !views.some((x) => x.busy()) ? idleChecks + 1 : 0;
           }
-          idleChecks = lag === 0 && unresolved === 0 && !views.some((x) => x.busy()) ? idleChecks + 1 : 0;
-        }
-        // The workload is done; reading the log back and tearing down is not part of it.
-        ctx.markMeasureEnd?.();
-        const finished = await Promise.all(procs.map((x) => x.finish()));
-        for (const f of finished) for (const e of f.executions) ctx.onExecution(e);
-        const artifacts = await store.all();
-        const dlq = (await store.dlq()).length;
-        const everyConsumer = [...views, ...retired];
-        const sum = (k: keyof WorkerCounters) => everyConsumer.reduce((s, x) => s + x.counters[k], 0);
-        const helperCpuMs = finished.reduce((s, f) => s + f.cpuMs, 0);
-        return {
-          artifacts,
-          params: {
-            store: 'kafka',
-            mode: p.mode,
-            partitions: p.partitions,
-            processes: p.processes,
-            consumers: p.consumers,
-            consumersPerGroup: p.consumers * Math.max(1, p.processes),
-            maxInFlight: p.maxInFlight ?? 'maxConcurrency/consumersPerGroup',
-            batchSize: p.batchSize,
-            lingerMs: p.lingerMs,
-            replicas: p.replicas,
-            maxAttempts: p.maxAttempts,
-            fetchMaxBytes: p.fetchMaxBytes ?? 'client default (10 MB)',
-            bootstrap: p.bootstrap.join(','),
-            isolationLevel: 'read_committed',
-            idempotentProducer: true,
+        },
+        async collect() {
+          const finished = await Promise.all(procs.map((x) => x.finish()));
+          for (const f of finished) for (const e of f.executions) ctx.onExecution(e);
+          const artifacts = await store.all();
+          const dlq = (await store.dlq()).length;
+          const everyConsumer = [...views, ...retired];
+          const sum = (k: keyof WorkerCounters) => everyConsumer.reduce((s, x) => s + x.counters[k], 0);
+          const helperCpuMs = finished.reduce((s, f) => s + f.cpuMs, 0);
+          return {
+            artifacts,
+            settings: {
+              store: 'kafka',
+              consumersPerGroup: p.consumers * Math.max(1, p.processes),
+              maxInFlight: p.maxInFlight ?? 'maxConcurrency/consumersPerGroup',
+              fetchMaxBytes: p.fetchMaxBytes ?? 'client default (10 MB)',
+              bootstrap: bootstrap.join(','),
+              isolationLevel: 'read_committed',
+              idempotentProducer: true,
+            },
+            counters: {
+              setupMs,
+              executions: sum('executions'),
+              reprocessed: sum('reprocessed'),
+              dlq,
+              filtered: sum('filtered'),
+              transactions: sum('transactions'),
+              aborts: sum('aborts'),
+              producerRecreations: sum('producerRecreations'),
+              commits: sum('commits'),
+              peakInFlight: Math.max(0, ...everyConsumer.map((x) => x.counters.peakInFlight)),
+              pauses: sum('pauses'),
+              rebalances: sum('rebalances'),
+              joinsExpired: sum('joinsExpired'),
+              workerRestarts: restarts,
+              monitorErrors,
+            },
             ...(procs.length ? {
-              workerProcesses: {
-                cpuMs: helperCpuMs,
-                rssPeakMbSum: finished.reduce((s, f) => s + f.rssPeakMb, 0),
-              },
+              llmStats: sumStats([ctx.llm.stats(), ...finished.map((f) => f.llm)]),
+              helperCpuMs,
+              helperRssPeakMb: finished.reduce((s, f) => s + f.rssPeakMb, 0),
             } : {}),
-          },
-          counters: {
-            setupMs,
-            executions: sum('executions'),
-            reprocessed: sum('reprocessed'),
-            dlq,
-            filtered: sum('filtered'),
-            transactions: sum('transactions'),
-            aborts: sum('aborts'),
-            producerRecreations: sum('producerRecreations'),
-            commits: sum('commits'),
-            peakInFlight: Math.max(0, ...everyConsumer.map((x) => x.counters.peakInFlight)),
-            pauses: sum('pauses'),
-            rebalances: sum('rebalances'),
-            workerRestarts: restarts,
-            monitorErrors,
-          },
-          ...(procs.length ? { llmStats: sumStats([ctx.llm.stats(), ...finished.map((f) => f.llm)]), helperCpuMs } : {}),
-        };
-      } finally {
-        await Promise.all([...workers.map((x) => x.close()), ...procs.map((x) => x.close())]);
-        await admin.close().catch(() => {});
-        if (p.deleteTopics) await store.deleteTopics().catch(() => {});
-        await store.close();
-      }
+          };
+        },
+        stop,
+      };
     },
   };
+}
+
+function refreshAll(procs: readonly WorkerProcess[]): Promise<void> {
+  return Promise.all(procs.map((x) => x.refresh())).then(() => undefined);
 }
 
 function sumStats(all: LlmStats[]): LlmStats {
@@ -379,4 +332,3 @@ async function waitForStableGroups(w: WorkloadSpec, runId: string, partitions: n
   throw new BrokerError(`kafka consumer groups did not stabilise within ${timeoutMs} ms`);
 }
 
-export const blackboardKafka = blackboardKafkaSystem();

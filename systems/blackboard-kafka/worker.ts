@@ -10,9 +10,9 @@
 import { executeAgent, type AgentRuntime } from '../../workloads/execute.ts';
 import { validatePayload } from '../../core/schema.ts';
 import type { AgentSpec, Artifact, WorkloadSpec } from '../../workloads/spec.ts';
-import { matchesWhere } from '../blackboard/orchestrator.ts';
+import { accepts, realTimers, Router } from '../../workloads/routing.ts';
 import { OffsetTracker, consumedTopic, dlqTopic, parseTp, recordKey, tpKey, transactionalId, typeTopic } from '../blackboard/stores/kafka/layout.ts';
-import { type DlqRecord } from '../blackboard/stores/kafka/store.ts';
+import type { DlqRecord } from '../blackboard/stores/kafka/store.ts';
 import { describeError } from '../../core/errors.ts';
 import { Consumer, Producer, stringDeserializers, stringSerializers, type Message, type MessagesStream, TRANSACTIONAL_INIT, forceClose, READ_COMMITTED, clientBase, guardConsumer } from '../../brokers/kafka/client.ts';
 
@@ -78,6 +78,7 @@ export interface WorkerCounters {
   peakInFlight: number;
   pauses: number;
   rebalances: number;
+  joinsExpired: number;
 }
 
 /**
@@ -114,15 +115,15 @@ export interface ConsumerSnapshot {
 
 export class AgentWorker implements ConsumerView {
   readonly counters: WorkerCounters = {
-    executions: 0, reprocessed: 0, dlq: 0, filtered: 0, transactions: 0, aborts: 0, producerRecreations: 0, commits: 0, peakInFlight: 0, pauses: 0, rebalances: 0,
+    executions: 0, reprocessed: 0, dlq: 0, filtered: 0, transactions: 0, aborts: 0, producerRecreations: 0, commits: 0, peakInFlight: 0, pauses: 0, rebalances: 0, joinsExpired: 0,
   };
   consumer!: Consumer<string, string, string, string>;
   stream?: MessagesStream<string, string, string, string>;
   private producer?: Producer<string, string, string, string>;
   private readonly tracker = new OffsetTracker();
   private readonly completions: Completion[] = [];
-  private readonly batches = new Map<string, { items: InputRef[]; timer?: NodeJS.Timeout }>();
-  private readonly joins = new Map<string, Map<string, InputRef>>();
+  /** Batches and joins of the agent's subscription (workloads/routing.ts, as everywhere). */
+  private readonly router: Router<InputRef>;
   inFlight = 0;
   private paused = false;
   private committing = false;
@@ -135,6 +136,15 @@ export class AgentWorker implements ConsumerView {
 
   constructor(readonly o: WorkerOptions) {
     this.typeTopics = new Map(o.agent.consumes.types.map((t) => [typeTopic(o.runId, t), t]));
+    // Inputs that never execute (a partial join that expired, a second artifact of a type a
+    // partial join already holds) are consumed without outputs: committed, as the in-memory
+    // orchestrator drops them.
+    const consumeOnly = (inputs: InputRef[]) => this.complete({ inputs, outputs: [], attempt: 1 });
+    this.router = new Router<InputRef>(o.agent, (r) => r.artifact!, {
+      ready: (inputs) => this.run(inputs, 1),
+      expired: (inputs) => { this.counters.joinsExpired++; consumeOnly(inputs); },
+      dropped: (input) => consumeOnly([input]),
+    }, realTimers, o.latencyScale);
   }
 
   get name(): string {
@@ -215,7 +225,7 @@ export class AgentWorker implements ConsumerView {
   }
 
   busy(): boolean {
-    return this.inFlight > 0 || this.completions.length > 0 || this.committing || this.batches.size > 0 || this.stream?.readableLength !== 0;
+    return this.inFlight > 0 || this.completions.length > 0 || this.committing || this.router.openBatches() > 0 || this.stream?.readableLength !== 0;
   }
 
   private fail(e: unknown): void {
@@ -238,16 +248,12 @@ export class AgentWorker implements ConsumerView {
       this.toDlq([ref], invalid, m.value);
       return;
     }
-    const a = ref.artifact!;
-    const spec = this.o.agent;
-    if ((a.producedBy === spec.name && !spec.allowSelfTrigger) || (spec.consumes.where && !matchesWhere(spec.consumes.where, a.payload))) {
+    if (!accepts(this.o.agent, ref.artifact!)) {
       this.counters.filtered++;
       this.complete({ inputs: [ref], outputs: [], attempt: 1 });
       return;
     }
-    if (spec.consumes.join) this.addToJoin(ref);
-    else if (spec.consumes.batch) this.addToBatch(ref);
-    else this.run([ref], 1);
+    this.router.offer(ref);
   }
 
   private validate(type: string, value: string | undefined, ref: InputRef): string | undefined {
@@ -284,45 +290,6 @@ export class AgentWorker implements ConsumerView {
       return { topic: dlqTopic(this.o.runId), key: `${topic}:${partition}:${r.offset}`, value: JSON.stringify(rec) };
     });
     this.complete({ inputs, outputs, attempt: 1 });
-  }
-
-  private addToBatch(ref: InputRef): void {
-    const b = this.o.agent.consumes.batch!;
-    const key = b.by === 'correlationId' ? ref.artifact!.correlationId : '*';
-    let bucket = this.batches.get(key);
-    if (!bucket) {
-      const nb: { items: InputRef[]; timer?: NodeJS.Timeout } = { items: [] };
-      bucket = nb;
-      this.batches.set(key, nb);
-      nb.timer = setTimeout(() => {
-        if (this.batches.get(key) !== nb) return;
-        this.batches.delete(key);
-        this.run(nb.items, 1);
-      }, b.timeoutMs * this.o.latencyScale);
-    }
-    bucket.items.push(ref);
-    if (bucket.items.length >= b.size) {
-      clearTimeout(bucket.timer);
-      this.batches.delete(key);
-      this.run(bucket.items, 1);
-    }
-  }
-
-  private addToJoin(ref: InputRef): void {
-    const a = ref.artifact!;
-    let group = this.joins.get(a.correlationId);
-    if (!group) this.joins.set(a.correlationId, (group = new Map()));
-    if (group.has(a.type)) {
-      // Same as the in-memory orchestrator: a duplicate type waits for nothing; just consume it.
-      this.complete({ inputs: [ref], outputs: [], attempt: 1 });
-      return;
-    }
-    group.set(a.type, ref);
-    const types = this.o.agent.consumes.types;
-    if (group.size === new Set(types).size) {
-      this.joins.delete(a.correlationId);
-      this.run(types.map((t) => group!.get(t)!), 1);
-    }
   }
 
   /** Execute the agent on `inputs`; bounded by maxInFlight via stream pause/resume. */
@@ -475,7 +442,7 @@ export class AgentWorker implements ConsumerView {
     this.producer ??= this.newTransactionalProducer();
     const p = this.producer;
     this.counters.transactions++;
-    let tx;
+    let tx: Awaited<ReturnType<typeof p.beginTransaction>> | undefined;
     try {
       dbg(this.name, 'tx begin', [...offsets].map(([tp, o]) => `${tp.slice(-3)}@${o}`).join(','));
       tx = await p.beginTransaction();
@@ -575,7 +542,7 @@ export class AgentWorker implements ConsumerView {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.commitTimer);
-    for (const b of this.batches.values()) clearTimeout(b.timer);
+    this.router.clear();
     await this.stream?.close().catch(() => {});
     await forceClose(this.consumer);
     await forceClose(this.producer);

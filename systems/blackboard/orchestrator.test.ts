@@ -9,7 +9,7 @@ import { Blackboard, type SchedulingMode } from './orchestrator.ts';
 const obj = { type: 'object' as const, properties: { text: { type: 'string' as const, minLength: 5 } }, required: ['text'] };
 
 function spec(types: string[]): WorkloadSpec {
-  return { name: 't', description: '', params: {}, types: types.map((name) => ({ name, schema: obj })), agents: [], inputs: [], arrival: { kind: 'all-at-once' } };
+  return { name: 't', description: '', params: {}, types: types.map((name) => ({ name, schema: obj })), agents: [], tasks: [], arrival: { kind: 'all-at-once' } };
 }
 
 function runtime(w: WorkloadSpec, execs: ExecutionRecord[] = [], latencyScale = 0.001): AgentRuntime {

@@ -4,8 +4,9 @@
 //   deferred — publish() from outside only enqueues; runUntilIdle() dispatches everything
 //              pending in one pass ("batch, then run", as the seeds describe it).
 // Artifacts published by agents during a run cascade immediately in both modes.
-import { ERROR_TYPE, type AgentSpec, type Artifact, type SubscriptionSpec, type WhereSpec } from '../../workloads/spec.ts';
+import { ERROR_TYPE, type AgentSpec, type Artifact, type SubscriptionSpec } from '../../workloads/spec.ts';
 import { executeAgent, makeArtifact, type AgentRuntime } from '../../workloads/execute.ts';
+import { accepts, realTimers, Router, type ReadyReason } from '../../workloads/routing.ts';
 import type { BlackboardStore } from './store.ts';
 import { MemoryStore } from './stores/memory.ts';
 
@@ -47,10 +48,8 @@ interface AgentState {
   iterations: number;
   tripped: boolean;
   queue: Artifact[][];
-  /** Open batches by key (correlation id, or '*' for one global batch). */
-  batches: Map<string, { items: Artifact[]; timer?: NodeJS.Timeout }>;
-  /** Partial joins by correlation id: one slot per consumed type. */
-  joins: Map<string, { byType: Map<string, Artifact>; timer?: NodeJS.Timeout }>;
+  /** Batches and joins of its subscription (workloads/routing.ts). */
+  router: Router<Artifact>;
 }
 
 /** Fluent builder, Flock style: `bb.agent('x').consumes('A').publishes('B').maxConcurrency(4)`. */
@@ -101,7 +100,6 @@ export class Blackboard {
   private readonly deferredQueue: Artifact[] = [];
   private inFlight = 0;
   private queued = 0;
-  private openTimers = 0;
   private pendingPublishes = 0;
   private idleWaiters: (() => void)[] = [];
   private failure: unknown;
@@ -129,7 +127,15 @@ export class Blackboard {
     if (this.agents.has(spec.name)) throw new Error(`agent ${spec.name} registered twice`);
     if (!(spec.maxConcurrency >= 1)) throw new Error(`agent ${spec.name}: maxConcurrency must be >= 1`);
     if (spec.consumes.types.length > 1 && !spec.consumes.join) throw new Error(`agent ${spec.name}: several consumed types need a join`);
-    const st: AgentState = { spec, running: 0, peakRunning: 0, iterations: 0, tripped: false, queue: [], batches: new Map(), joins: new Map() };
+    const st: AgentState = {
+      spec, running: 0, peakRunning: 0, iterations: 0, tripped: false, queue: [],
+      router: new Router<Artifact>(spec, (a) => a, {
+        ready: (inputs, reason) => this.onReady(st, inputs, reason),
+        expired: () => { this.counters.joinsExpired++; },
+        // A batch released by its timeout may have been the last thing the run waited on.
+        changed: () => queueMicrotask(() => this.checkIdle()),
+      }, realTimers, this.scale),
+    };
     this.agents.set(spec.name, st);
     for (const t of new Set(spec.consumes.types)) {
       let subs = this.subscribers.get(t);
@@ -145,10 +151,7 @@ export class Blackboard {
 
   queueDepth(): { pending: number; inFlight: number } {
     let pending = this.deferredQueue.length + this.queued;
-    for (const s of this.agents.values()) {
-      for (const b of s.batches.values()) pending += b.items.length;
-      for (const j of s.joins.values()) pending += j.byType.size;
-    }
+    for (const s of this.agents.values()) pending += s.router.held();
     return { pending, inFlight: this.inFlight };
   }
 
@@ -189,7 +192,9 @@ export class Blackboard {
   }
 
   private isIdle(): boolean {
-    return this.inFlight === 0 && this.queued === 0 && this.openTimers === 0 && this.pendingPublishes === 0 && this.deferredQueue.length === 0;
+    if (this.inFlight !== 0 || this.queued !== 0 || this.pendingPublishes !== 0 || this.deferredQueue.length !== 0) return false;
+    for (const s of this.agents.values()) if (s.router.openBatches()) return false;
+    return true;
   }
 
   private checkIdle(): void {
@@ -200,75 +205,18 @@ export class Blackboard {
     for (const r of w) r();
   }
 
-  /** Match an artifact against subscriptions and hand it to batches, joins or agent queues. */
+  /** Match an artifact against subscriptions and hand it to the agents' routers. */
   private route(a: Artifact): void {
     const subs = this.subscribers.get(a.type);
     if (!subs) return;
-    for (const st of subs) {
-      const spec = st.spec;
-      if (a.producedBy === spec.name && !spec.allowSelfTrigger) continue;
-      if (spec.consumes.where && !matchesWhere(spec.consumes.where, a.payload)) continue;
-      if (spec.consumes.join) this.addToJoin(st, a);
-      else if (spec.consumes.batch) this.addToBatch(st, a);
-      else this.enqueue(st, [a]);
-    }
+    for (const st of subs) if (accepts(st.spec, a)) st.router.offer(a);
   }
 
-  private addToBatch(st: AgentState, a: Artifact): void {
-    const b = st.spec.consumes.batch!;
-    const key = b.by === 'correlationId' ? a.correlationId : '*';
-    let bucket = st.batches.get(key);
-    if (!bucket) {
-      bucket = { items: [] };
-      st.batches.set(key, bucket);
-      this.openTimers++;
-      bucket.timer = setTimeout(() => {
-        const cur = st.batches.get(key);
-        if (cur !== bucket) return;
-        st.batches.delete(key);
-        this.openTimers--;
-        this.counters.batchesByTimeout++;
-        this.enqueue(st, bucket!.items);
-        this.checkIdle();
-      }, b.timeoutMs * this.scale);
-    }
-    bucket.items.push(a);
-    if (bucket.items.length >= b.size) {
-      clearTimeout(bucket.timer);
-      st.batches.delete(key);
-      this.openTimers--;
-      this.counters.batchesBySize++;
-      this.enqueue(st, bucket.items);
-    }
-  }
-
-  private addToJoin(st: AgentState, a: Artifact): void {
-    const j = st.spec.consumes.join!;
-    const key = a.correlationId;
-    let group = st.joins.get(key);
-    if (!group) {
-      group = { byType: new Map() };
-      st.joins.set(key, group);
-      if (j.withinMs !== undefined) {
-        const g = group;
-        g.timer = setTimeout(() => {
-          if (st.joins.get(key) !== g) return;
-          st.joins.delete(key);
-          this.counters.joinsExpired++;
-        }, j.withinMs * this.scale);
-        g.timer.unref?.();
-      }
-    }
-    // A second artifact of a type already present replaces nothing: it waits for a new group.
-    if (group.byType.has(a.type)) return;
-    group.byType.set(a.type, a);
-    const types = st.spec.consumes.types;
-    if (group.byType.size === new Set(types).size) {
-      clearTimeout(group.timer);
-      st.joins.delete(key);
-      this.counters.joinsCompleted++;
-      this.enqueue(st, types.map((t) => group!.byType.get(t)!));
-    }
+  private onReady(st: AgentState, inputs: Artifact[], reason: ReadyReason): void {
+    if (reason === 'batch-size') this.counters.batchesBySize++;
+    else if (reason === 'batch-timeout') this.counters.batchesByTimeout++;
+    else if (reason === 'join') this.counters.joinsCompleted++;
+    this.enqueue(st, inputs);
   }
 
   private enqueue(st: AgentState, inputs: Artifact[]): void {
@@ -336,11 +284,4 @@ export class Blackboard {
   private fail(e: unknown): void {
     this.failure ??= e;
   }
-}
-
-export function matchesWhere(w: WhereSpec, payload: Record<string, unknown>): boolean {
-  const v = payload[w.field] as string | number | boolean;
-  if (w.equals !== undefined && v !== w.equals) return false;
-  if (w.in !== undefined && !w.in.includes(v)) return false;
-  return true;
 }

@@ -4,7 +4,7 @@ import { runOnce, type RunOutcome } from '../../harness/runner/run-once.ts';
 
 // Open loop: 20 tasks arriving every 20 ms (400 ms). Deferred with a 100 ms batch window
 // dispatches arrivals only at window ticks; without a window, each arrival is its own batch.
-const workload = () => buildWorkload('map', { items: 20, arrival: 'uniform', ratePerSec: 50 });
+const workload = () => buildWorkload('map', { tasks: 20, arrival: 'uniform', ratePerSec: 50 });
 const waits = (r: RunOutcome) => {
   const arrival = new Map(r.taskLatencies.map((t) => [t.task, t.intendedAtMs]));
   return r.executions.map((e) => e.startMs - arrival.get(e.inputKeys[0])!);

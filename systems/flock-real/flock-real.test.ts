@@ -18,11 +18,11 @@ describe('flock-real (needs .venv: bash scripts/flock/setup.sh)', () => {
 
   it('ports executionIdentity / outputCorrelation / promptTokens / canonicalJson byte for byte', () => {
     assertFlockVenv();
-    const agent = buildWorkload('review-analysis', { analysts: 2, items: 1 }).agents[0];
+    const agent = buildWorkload('review-analysis', { analysts: 2, tasks: 1 }).agents[0];
     const payloads: Record<string, unknown>[] = [
       { b: 1, a: 'x', c: [1.5, 2, -0.25, 1e-7, 1e21, 123456789012], d: { z: null, y: true } },
       { text: 'ünïcödé "quoted" \\ back\nline\ttab\u0001', score: 0.1, n: -0 },
-      ...buildWorkload('review-analysis', { analysts: 1, items: 3 }).inputs.map((i) => i.payload),
+      ...buildWorkload('review-analysis', { analysts: 1, tasks: 3 }).tasks.map((i) => i.payload),
     ];
     const fixtures = {
       identities: [
@@ -46,7 +46,7 @@ describe('flock-real (needs .venv: bash scripts/flock/setup.sh)', () => {
 
   it('conforms with blackboard-eager on review-analysis (4 analysts, 2 stories, editor batch by story)', async () => {
     assertFlockVenv();
-    const r = await conform('review-analysis', { analysts: 4, items: 2 }, ['blackboard-eager', 'flock-real'], 11, { latencyScale: 0.01 });
+    const r = await conform('review-analysis', { analysts: 4, tasks: 2 }, ['blackboard-eager', 'flock-real'], 11, { latencyScale: 0.01 });
     expect(r.ok, formatConformReport(r)).toBe(true);
     const flock = r.systems[1];
     expect(flock.executionsDiffer).toBe(false);
@@ -56,7 +56,7 @@ describe('flock-real (needs .venv: bash scripts/flock/setup.sh)', () => {
 
   it('conforms with blackboard-eager on map (5 items, depth 2)', async () => {
     assertFlockVenv();
-    const r = await conform('map', { items: 5, depth: 2 }, ['blackboard-eager', 'flock-real'], 12, { latencyScale: 0.01 });
+    const r = await conform('map', { tasks: 5, depth: 2 }, ['blackboard-eager', 'flock-real'], 12, { latencyScale: 0.01 });
     expect(r.ok, formatConformReport(r)).toBe(true);
     expect(r.systems[1].executionsDiffer).toBe(false);
     expect(r.systems[1].executions).toBe(10);
@@ -64,7 +64,7 @@ describe('flock-real (needs .venv: bash scripts/flock/setup.sh)', () => {
   it('accounts its LLM usage like the in-process systems (calls, tokens, cost)', async () => {
     const { runOnce } = await import('../../harness/runner/run-once.ts');
     const { buildWorkload } = await import('../../workloads/registry.ts');
-    const w = () => buildWorkload('map', { items: 4, depth: 1 });
+    const w = () => buildWorkload('map', { tasks: 4, depth: 1 });
     const ref = await runOnce({ system: 'blackboard-eager', workload: w(), seed: 13, latencyScale: 0.01 });
     const real = await runOnce({ system: 'flock-real', workload: w(), seed: 13, latencyScale: 0.01 });
     expect(real.llm.calls).toBe(ref.llm.calls);

@@ -1,9 +1,11 @@
 """Runs a flockbench workload on the real Flock (PyPI flock-core), out of process.
 
 Protocol (JSON lines): the job arrives as one JSON object on stdin; we answer `ready` once
-Flock is imported and the agents are built, wait for a `go` line on stdin (the harness starts
-its clock there), then print one `execution` line per agent execution and a final `done` line.
-Errors are one `error` line. Flock prints banners to stdout, so the protocol gets its own fd.
+Flock is imported and the agents are built, then wait for `go` (the harness opens its measured
+window there and our clock starts). The harness owns the arrivals: each `{"publish": [i, ...]}`
+line publishes those tasks now; `drain` means no more will come: we run until idle and answer
+`done`. Meanwhile one `execution` line per agent execution. Errors are one `error` line. Flock
+prints banners to stdout, so the protocol gets its own fd.
 
 What is real Flock here: publish(), subscription matching (types, where, channels),
 create_task scheduling, per-agent semaphores (max_concurrency), BatchEngine (size + timeout
@@ -236,7 +238,7 @@ async def run(job: dict) -> None:
     key_of: dict[uuid.UUID, str] = {}
     corr_of: dict[uuid.UUID, str] = {}
     errors: list[dict] = []
-    seed_corrs = sorted({s["correlationId"] for s in w["inputs"]})
+    seed_corrs = sorted({s["correlationId"] for s in w["tasks"]})
     clock0 = [time.perf_counter()]
 
     def now_ms() -> float:
@@ -399,7 +401,10 @@ async def run(job: dict) -> None:
         "python": platform.python_version(),
         "agents": len(w["agents"]),
     })
-    line = await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    loop = asyncio.get_running_loop()
+    stdin = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
+    line = (await stdin.readline()).decode()
     if line.strip() != "go":
         raise RuntimeError(f"expected 'go', got {line!r}")
     clock0[0] = time.perf_counter()
@@ -411,21 +416,23 @@ async def run(job: dict) -> None:
         prof = cProfile.Profile()
         prof.enable()
 
-    arrivals = sorted(job["arrivals"], key=lambda x: x["intendedAtMs"])
-    for arr in arrivals:
-        s = w["inputs"][arr["index"]]
-        wait = arr["intendedAtMs"] - now_ms()
-        if wait > 0:
-            await asyncio.sleep(wait / 1000.0)
-        art = Artifact(
-            type=s["type"],
-            payload=models[s["type"]](**s["payload"]).model_dump(),
-            produced_by="external",
-            correlation_id=correlation_uuid(s["correlationId"]),
-        )
-        key_of[art.id] = s["key"]
-        corr_of[art.id] = s["correlationId"]
-        await flock.publish(art)
+    while True:
+        line = (await stdin.readline()).decode().strip()
+        if not line:
+            raise RuntimeError("harness closed the protocol before 'drain'")
+        if line == "drain":
+            break
+        for index in json.loads(line)["publish"]:
+            s = w["tasks"][index]
+            art = Artifact(
+                type=s["type"],
+                payload=models[s["type"]](**s["payload"]).model_dump(),
+                produced_by="external",
+                correlation_id=correlation_uuid(s["correlationId"]),
+            )
+            key_of[art.id] = s["key"]
+            corr_of[art.id] = s["correlationId"]
+            await flock.publish(art)
 
     # run_until_idle() in 0.5.7 returns while partial batches still wait for their timeout
     # (the watchdog keeps running); call it until no task and no batch is left.

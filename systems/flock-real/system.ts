@@ -2,11 +2,10 @@
 // system: runner.py drives Flock's own publish / matching / scheduling / semaphores / batching
 // / store out of process; only its LLM engine is swapped for one HTTP call to the same
 // simulated provider every TS system uses, so latency draws and payloads are paired.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { REPO_ROOT } from '../../core/paths.ts';
 import { UserError } from '../../core/errors.ts';
 import { drawLatency, costUsd } from '../../llm/draw.ts';
@@ -16,7 +15,7 @@ import type { TailMode } from '../../llm/profiles.ts';
 import { startLlmServer } from '../../llm/server.ts';
 import { makeArtifact } from '../../workloads/execute.ts';
 import type { Artifact, WorkloadSpec } from '../../workloads/spec.ts';
-import type { RunContext, System, SystemRunResult } from '../types.ts';
+import type { RunContext, Session, System } from '../types.ts';
 
 const ROOT = REPO_ROOT;
 export const FLOCK_PYTHON = join(ROOT, '.venv/bin/python');
@@ -46,68 +45,53 @@ interface DoneLine {
   llmFailures: number;
 }
 
-type Line = ExecutionLine | DoneLine | { kind: 'ready'; flockVersion: string; python: string } | { kind: 'error'; message: string };
-
-/**
- * The run's tail mode is not on the context; find the one whose draw matches the run's LLM
- * client, so the HTTP simulator the Python side calls draws exactly what the TS systems draw.
- */
-function detectTail(ctx: RunContext): TailMode {
-  const probe = { model: ctx.workload.agents[0]?.model ?? 'gpt-4.1', identity: 'flock-real-tail-probe', outputTokens: 100 };
-  const want = ctx.llm.draw(probe).totalMs;
-  for (const tail of ['calibrated', 'light'] as TailMode[]) {
-    if (drawLatency({ seed: ctx.seed, tail }, probe).totalMs === want) return tail;
-  }
-  return 'calibrated';
+interface ReadyLine {
+  kind: 'ready';
+  flockVersion: string;
+  python: string;
 }
 
-export function flockRealSystem(): System {
-  let child: ChildProcess | undefined;
+type Line = ExecutionLine | DoneLine | ReadyLine | { kind: 'error'; message: string };
+
+export interface FlockRealParams {
+  consoleOutput: boolean;
+}
+
+export function flockRealSystem(): System<FlockRealParams> {
   return {
     name: 'flock-real',
-    description: '',
-    store: 'flock-memory',
-    async run(w: WorkloadSpec, ctx: RunContext): Promise<SystemRunResult> {
+    async start(w: WorkloadSpec, ctx: RunContext<FlockRealParams>): Promise<Session> {
       assertFlockVenv();
-      const tail = detectTail(ctx);
+      const tail: TailMode = ctx.llmConfig.tail ?? 'calibrated';
       const server = await startLlmServer({ port: 0, seed: ctx.seed, latencyScale: ctx.latencyScale, tail });
       const proc = spawn(FLOCK_PYTHON, [FLOCK_RUNNER], {
         cwd: ROOT,
         stdio: ['pipe', 'pipe', 'pipe'],
         env: { ...process.env, PYTHONUNBUFFERED: '1', FLOCK_AUTO_TRACE: 'false', FLOCK_TRACE_FILE: 'false', LITELLM_LOG: 'ERROR' },
       });
-      child = proc;
       let stderrTail = '';
       proc.stderr!.on('data', (b: Buffer) => { stderrTail = (stderrTail + b.toString('utf8')).slice(-4000); });
       const exited = new Promise<number | null>((res) => proc.on('close', (code) => res(code)));
-      const byModel = new Map(w.agents.map((a) => [a.name, a]));
+      const byName = new Map(w.agents.map((a) => [a.name, a]));
+      const executions: ExecutionRecord[] = [];
       let offsetMs = 0;
-      let ready: { flockVersion: string; python: string } | undefined;
-      let done: DoneLine | undefined;
       let failure: string | undefined;
-      // Flock's queue lives in Python; what the harness can see cheaply is the LLM calls in flight.
-      ctx.setQueueProbe(() => ({ pending: 0, inFlight: server.metrics().inFlight }));
-      const onAbort = () => proc.kill('SIGTERM');
-      ctx.signal.addEventListener('abort', onAbort, { once: true });
-      try {
-        proc.stdin!.write(`${JSON.stringify({
-          workload: w, seed: ctx.seed, consoleOutput: ctx.systemParams.consoleOutput === true, latencyScale: ctx.latencyScale, llmUrl: server.url,
-          arrivals: ctx.arrivals.map((a) => ({ index: a.index, intendedAtMs: a.intendedAtMs })),
-        })}\n`);
-        const executions: ExecutionRecord[] = [];
+      const fail = (why: string) => new Error(`flock-real: ${why}${stderrTail ? `\n${stderrTail.trim().split('\n').slice(-8).join('\n')}` : ''}`);
+      // One reader of the protocol: lines resolve `ready` and `done`, executions are recorded as they come.
+      let onReady!: (l: ReadyLine) => void;
+      let onDone!: (l: DoneLine) => void;
+      const ready = new Promise<ReadyLine>((r) => { onReady = r; });
+      const done = new Promise<DoneLine>((r) => { onDone = r; });
+      const ended = (async () => {
         const rl = createInterface({ input: proc.stdout! });
         for await (const raw of rl) {
           if (!raw.trim()) continue;
           const line = JSON.parse(raw) as Line;
-          if (line.kind === 'ready') {
-            ready = line;
-            ctx.markMeasureStart?.();
-            offsetMs = ctx.clock();
-            proc.stdin!.write('go\n');
-          } else if (line.kind === 'execution') {
-            const a = byModel.get(line.agent);
+          if (line.kind === 'ready') onReady(line);
+          else if (line.kind === 'execution') {
+            const a = byName.get(line.agent);
             const d = a ? drawLatency({ seed: ctx.seed, tail }, { model: a.model, identity: line.identity, outputTokens: a.outputTokens }) : undefined;
-            const rec = {
+            const rec: ExecutionRecord = {
               agent: line.agent,
               identity: line.identity,
               inputKeys: line.inputKeys,
@@ -126,55 +110,76 @@ export function flockRealSystem(): System {
             ctx.onExecution(rec);
           } else if (line.kind === 'done') {
             // Done means Flock is idle; interpreter teardown is not part of the run.
-            done = line;
+            onDone(line);
             rl.close();
-            break;
-          } else if (line.kind === 'error') {
-            failure = line.message;
-          }
+            return;
+          } else if (line.kind === 'error') failure = line.message;
         }
-        const code = done ? 0 : await exited;
-        if (failure || !done) {
-          throw new Error(`flock-real: ${failure ?? `runner exited with code ${code} before finishing`}${stderrTail ? `\n${stderrTail.trim().split('\n').slice(-8).join('\n')}` : ''}`);
-        }
-        const now = ctx.clock();
-        const artifacts: Artifact[] = done.artifacts.map((x) => makeArtifact(x, now));
-        const maxConcurrency = Object.fromEntries(w.agents.map((a) => [a.name, a.maxConcurrency]));
-        const metrics = server.metrics();
-        // The Python side calls its own endpoint, not ctx.llm: account its usage from the executions.
-        const llmStats = { ...emptyStats(), calls: done.llmCalls, failures: done.llmFailures };
-        for (const e of executions) { llmStats.tokensIn += e.tokensIn; llmStats.tokensOut += e.tokensOut; llmStats.costUsd += e.costUsd; }
-        return {
-          artifacts,
-          llmStats,
-          params: {
-            flockVersion: ready?.flockVersion,
-            python: ready?.python,
-            engine: 'flockbench-http',
-            store: 'flock-memory',
-            tail,
-            maxConcurrency: [...new Set(Object.values(maxConcurrency))].length === 1 ? w.agents[0].maxConcurrency : maxConcurrency,
-            llmServer: { requests: metrics.requests, connections: metrics.connections, inFlightPeak: metrics.inFlightPeak },
-          },
-          counters: {
-            agentRuns: done.agentRuns,
-            artifactsPublished: done.artifactsPublished,
-            idleRounds: done.idleRounds,
-            pythonCpuMs: Math.round(done.pythonCpuMs),
-            pythonMakespanMs: Math.round(done.makespanMs),
-            llmCalls: done.llmCalls,
-            llmFailures: done.llmFailures,
-          },
-        };
-      } finally {
-        ctx.signal.removeEventListener('abort', onAbort);
+        const code = await exited;
+        throw fail(failure ?? `runner exited with code ${code} before finishing`);
+      })();
+      ended.catch(() => undefined);
+      const send = (line: string) => { proc.stdin!.write(`${line}\n`); };
+      const stop = async () => {
         if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-        child = undefined;
         await server.close();
+      };
+      let readyLine: ReadyLine;
+      try {
+        send(JSON.stringify({ workload: w, seed: ctx.seed, consoleOutput: ctx.params.consoleOutput, latencyScale: ctx.latencyScale, llmUrl: server.url }));
+        readyLine = await Promise.race([ready, ended as Promise<never>]);
+      } catch (e) {
+        await stop();
+        throw e;
       }
-    },
-    async close() {
-      child?.kill('SIGTERM');
+      let doneLine: DoneLine | undefined;
+      return {
+        async open() {
+          offsetMs = ctx.clock();
+          send('go');
+        },
+        async publish(arrivals) {
+          send(JSON.stringify({ publish: arrivals.map((a) => a.index) }));
+        },
+        async drain() {
+          send('drain');
+          doneLine = await Promise.race([done, ended as Promise<never>]);
+          if (failure) throw fail(failure);
+        },
+        async collect() {
+          const d = doneLine!;
+          const now = ctx.clock();
+          const artifacts: Artifact[] = d.artifacts.map((x) => makeArtifact(x, now));
+          const metrics = server.metrics();
+          // The Python side calls its own endpoint, not ctx.llm: account its usage from the executions.
+          const llmStats = { ...emptyStats(), calls: d.llmCalls, failures: d.llmFailures };
+          for (const e of executions) { llmStats.tokensIn += e.tokensIn; llmStats.tokensOut += e.tokensOut; llmStats.costUsd += e.costUsd; }
+          return {
+            artifacts,
+            llmStats,
+            settings: {
+              flockVersion: readyLine.flockVersion,
+              python: readyLine.python,
+              engine: 'flockbench-http',
+              store: 'flock-memory',
+              tail,
+              llmServer: { requests: metrics.requests, connections: metrics.connections, inFlightPeak: metrics.inFlightPeak },
+            },
+            counters: {
+              agentRuns: d.agentRuns,
+              artifactsPublished: d.artifactsPublished,
+              idleRounds: d.idleRounds,
+              pythonCpuMs: Math.round(d.pythonCpuMs),
+              pythonMakespanMs: Math.round(d.makespanMs),
+              llmCalls: d.llmCalls,
+              llmFailures: d.llmFailures,
+            },
+          };
+        },
+        // Flock's queue lives in Python; what the harness can see cheaply is the LLM calls in flight.
+        queueDepth: () => ({ pending: 0, inFlight: server.metrics().inFlight }),
+        stop,
+      };
     },
   };
 }

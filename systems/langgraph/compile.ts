@@ -12,18 +12,19 @@
 //              agent). Each superstep runs exactly one execution: the ready execution of the earliest
 //              seed item, deepest agent first, so items go through the DAG one after another.
 //
-// Batches: the graph has no timers. A batch group fires when it holds `size` artifacts (like the
-// blackboard's size flush) or once every upstream agent is done (where the blackboard would flush
-// on its timeout). With no failures and exact group sizes both give the same groups; the graph never
-// flushes early on `timeoutMs`, and a join's `withinMs` expiry is ignored (groups never expire).
-// If a key collects more than `size` artifacts, the graph chunks them in key order, the blackboard
-// in arrival order: contents may then differ.
+// Batches and joins: grouping goes through the shared router (workloads/routing.ts), fed the
+// state's artifacts in key order. The graph has no timers: a batch fires when it holds `size`
+// artifacts (like the blackboard's size flush) or once every upstream agent is done (where the
+// blackboard would flush on its timeout). With no failures and exact group sizes both give the
+// same groups; the graph never flushes early on `timeoutMs`, and a join's `withinMs` expiry is
+// ignored (groups never expire). If a key collects more than `size` artifacts, the graph chunks
+// them in key order, the blackboard in arrival order: contents may then differ.
 import { UserError } from '../../core/errors.ts';
 import { Annotation, END, Send, START, StateGraph } from '@langchain/langgraph';
 import type { LangGraphRunnableConfig } from '@langchain/langgraph';
 import { executionIdentity } from '../../workloads/execute.ts';
 import type { AgentSpec, Artifact, WorkloadSpec } from '../../workloads/spec.ts';
-import { matchesWhere } from '../blackboard/orchestrator.ts';
+import { inputGroups, type InputGroup } from '../../workloads/routing.ts';
 
 /** Workload shapes a DAG-compiled graph cannot express (agent cycles, self-consumption). */
 export class UnsupportedWorkloadError extends UserError {}
@@ -92,67 +93,6 @@ export function planAgents(w: WorkloadSpec): AgentPlan {
   return { order, deps, ancestors };
 }
 
-const byKey = (x: Artifact, y: Artifact) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0);
-
-/** A group of inputs for one execution; `complete` = fires without waiting for upstream. */
-export interface InputGroup {
-  inputs: Artifact[];
-  complete: boolean;
-}
-
-/**
- * The executions an agent's subscription asks for, given the artifacts present: one per matching
- * artifact; batches grouped by correlation id (or one global group) and chunked by `size`; joins
- * one artifact per consumed type with the same correlation id. `skip` holds artifact keys already
- * consumed by this agent.
- */
-export function inputGroups(agent: AgentSpec, artifacts: readonly Artifact[], skip?: ReadonlySet<string>): InputGroup[] {
-  const sub = agent.consumes;
-  const eligible = artifacts.filter((a) =>
-    sub.types.includes(a.type) &&
-    (agent.allowSelfTrigger || a.producedBy !== agent.name) &&
-    (!sub.where || matchesWhere(sub.where, a.payload)) &&
-    !skip?.has(a.key));
-  if (sub.join) {
-    const types = [...new Set(sub.types)];
-    const byCorr = new Map<string, Map<string, Artifact[]>>();
-    for (const a of eligible) {
-      let g = byCorr.get(a.correlationId);
-      if (!g) byCorr.set(a.correlationId, (g = new Map()));
-      let l = g.get(a.type);
-      if (!l) g.set(a.type, (l = []));
-      l.push(a);
-    }
-    const out: InputGroup[] = [];
-    for (const g of byCorr.values()) {
-      const lists = types.map((t) => (g.get(t) ?? []).sort(byKey));
-      const n = Math.min(...lists.map((l) => l.length));
-      for (let i = 0; i < n; i++) out.push({ inputs: lists.map((l) => l[i]), complete: true });
-    }
-    return out;
-  }
-  if (sub.batch) {
-    const { size, by } = sub.batch;
-    const byGroup = new Map<string, Artifact[]>();
-    for (const a of eligible) {
-      const k = by === 'correlationId' ? a.correlationId : '*';
-      let l = byGroup.get(k);
-      if (!l) byGroup.set(k, (l = []));
-      l.push(a);
-    }
-    const out: InputGroup[] = [];
-    for (const l of byGroup.values()) {
-      l.sort(byKey);
-      for (let i = 0; i < l.length; i += size) {
-        const chunk = l.slice(i, i + size);
-        out.push({ inputs: chunk, complete: chunk.length >= size });
-      }
-    }
-    return out;
-  }
-  return eligible.map((a) => ({ inputs: [a], complete: true }));
-}
-
 function taskMeta(config: LangGraphRunnableConfig | undefined): { threadId: string; step: number } {
   return {
     threadId: String(config?.configurable?.thread_id ?? 'default'),
@@ -164,7 +104,7 @@ export const gateName = (agent: string) => `gate.${agent}`;
 
 // Node names are computed from the spec, which StateGraph's generics cannot track: the builder is
 // typed loosely here and the compiled graph is used through `invoke`/`getState` only.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: node names are data, StateGraph's generics cannot follow them
 type LooseBuilder = any;
 
 /**
@@ -202,7 +142,7 @@ export function compileParallel(w: WorkloadSpec, hooks: CompileHooks) {
 }
 
 /** Everything ready to run in the stepwise form, best first. */
-export function readyExecutions(w: WorkloadSpec, plan: AgentPlan, s: Pick<GraphStateValue, 'artifacts' | 'consumed'>, itemIndex: Map<string, number>) {
+export function readyExecutions(plan: AgentPlan, s: Pick<GraphStateValue, 'artifacts' | 'consumed'>, itemIndex: Map<string, number>) {
   const consumedBy = new Map<string, Set<string>>();
   for (const c of s.consumed) {
     const i = c.indexOf('\u0000');
@@ -236,11 +176,11 @@ export function readyExecutions(w: WorkloadSpec, plan: AgentPlan, s: Pick<GraphS
 export function compileStepwise(w: WorkloadSpec, hooks: CompileHooks) {
   const plan = planAgents(w);
   const itemIndex = new Map<string, number>();
-  w.inputs.forEach((s, i) => { if (!itemIndex.has(s.correlationId)) itemIndex.set(s.correlationId, i); });
+  w.tasks.forEach((s, i) => { if (!itemIndex.has(s.correlationId)) itemIndex.set(s.correlationId, i); });
   const g: LooseBuilder = new StateGraph(GraphState);
   const names = plan.order.map((a) => a.name);
   const route = (s: GraphStateValue) => {
-    const { ready, waiting } = readyExecutions(w, plan, s, itemIndex);
+    const { ready, waiting } = readyExecutions(plan, s, itemIndex);
     hooks.onPending?.(ready.length + waiting);
     return ready.length ? ready[0].agent.name : END;
   };
@@ -248,7 +188,7 @@ export function compileStepwise(w: WorkloadSpec, hooks: CompileHooks) {
     g.addNode(agent.name, async (s: GraphStateValue, config: LangGraphRunnableConfig) => {
       const m = taskMeta(config);
       hooks.onTask?.(m.threadId, m.step);
-      const pick = readyExecutions(w, plan, s, itemIndex).ready[0];
+      const pick = readyExecutions(plan, s, itemIndex).ready[0];
       if (!pick || pick.agent.name !== agent.name) throw new Error(`stepwise graph: router chose ${agent.name} but the best ready execution is ${pick ? executionIdentity(pick.agent.name, pick.inputs.map((a) => a.key)) : 'none'}`);
       const outputs = await hooks.execute(agent, pick.inputs);
       return { artifacts: outputs, consumed: pick.inputs.map((a) => `${agent.name}\u0000${a.key}`) };

@@ -7,18 +7,19 @@
 // (systemParams.perAgentLimit, default true) so both families run under the same limits and the
 // peak-concurrency invariant holds; a task waiting on it still holds one of the engine's slots.
 //
-// Arrivals: all-at-once is one graph run with every seed. Open-loop arrivals start one graph run
-// per arriving item (parallel: concurrently; stepwise: one after another, each stepped), which is
-// only equivalent when no batch groups across items: workloads with a global batch are rejected.
-import { UserError } from '../../core/errors.ts';
+// Arrivals: the harness publishes tasks; every publish is one graph run over the tasks that
+// arrived together. All-at-once is therefore one graph run with every seed (every task waits at
+// every superstep barrier); open-loop arrivals start one run per arrival (parallel: concurrently;
+// stepwise: one after another, each stepped), which is only equivalent when no batch groups
+// across tasks: workloads with a global batch are rejected in open loop.
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { MemorySaver } from '@langchain/langgraph';
-import { sleepUntil } from '../../workloads/arrivals.ts';
 import { executeAgent, seedArtifact } from '../../workloads/execute.ts';
 import type { AgentSpec, Artifact, WorkloadSpec } from '../../workloads/spec.ts';
-import type { RunContext, System, SystemRunResult } from '../types.ts';
+import type { Arrival } from '../../workloads/arrivals.ts';
+import type { RunContext, Session, System } from '../types.ts';
 import { compileParallel, compileStepwise, UnsupportedWorkloadError, type CompileHooks, type GraphStateValue } from './compile.ts';
 
 export const LANGGRAPH_VERSION: string = (() => {
@@ -29,9 +30,6 @@ export const LANGGRAPH_VERSION: string = (() => {
     return 'unknown';
   }
 })();
-
-/** A bad systemParams value (caught at the CLI edge). */
-export class BadSystemParamError extends UserError {}
 
 class Semaphore {
   private active = 0;
@@ -84,7 +82,7 @@ class RunProbe {
   }
 }
 
-function makeExecute(ctx: RunContext, probe: RunProbe, perAgentLimit: boolean): CompileHooks['execute'] {
+function makeExecute<P>(ctx: RunContext<P>, probe: RunProbe, perAgentLimit: boolean): CompileHooks['execute'] {
   const sems = new Map<string, Semaphore>();
   for (const a of ctx.workload.agents) sems.set(a.name, new Semaphore(a.maxConcurrency));
   return async (agent: AgentSpec, inputs: Artifact[]) => {
@@ -117,41 +115,33 @@ function hasGlobalBatch(w: WorkloadSpec): boolean {
   return w.agents.some((a) => a.consumes.batch && a.consumes.batch.by !== 'correlationId');
 }
 
-function isOpenLoop(ctx: RunContext): boolean {
+function isOpenLoop(ctx: Pick<RunContext, 'arrivals'>): boolean {
   return ctx.arrivals.some((a) => a.intendedAtMs > 0);
 }
 
-function checkOpenLoop(w: WorkloadSpec, ctx: RunContext, system: string): void {
+function checkOpenLoop(w: WorkloadSpec, ctx: Pick<RunContext, 'arrivals'>, system: string): void {
   if (isOpenLoop(ctx) && hasGlobalBatch(w)) {
     throw new UnsupportedWorkloadError(`${system}: open-loop arrivals run one graph per item, which cannot express the global batch of workload ${w.name}; use arrival=all-at-once`);
   }
 }
 
-function bool(v: unknown, dflt: boolean): boolean {
-  if (v === undefined) return dflt;
-  if (typeof v === 'boolean') return v;
-  if (v === 'true' || v === 'false') return v === 'true';
-  throw new BadSystemParamError(`expected a boolean, got ${JSON.stringify(v)}`);
+
+export interface ParallelParams {
+  maxConcurrency: number;
+  checkpointer: 'none' | 'memory';
+  durability: 'async' | 'sync' | 'exit';
+  perAgentLimit: boolean;
+  recursionLimit?: number;
 }
 
-/** langgraph-parallel: Send fan-out, bounded global maxConcurrency, one graph run for all items. */
-export function langgraphParallelSystem(name = 'langgraph-parallel'): System {
+/** langgraph-parallel: Send fan-out, bounded global maxConcurrency, one graph run per publish. */
+export function langgraphParallelSystem(name = 'langgraph-parallel'): System<ParallelParams> {
   return {
     name,
-    description: 'LangGraph.js StateGraph compiled from the spec: Send fan-out per execution, bounded maxConcurrency, one run for all items',
-    store: 'graph-state',
-    async run(w: WorkloadSpec, ctx: RunContext): Promise<SystemRunResult> {
-      const sp = ctx.systemParams;
-      const maxConcurrency = Number(sp.maxConcurrency ?? 64);
-      if (!Number.isInteger(maxConcurrency) || maxConcurrency < 2) {
-        throw new BadSystemParamError(`${name}: maxConcurrency must be an integer >= 2 (LangGraph.js drops Send tasks at 1, langgraphjs #2656), got ${String(sp.maxConcurrency)}`);
-      }
-      const checkpointer = String(sp.checkpointer ?? 'none');
-      if (checkpointer !== 'none' && checkpointer !== 'memory') throw new BadSystemParamError(`${name}: checkpointer must be none|memory, got ${checkpointer}`);
-      const durability = checkpointer === 'none' ? 'none' : String(sp.durability ?? 'async');
-      if (!['none', 'async', 'sync', 'exit'].includes(durability)) throw new BadSystemParamError(`${name}: durability must be async|sync|exit, got ${durability}`);
-      const perAgentLimit = bool(sp.perAgentLimit, true);
-      const recursionLimit = Number(sp.recursionLimit ?? 2 * w.agents.length + 25);
+    async start(w: WorkloadSpec, ctx: RunContext<ParallelParams>): Promise<Session> {
+      const { maxConcurrency, checkpointer, perAgentLimit } = ctx.params;
+      const durability = checkpointer === 'none' ? 'none' : ctx.params.durability;
+      const recursionLimit = ctx.params.recursionLimit ?? 2 * w.agents.length + 25;
       checkOpenLoop(w, ctx, name);
 
       const probe = new RunProbe();
@@ -160,7 +150,6 @@ export function langgraphParallelSystem(name = 'langgraph-parallel'): System {
         onTask: (t, s) => probe.onTask(t, s),
         onDispatch: (_a, n) => { probe.sent += n; },
       }).compile(checkpointer === 'memory' ? { checkpointer: new MemorySaver() } : {});
-      ctx.setQueueProbe(() => ({ pending: probe.sent - probe.started, inFlight: probe.inFlight }));
 
       let invokes = 0;
       const runGraph = async (seeds: Artifact[]): Promise<Artifact[]> => {
@@ -180,52 +169,47 @@ export function langgraphParallelSystem(name = 'langgraph-parallel'): System {
           sig.dispose();
         }
       };
-
-      let artifacts: Artifact[];
-      if (!isOpenLoop(ctx)) {
-        artifacts = await runGraph(ctx.arrivals.map((a) => seedArtifact(w, a.index, ctx.clock())));
-      } else {
-        const runs: Promise<Artifact[]>[] = [];
-        for (const arr of ctx.arrivals) {
-          await sleepUntil(ctx.clock, arr.intendedAtMs, ctx.signal);
-          runs.push(runGraph([seedArtifact(w, arr.index, ctx.clock())]));
-        }
-        artifacts = (await Promise.all(runs)).flat();
-      }
+      const runs: Promise<Artifact[]>[] = [];
       return {
-        artifacts,
-        params: {
-          langgraphVersion: LANGGRAPH_VERSION,
-          form: 'parallel',
-          checkpointer,
-          durability,
-          maxConcurrency,
-          recursionLimit,
-          perAgentLimit,
-          graphRuns: isOpenLoop(ctx) ? 'per-arrival' : 'one',
+        async publish(arrivals: readonly Arrival[]) {
+          const run = runGraph(arrivals.map((a) => seedArtifact(w, a.index, ctx.clock())));
+          runs.push(run);
+          // A failing graph run fails the run at drain(); not an unhandled rejection before it.
+          run.catch(() => undefined);
         },
-        counters: {
-          invokes,
-          supersteps: probe.supersteps(),
-          sends: probe.sent,
-          executions: probe.executions,
-          peakInFlight: probe.peakInFlight,
+        async drain() {
+          await Promise.all(runs);
         },
+        async collect() {
+          return {
+            artifacts: (await Promise.all(runs)).flat(),
+            settings: {
+              langgraphVersion: LANGGRAPH_VERSION, form: 'parallel', checkpointer, durability, maxConcurrency, recursionLimit, perAgentLimit,
+              graphRuns: isOpenLoop(ctx) ? 'per-arrival' : 'one',
+            },
+            counters: { invokes, supersteps: probe.supersteps(), sends: probe.sent, executions: probe.executions, peakInFlight: probe.peakInFlight },
+          };
+        },
+        queueDepth: () => ({ pending: probe.sent - probe.started, inFlight: probe.inFlight }),
+        async stop() {},
       };
     },
   };
 }
 
+export interface StepwiseParams {
+  recursionLimit: number;
+}
+
 /**
  * langgraph-stepwise: MemorySaver + interruptBefore "*"; re-invoked with null until nothing is
  * next, so every superstep (one agent execution) costs one invoke and one checkpoint round trip.
+ * Publishes queue up: one graph run after another.
  */
-export function langgraphStepwiseSystem(name = 'langgraph-stepwise'): System {
+export function langgraphStepwiseSystem(name = 'langgraph-stepwise'): System<StepwiseParams> {
   return {
     name,
-    description: 'LangGraph.js StateGraph compiled from the spec, one execution per superstep, one invoke per superstep (MemorySaver + interruptBefore "*")',
-    store: 'graph-state',
-    async run(w: WorkloadSpec, ctx: RunContext): Promise<SystemRunResult> {
+    async start(w: WorkloadSpec, ctx: RunContext<StepwiseParams>): Promise<Session> {
       checkOpenLoop(w, ctx, name);
       const probe = new RunProbe();
       let pending = 0;
@@ -234,9 +218,8 @@ export function langgraphStepwiseSystem(name = 'langgraph-stepwise'): System {
         onTask: (t, s) => probe.onTask(t, s),
         onPending: (n) => { pending = n; },
       }).compile({ checkpointer: new MemorySaver(), interruptBefore: '*' });
-      ctx.setQueueProbe(() => ({ pending: Math.max(0, pending - probe.inFlight), inFlight: probe.inFlight }));
       // Every invoke runs one superstep, so the per-invoke recursion limit is never approached.
-      const recursionLimit = Number(ctx.systemParams.recursionLimit ?? 25);
+      const recursionLimit = ctx.params.recursionLimit;
 
       let invokes = 0;
       const runGraph = async (seeds: Artifact[]): Promise<Artifact[]> => {
@@ -255,36 +238,31 @@ export function langgraphStepwiseSystem(name = 'langgraph-stepwise'): System {
         while ((await graph.getState(state)).next.length > 0) await step(null);
         return ((await graph.getState(state)).values as GraphStateValue).artifacts;
       };
-
-      let artifacts: Artifact[];
-      if (!isOpenLoop(ctx)) {
-        artifacts = await runGraph(ctx.arrivals.map((a) => seedArtifact(w, a.index, ctx.clock())));
-      } else {
-        artifacts = [];
-        for (const arr of ctx.arrivals) {
-          await sleepUntil(ctx.clock, arr.intendedAtMs, ctx.signal);
-          artifacts.push(...(await runGraph([seedArtifact(w, arr.index, ctx.clock())])));
-        }
-      }
+      const artifacts: Artifact[] = [];
+      let chain: Promise<void> = Promise.resolve();
       return {
-        artifacts,
-        params: {
-          langgraphVersion: LANGGRAPH_VERSION,
-          form: 'stepwise',
-          checkpointer: 'memory',
-          durability: 'async',
-          interruptBefore: '*',
-          // Not passed to invoke (1 would hit langgraphjs #2656): the graph shape allows one task per superstep.
-          maxConcurrency: 1,
-          recursionLimit,
-          graphRuns: isOpenLoop(ctx) ? 'per-arrival-sequential' : 'one',
+        async publish(arrivals: readonly Arrival[]) {
+          const seeds = arrivals.map((a) => seedArtifact(w, a.index, ctx.clock()));
+          chain = chain.then(async () => { artifacts.push(...(await runGraph(seeds))); });
+          chain.catch(() => undefined);
         },
-        counters: {
-          invokes,
-          supersteps: probe.supersteps(),
-          executions: probe.executions,
-          peakInFlight: probe.peakInFlight,
+        async drain() {
+          await chain;
         },
+        async collect() {
+          return {
+            artifacts,
+            settings: {
+              langgraphVersion: LANGGRAPH_VERSION, form: 'stepwise', checkpointer: 'memory', durability: 'async', interruptBefore: '*',
+              // Not passed to invoke (1 would hit langgraphjs #2656): the graph shape allows one task per superstep.
+              maxConcurrency: 1, recursionLimit,
+              graphRuns: isOpenLoop(ctx) ? 'per-arrival-sequential' : 'one',
+            },
+            counters: { invokes, supersteps: probe.supersteps(), executions: probe.executions, peakInFlight: probe.peakInFlight },
+          };
+        },
+        queueDepth: () => ({ pending: Math.max(0, pending - probe.inFlight), inFlight: probe.inFlight }),
+        async stop() {},
       };
     },
   };

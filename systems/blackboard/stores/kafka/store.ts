@@ -5,7 +5,7 @@ import type { Artifact } from '../../../../workloads/spec.ts';
 import { ERROR_TYPE } from '../../../../workloads/spec.ts';
 import type { BlackboardStore, ConsumptionRecord } from '../../store.ts';
 import { Admin, Producer, SerialSender, clientBase, listEnds, readTopicValues, stringSerializers } from '../../../../brokers/kafka/client.ts';
-import { consumedTopic, dlqTopic, recordKey, tpKey, typeTopic } from './layout.ts';
+import { consumedTopic, dlqTopic, recordKey, typeTopic } from './layout.ts';
 
 export interface KafkaStoreOptions {
   bootstrap: string[];

@@ -1,0 +1,278 @@
+// The results schema, declared once: each table's columns (type, unit, meaning) give its DDL,
+// its row type, its bulk insert (DuckDB Appender) and its reference documentation
+// (results/README.md is generated from here and a test keeps it current). Views put the
+// JSON extraction that notebooks, the paper and the figures need in one place.
+import type { DuckDBAppender } from '@duckdb/node-api';
+import { DuckDBTimestampValue } from '@duckdb/node-api';
+
+type SqlType = 'VARCHAR' | 'INTEGER' | 'BIGINT' | 'DOUBLE' | 'BOOLEAN' | 'JSON' | 'TIMESTAMP';
+
+interface ColumnDef<T extends SqlType = SqlType, N extends boolean = boolean> {
+  type: T;
+  doc: string;
+  unit?: string;
+  nullable: N;
+  primaryKey?: boolean;
+}
+
+/** A column; nullable unless `notNull`. */
+function col<T extends SqlType>(type: T, doc: string, o: { unit?: string; notNull?: false; primaryKey?: boolean }): ColumnDef<T, true>;
+function col<T extends SqlType>(type: T, doc: string, o: { unit?: string; notNull: true; primaryKey?: boolean }): ColumnDef<T, false>;
+function col<T extends SqlType>(type: T, doc: string): ColumnDef<T, true>;
+function col<T extends SqlType>(type: T, doc: string, o: { unit?: string; notNull?: boolean; primaryKey?: boolean } = {}): ColumnDef<T, boolean> {
+  return { type, doc, unit: o.unit, nullable: !(o.notNull || o.primaryKey), primaryKey: o.primaryKey };
+}
+
+type JsOf<T extends SqlType> = T extends 'VARCHAR' | 'JSON' | 'TIMESTAMP' ? string : T extends 'BOOLEAN' ? boolean : T extends 'BIGINT' ? bigint | number : number;
+
+/** The row a table takes: one field per column, `null` allowed where the column is nullable. */
+export type RowOf<C extends Record<string, ColumnDef>> = {
+  [K in keyof C]: C[K] extends ColumnDef<infer T, infer N> ? (N extends true ? JsOf<T> | null : JsOf<T>) : never;
+};
+
+export interface TableDef<C extends Record<string, ColumnDef> = Record<string, ColumnDef>> {
+  name: string;
+  doc: string;
+  columns: C;
+}
+
+const table = <C extends Record<string, ColumnDef>>(name: string, doc: string, columns: C): TableDef<C> => ({ name, doc, columns });
+
+export const SCHEMA_VERSION = 3;
+
+export const meta = table('meta', 'Key/value facts about the file: `schema_version`, `created_by` (marks a flockbench database).', {
+  key: col('VARCHAR', 'name', { primaryKey: true }),
+  value: col('VARCHAR', 'value'),
+});
+
+export const runs = table('runs', 'One row per run of a matrix cell: completed (with every metric) or failed (with its error; metrics NULL).', {
+  run_id: col('VARCHAR', 'uuid', { primaryKey: true }),
+  state: col('VARCHAR', '`completed` or `failed`', { notNull: true }),
+  error: col('VARCHAR', 'why a failed run failed (one line); NULL when completed'),
+  cell_id: col('VARCHAR', 'hash of the matrix cell (the resume key)', { notNull: true }),
+  matrix: col('VARCHAR', 'matrix name'),
+  session: col('VARCHAR', 'one `flockbench run` invocation (uuid): runs of one session share its machine conditions'),
+  system: col('VARCHAR', 'system name', { notNull: true }),
+  workload: col('VARCHAR', 'workload name', { notNull: true }),
+  store: col('VARCHAR', '`memory`, `graph-state`, `kafka`, `flock-memory`'),
+  params: col('JSON', '`workload` (resolved workload params), `system` (resolved system params), `settings` (resolved at run time: versions, derived limits), `counters`, `setupMs` (provisioning excluded from makespan), `broker` (JVM CPU/RSS), `llmTransport`, `tail`, `llmServer` (HTTP simulator counters)'),
+  rep: col('INTEGER', 'repetition'),
+  seed: col('BIGINT', 'seed of the rep (every system of a rep shares it: paired draws)'),
+  latency_scale: col('DOUBLE', 'every simulated latency and timeout was multiplied by it', { unit: 'factor' }),
+  llm_transport: col('VARCHAR', '`inprocess` or `http`'),
+  tail: col('VARCHAR', '`calibrated` or `light`'),
+  tasks: col('INTEGER', 'tasks (seed inputs) of the workload', { unit: 'count' }),
+  makespan_ms: col('DOUBLE', 'measured window: from the first intended arrival to the system having drained', { unit: 'ms' }),
+  lower_bound_ms: col('DOUBLE', 'max(critical path, busiest agent work / its concurrency limit), from the realized draws', { unit: 'ms' }),
+  critical_path_ms: col('DOUBLE', 'longest dependency chain of waits from each task\'s arrival', { unit: 'ms' }),
+  concurrency_bound_ms: col('DOUBLE', 'busiest agent\'s total wait / its concurrency limit', { unit: 'ms' }),
+  efficiency: col('DOUBLE', 'lower_bound_ms / makespan_ms', { unit: 'ratio' }),
+  throughput_tps: col('DOUBLE', 'tasks / makespan', { unit: 'tasks/s' }),
+  p50_ms: col('DOUBLE', 'task latency, from intended arrival to its last execution (HdrHistogram, 3 significant digits: the value is its bucket\'s upper edge)', { unit: 'ms' }),
+  p95_ms: col('DOUBLE', 'as p50_ms', { unit: 'ms' }),
+  p99_ms: col('DOUBLE', 'as p50_ms', { unit: 'ms' }),
+  max_ms: col('DOUBLE', 'as p50_ms', { unit: 'ms' }),
+  cpu_ms: col('DOUBLE', 'user + system CPU of the run\'s process and of the processes the system spawned, inside the measured window', { unit: 'ms' }),
+  rss_peak_mb: col('DOUBLE', 'peak resident set of the run\'s process (sampled)', { unit: 'MiB' }),
+  event_loop_p99_ms: col('DOUBLE', 'event-loop delay p99 of the run\'s process', { unit: 'ms' }),
+  queue_peak: col('DOUBLE', 'peak pending work (queued executions, open batches, partial joins, consumer lag)', { unit: 'count' }),
+  llm_calls: col('INTEGER', 'simulated LLM calls', { unit: 'count' }),
+  tokens_in: col('BIGINT', 'prompt tokens', { unit: 'tokens' }),
+  tokens_out: col('BIGINT', 'completion tokens', { unit: 'tokens' }),
+  cost_usd: col('DOUBLE', 'at the model profile\'s prices', { unit: 'USD' }),
+  cost_per_task_usd: col('DOUBLE', 'cost_usd / tasks', { unit: 'USD' }),
+  llm_retries: col('INTEGER', 'HTTP transport: client retries', { unit: 'count' }),
+  llm_rate_limited: col('INTEGER', 'HTTP transport: 429 answers', { unit: 'count' }),
+  llm_failures: col('INTEGER', 'HTTP transport: calls that failed for good', { unit: 'count' }),
+  errors: col('INTEGER', 'WorkflowError artifacts (agent failures, circuit breaker)', { unit: 'count' }),
+  fairness: col('DOUBLE', 'Jain\'s index over tasks of (the task\'s own critical path / its latency): 1 = every task slowed alike', { unit: '0..1' }),
+  final_hash: col('VARCHAR', 'hash of the sorted content hashes of terminal and error artifacts (conformance across systems)'),
+  latency_hdr: col('VARCHAR', 'the task-latency HdrHistogram (µs), compressed base64'),
+  started_at: col('TIMESTAMP', 'wall clock at start'),
+  env: col('JSON', 'node version, platform, CPU model, cores, memory, git sha, dirty flag, CI'),
+  schema_version: col('INTEGER', 'schema of this row'),
+});
+
+export const samples = table('samples', 'Time series sampled every 25 ms inside the measured window.', {
+  run_id: col('VARCHAR', 'run', { notNull: true }),
+  t_ms: col('DOUBLE', 'time since the window opened', { unit: 'ms', notNull: true }),
+  metric: col('VARCHAR', '`rss_mb`, `heap_mb`, `queue_pending`, `queue_in_flight`, `broker_cpu_pct`, `broker_rss_mb`', { notNull: true }),
+  value: col('DOUBLE', 'value in the metric\'s unit', { notNull: true }),
+});
+
+export const taskLatencies = table('task_latencies', 'One row per task of a completed run.', {
+  run_id: col('VARCHAR', 'run', { notNull: true }),
+  task: col('VARCHAR', 'the task\'s logical key', { notNull: true }),
+  intended_at_ms: col('DOUBLE', 'its slot in the arrival schedule', { unit: 'ms', notNull: true }),
+  published_at_ms: col('DOUBLE', 'when the harness handed it to the system (lateness is the harness\'s own)', { unit: 'ms' }),
+  completed_at_ms: col('DOUBLE', 'end of its last execution', { unit: 'ms', notNull: true }),
+  latency_ms: col('DOUBLE', 'completed_at_ms - intended_at_ms', { unit: 'ms', notNull: true }),
+});
+
+export const executions = table('executions', 'One row per agent execution of a completed run.', {
+  run_id: col('VARCHAR', 'run', { notNull: true }),
+  agent: col('VARCHAR', 'agent name', { notNull: true }),
+  identity: col('VARCHAR', 'agent and logical input keys (keys the latency draw)', { notNull: true }),
+  start_ms: col('DOUBLE', 'on the run clock', { unit: 'ms', notNull: true }),
+  end_ms: col('DOUBLE', 'on the run clock', { unit: 'ms', notNull: true }),
+  drawn_latency_ms: col('DOUBLE', 'unscaled draw', { unit: 'ms' }),
+  scaled_latency_ms: col('DOUBLE', 'draw x latency scale: what was waited', { unit: 'ms' }),
+  tokens_in: col('INTEGER', 'prompt tokens', { unit: 'tokens' }),
+  tokens_out: col('INTEGER', 'completion tokens', { unit: 'tokens' }),
+  cost_usd: col('DOUBLE', 'simulated cost', { unit: 'USD' }),
+  error: col('VARCHAR', 'agent failure, if any'),
+});
+
+export const spans = table('spans', 'OpenTelemetry spans (one `<system>.run` root, one `<agent>.execute` per execution), in the column layout of the real Flock\'s DuckDB trace exporter, plus `run_id`.', {
+  trace_id: col('VARCHAR', 'trace'),
+  span_id: col('VARCHAR', 'span', { primaryKey: true }),
+  parent_id: col('VARCHAR', 'parent span'),
+  name: col('VARCHAR', 'span name'),
+  service: col('VARCHAR', 'service (system)'),
+  operation: col('VARCHAR', 'operation'),
+  kind: col('VARCHAR', 'span kind'),
+  start_time: col('BIGINT', 'epoch', { unit: 'ns' }),
+  end_time: col('BIGINT', 'epoch', { unit: 'ns' }),
+  duration_ms: col('DOUBLE', 'duration', { unit: 'ms' }),
+  status_code: col('VARCHAR', 'OK / ERROR'),
+  status_description: col('VARCHAR', 'status message'),
+  attributes: col('JSON', 'span attributes'),
+  events: col('JSON', 'span events'),
+  links: col('JSON', 'span links'),
+  resource: col('JSON', 'resource attributes'),
+  created_at: col('TIMESTAMP', 'row written'),
+  run_id: col('VARCHAR', 'run'),
+});
+
+export const chaos = table('chaos', '`flockbench chaos`: one row per delivery mode of a failure run; `lost`/`duplicated` count logical artifact keys a read-committed reader of every output topic sees, against what the workload must produce.', {
+  run_id: col('VARCHAR', 'run', { notNull: true }),
+  started_at: col('TIMESTAMP', 'wall clock at start'),
+  mode: col('VARCHAR', 'delivery mode'),
+  nodes: col('INTEGER', 'brokers in the cluster', { unit: 'count' }),
+  tasks: col('INTEGER', 'map tasks', { unit: 'count' }),
+  kills: col('INTEGER', 'broker kills executed', { unit: 'count' }),
+  worker_crashes: col('INTEGER', 'consumer crashes between produce and commit', { unit: 'count' }),
+  expected: col('INTEGER', 'artifacts the workload must produce', { unit: 'count' }),
+  observed: col('INTEGER', 'records seen', { unit: 'count' }),
+  lost: col('INTEGER', 'expected keys never seen', { unit: 'count' }),
+  duplicated: col('INTEGER', 'keys seen more than once', { unit: 'count' }),
+  unexpected: col('INTEGER', 'keys the workload does not produce', { unit: 'count' }),
+  makespan_ms: col('DOUBLE', 'measured window', { unit: 'ms' }),
+  env: col('JSON', 'environment, seed, options, events, counters, error'),
+});
+
+export const bench = table('bench', '`flockbench bench`: per-event engine overhead with zero-latency agents.', {
+  bench_id: col('VARCHAR', 'one bench invocation', { notNull: true }),
+  started_at: col('TIMESTAMP', 'wall clock at start'),
+  system: col('VARCHAR', 'system'),
+  case_name: col('VARCHAR', 'case (fan-out-8, chain-10, ...)'),
+  n: col('INTEGER', 'case size', { unit: 'count' }),
+  events: col('INTEGER', 'agent executions per run', { unit: 'count' }),
+  samples: col('INTEGER', 'timed runs', { unit: 'count' }),
+  mean_ms: col('DOUBLE', 'mean run time', { unit: 'ms' }),
+  p50_ms: col('DOUBLE', 'median run time', { unit: 'ms' }),
+  p95_ms: col('DOUBLE', 'run time p95', { unit: 'ms' }),
+  p99_ms: col('DOUBLE', 'run time p99', { unit: 'ms' }),
+  per_event_us: col('DOUBLE', 'mean run time / events', { unit: 'µs' }),
+  ratio_to_blackboard: col('DOUBLE', 'per_event_us / blackboard-eager\'s on the same case', { unit: 'ratio' }),
+  heap_mb_per_10k: col('DOUBLE', 'retained heap per 10k tasks', { unit: 'MiB' }),
+  env: col('JSON', 'environment; `state` completed/skipped/errored with the reason'),
+});
+
+export const TABLES: TableDef[] = [meta, runs, samples, taskLatencies, executions, spans, chaos, bench];
+
+export type RunRow = RowOf<typeof runs.columns>;
+export type SampleRow = RowOf<typeof samples.columns>;
+export type TaskLatencyRow = RowOf<typeof taskLatencies.columns>;
+export type ExecutionRow = RowOf<typeof executions.columns>;
+export type SpanRow = Omit<RowOf<typeof spans.columns>, 'run_id' | 'created_at'>;
+export type ChaosRow = RowOf<typeof chaos.columns>;
+export type BenchRow = RowOf<typeof bench.columns>;
+
+export function createTableSql(t: TableDef): string {
+  const cols = Object.entries(t.columns).map(([name, c]) => `${name} ${c.type}${c.primaryKey ? ' PRIMARY KEY' : c.nullable ? '' : ' NOT NULL'}`);
+  return `CREATE TABLE IF NOT EXISTS ${t.name} (${cols.join(', ')})`;
+}
+
+/** Views: what notebooks, the paper and the figures read (JSON extraction written once). */
+export const VIEWS: { name: string; doc: string; sql: string }[] = [
+  {
+    name: 'run_configs',
+    doc: 'Completed runs with their configuration as columns: the workload and system parameters that define a cell (NULL where a system has no such parameter).',
+    sql: `SELECT r.*,
+      params->'workload' AS workload_params, params->'system' AS system_params,
+      CAST(params->>'$.workload.tasks' AS INTEGER) AS wl_tasks,
+      CAST(params->>'$.workload.analysts' AS INTEGER) AS wl_analysts,
+      CAST(params->>'$.workload.depth' AS INTEGER) AS wl_depth,
+      CAST(params->>'$.workload.join' AS BOOLEAN) AS wl_join,
+      params->>'$.workload.model' AS wl_model,
+      params->>'$.workload.arrival' AS wl_arrival,
+      CAST(params->>'$.workload.ratePerSec' AS DOUBLE) AS wl_rate_per_sec,
+      CAST(params->>'$.workload.maxConcurrency' AS INTEGER) AS wl_max_concurrency,
+      params->>'$.system.delivery' AS sys_delivery,
+      CAST(params->>'$.system.partitions' AS INTEGER) AS sys_partitions,
+      CAST(params->>'$.system.consumers' AS INTEGER) AS sys_consumers,
+      CAST(params->>'$.system.processes' AS INTEGER) AS sys_processes,
+      CASE WHEN params->>'$.system.processes' IS NULL THEN NULL WHEN CAST(params->>'$.system.processes' AS INTEGER) = 0 THEN 'one-process' ELSE 'worker-processes' END AS sys_layout,
+      CAST(params->>'$.system.maxInFlight' AS INTEGER) AS sys_max_in_flight,
+      CAST(params->>'$.system.batchWindowMs' AS DOUBLE) AS sys_batch_window_ms,
+      CAST(params->>'$.system.maxConcurrency' AS INTEGER) AS sys_max_concurrency,
+      CAST(params->>'$.setupMs' AS DOUBLE) AS setup_ms,
+      CAST(params->>'$.broker.cpuPctMean' AS DOUBLE) AS broker_cpu_pct_mean,
+      CAST(params->>'$.broker.rssPeakMb' AS DOUBLE) AS broker_rss_peak_mb
+    FROM runs r WHERE state = 'completed'`,
+  },
+  {
+    name: 'failed_runs',
+    doc: 'Runs that failed, with their cell and error.',
+    sql: `SELECT run_id, matrix, session, system, workload, rep, seed, latency_scale, error, params, started_at FROM runs WHERE state = 'failed'`,
+  },
+];
+
+type Appendable = string | number | bigint | boolean | null | undefined;
+
+function appendValue(a: DuckDBAppender, type: SqlType, v: Appendable): void {
+  if (v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v))) a.appendNull();
+  else if (type === 'VARCHAR' || type === 'JSON') a.appendVarchar(String(v));
+  else if (type === 'INTEGER') a.appendInteger(Number(v));
+  else if (type === 'BIGINT') a.appendBigInt(BigInt(v));
+  else if (type === 'DOUBLE') a.appendDouble(Number(v));
+  else if (type === 'BOOLEAN') a.appendBoolean(Boolean(v));
+  else a.appendTimestamp(new DuckDBTimestampValue(BigInt(Date.parse(String(v))) * 1000n));
+}
+
+/** Append rows to a declared table through one Appender (inside the caller's transaction, if any). */
+export async function appendRows<C extends Record<string, ColumnDef>>(
+  conn: { createAppender(table: string): Promise<DuckDBAppender> },
+  t: TableDef<C>,
+  rows: Iterable<Partial<RowOf<C>>>,
+): Promise<number> {
+  const a = await conn.createAppender(t.name);
+  const cols = Object.entries(t.columns);
+  let n = 0;
+  try {
+    for (const row of rows) {
+      const r = row as Record<string, Appendable>;
+      for (const [name, c] of cols) appendValue(a, c.type, name === 'created_at' && r[name] === undefined ? new Date().toISOString() : r[name]);
+      a.endRow();
+      n++;
+    }
+    a.flushSync();
+  } finally {
+    a.closeSync();
+  }
+  return n;
+}
+
+/** The schema as Markdown (the reference part of results/README.md). */
+export function schemaMarkdown(): string {
+  const out: string[] = [`Schema version: **${SCHEMA_VERSION}**.`, ''];
+  for (const t of TABLES) {
+    out.push(`### \`${t.name}\``, '', t.doc, '', '| column | type | unit | meaning |', '|---|---|---|---|');
+    for (const [name, c] of Object.entries(t.columns)) out.push(`| \`${name}\` | ${c.type}${c.nullable ? '' : ' not null'} | ${c.unit ?? ''} | ${c.doc} |`);
+    out.push('');
+  }
+  out.push('### Views', '');
+  for (const v of VIEWS) out.push(`- \`${v.name}\`: ${v.doc}`);
+  return out.join('\n');
+}

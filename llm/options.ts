@@ -1,0 +1,49 @@
+// The options a matrix may give the HTTP simulator and its client (`llmOptions:`), declared
+// once and checked before anything runs: a misspelt or ill-typed key is a one-line error.
+import { resolveParams, type ParamDefs } from '../core/params.ts';
+import { UserError } from '../core/errors.ts';
+
+export const llmClientOptionDefs = {
+  url: { type: 'string', doc: 'talk to this running simulator instead of starting one per run' },
+  maxRetries: { type: 'integer', min: 0, doc: 'client retries per call (default 2, as the SDKs)' },
+  timeoutMs: { type: 'number', min: 1, unit: 'ms', doc: 'client timeout per attempt' },
+  backoffBaseMs: { type: 'number', min: 0, unit: 'ms', doc: 'first retry backoff' },
+  backoffMaxMs: { type: 'number', min: 0, unit: 'ms', doc: 'retry backoff cap' },
+  stream: { type: 'boolean', doc: 'use server-sent events' },
+  maxSockets: { type: 'integer', min: 1, doc: 'client connection pool size' },
+  queueing: { type: 'boolean', doc: 'over-limit requests wait instead of getting 429' },
+  warmConnections: { type: 'integer', min: 0, doc: 'keep-alive connections opened before the run' },
+} as const satisfies ParamDefs;
+
+export const llmLimitDefs = {
+  rpm: { type: 'number', min: 1, doc: "requests per window (default: the model profile's)" },
+  tpm: { type: 'number', min: 1, doc: "tokens per window (default: the model profile's)" },
+  maxConcurrent: { type: 'integer', min: 1, doc: 'admitted requests in flight' },
+  windowMs: { type: 'number', min: 1, unit: 'ms', doc: 'the rate-limit "minute" (default 60 000 x latency scale)' },
+} as const satisfies ParamDefs;
+
+export const llmFaultDefs = {
+  http5xx: { type: 'number', min: 0, max: 1, doc: 'probability of an HTTP 500 after the scaled TTFT' },
+  timeout: { type: 'number', min: 0, max: 1, doc: 'probability that a request hangs' },
+  malformed: { type: 'number', min: 0, max: 1, doc: 'probability of a truncated body' },
+  hangMs: { type: 'number', min: 1, unit: 'ms', doc: 'how long a hung request is held' },
+} as const satisfies ParamDefs;
+
+const isMapping = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+
+/** Check `llmOptions` as a whole; returns it unchanged (the transport reads the raw object). */
+export function validateLlmOptions(where: string, v: unknown): Record<string, unknown> {
+  if (v === undefined) return {};
+  if (!isMapping(v)) throw new UserError(`${where}: 'llmOptions' must be a mapping`);
+  const { limits, faults, ...rest } = v;
+  resolveParams(`${where}: llmOptions`, llmClientOptionDefs, rest);
+  if (limits !== undefined && typeof limits !== 'boolean') {
+    if (!isMapping(limits)) throw new UserError(`${where}: 'llmOptions.limits' must be true, false or a mapping`);
+    resolveParams(`${where}: llmOptions.limits`, llmLimitDefs, limits);
+  }
+  if (faults !== undefined) {
+    if (!isMapping(faults)) throw new UserError(`${where}: 'llmOptions.faults' must be a mapping`);
+    resolveParams(`${where}: llmOptions.faults`, llmFaultDefs, faults);
+  }
+  return v;
+}

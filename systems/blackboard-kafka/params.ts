@@ -1,0 +1,19 @@
+// Parameters of blackboard-kafka (matrix `systemParams.blackboard-kafka`), declared once.
+import type { ParamDefs } from '../../core/params.ts';
+
+export const kafkaParams = {
+  delivery: { type: 'string', default: 'at-least-once', choices: ['at-least-once', 'exactly-once'], doc: 'at-least-once: outputs, then offsets; exactly-once: outputs and offsets in one transaction, read-committed consumers' },
+  partitions: { type: 'integer', default: 4, min: 1, doc: 'partitions per type topic' },
+  processes: { type: 'integer', default: 0, min: 0, doc: 'consumer processes; 0 = the consumers run in the run\'s own process' },
+  consumers: { type: 'integer', default: 2, min: 1, doc: 'consumers of every agent group (per process when processes >= 1); an agent with an unkeyed batch gets 1 in total' },
+  maxInFlight: { type: 'integer', min: 1, doc: "executions in flight per consumer; derived: ceil(agent's maxConcurrency / consumers in its group)" },
+  batchSize: { type: 'integer', default: 16, min: 1, doc: 'completions per transaction / offset commit' },
+  lingerMs: { type: 'number', default: 5, min: 0, unit: 'ms', doc: 'wait for more completions before a commit' },
+  replicas: { type: 'integer', default: 1, min: 1, doc: 'replication factor of the run\'s topics (3 on a 3-node cluster)' },
+  maxAttempts: { type: 'integer', default: 3, min: 1, doc: 'executions of one input before it goes to the dead-letter topic' },
+  fetchMaxBytes: { type: 'integer', min: 1, unit: 'bytes', doc: "consumer fetch response limit (fetch.max.bytes); derived: the client's default (10 MB)" },
+  bootstrap: { type: 'string-list', doc: 'broker addresses; derived: the cluster `brokers up kafka` started, else FLOCKBENCH_KAFKA_BOOTSTRAP' },
+  deleteTopics: { type: 'boolean', default: true, doc: "delete the run's topics when it ends" },
+  rejoinSoleMember: { type: 'boolean', default: false, doc: 'count (do not fail on) re-joins of single-consumer groups (coordinator failover in chaos runs)' },
+  restartFailedWorkers: { type: 'integer', default: 0, min: 0, doc: 'restart a consumer that failed or stalled, up to this many times per run, the way a supervisor would (chaos runs)' },
+} as const satisfies ParamDefs;

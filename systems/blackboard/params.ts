@@ -1,0 +1,18 @@
+// Parameters of the in-memory blackboard systems (matrix `systemParams.blackboard-eager` /
+// `systemParams.blackboard-deferred`), declared once.
+import type { ParamDefs } from '../../core/params.ts';
+
+export const blackboardParams = {
+  maxAgentIterations: {
+    type: 'integer', min: 1,
+    doc: "circuit breaker: executions per agent between two idle points (Flock's default 1000); derived: max(1000, 2 x tasks), so a legitimate batch of many independent tasks does not trip it",
+  },
+} as const satisfies ParamDefs;
+
+export const deferredParams = {
+  ...blackboardParams,
+  batchWindowMs: {
+    type: 'number', default: 0, min: 0, unit: 'ms',
+    doc: 'open loop: collect published tasks for this long (unscaled, x latency scale) and dispatch them together; 0 = dispatch each arrival at once',
+  },
+} as const satisfies ParamDefs;
