@@ -17,13 +17,21 @@ export interface KafkaNodePorts {
   controllerPort: number;
 }
 
+/** FLOCKBENCH_KAFKA_PORT_OFFSET shifts every port, so two checkouts can run clusters side by side. */
+export function portOffset(env: NodeJS.ProcessEnv = process.env): number {
+  const v = Number(env.FLOCKBENCH_KAFKA_PORT_OFFSET ?? 0);
+  if (!Number.isInteger(v) || v < 0 || v > 9000) throw new Error(`FLOCKBENCH_KAFKA_PORT_OFFSET must be an integer in 0..9000, got ${env.FLOCKBENCH_KAFKA_PORT_OFFSET}`);
+  return v;
+}
+
 /**
  * Port plan. One node: 9092 (clients) / 9093 (controller), the Kafka defaults.
  * Three nodes: 19092/19093, 29092/29093, 39092/39093, so a 1-node and a 3-node cluster never clash.
+ * All shifted by FLOCKBENCH_KAFKA_PORT_OFFSET.
  */
-export function kafkaPorts(nodes: KafkaNodes): KafkaNodePorts[] {
-  if (nodes === 1) return [{ nodeId: 1, brokerPort: 9092, controllerPort: 9093 }];
-  return [1, 2, 3].map((n) => ({ nodeId: n, brokerPort: n * 10000 + 9092, controllerPort: n * 10000 + 9093 }));
+export function kafkaPorts(nodes: KafkaNodes, offset = portOffset()): KafkaNodePorts[] {
+  if (nodes === 1) return [{ nodeId: 1, brokerPort: 9092 + offset, controllerPort: 9093 + offset }];
+  return [1, 2, 3].map((n) => ({ nodeId: n, brokerPort: n * 10000 + 9092 + offset, controllerPort: n * 10000 + 9093 + offset }));
 }
 
 /** Comma-separated bootstrap list, e.g. `127.0.0.1:9092`. */
