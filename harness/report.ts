@@ -1,6 +1,6 @@
 // Summaries of what is stored: one row per (matrix, workload + params, tail, scale, system),
 // medians over independent runs with a seeded 95% bootstrap CI on the makespan.
-import { bootstrapCi, median } from '../core/stats.ts';
+import { bootstrapCi, median } from '../core/stats/basic.ts';
 import { canonicalJson } from '../core/canonical.ts';
 import { SYSTEMS } from '../systems/registry.ts';
 import type { ResultsDb } from './results/db.ts';

@@ -1,7 +1,7 @@
 // `flockbench llm probe`: measure the HTTP simulator from the outside, as a client sees it.
 // Streams N requests at a fixed concurrency and compares, per percentile, the profile's
 // configured TTFT, the keyed draws of exactly these requests, and the measured TTFT / total.
-import { quantile } from '../core/stats.ts';
+import { quantile } from '../core/stats/basic.ts';
 import { drawLatency } from './draw.ts';
 import { profile, type TailMode } from './profiles.ts';
 import { startLlmServer } from './server.ts';

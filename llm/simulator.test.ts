@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { shuffled, keyedRng } from '../core/random.ts';
-import { quantile } from '../core/stats.ts';
+import { quantile } from '../core/stats/basic.ts';
 import { drawLatency } from './draw.ts';
 import { MODELS, mixtureQuantile, ttftMixture } from './profiles.ts';
 import { SimulatedLlm } from './simulator.ts';

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vega from 'vega';
 import * as vegaLite from 'vega-lite';
-import { bootstrapCi, median } from '../core/stats.ts';
+import { bootstrapCi, median } from '../core/stats/basic.ts';
 import type { ResultsDb } from '../harness/results/db.ts';
 import { kafkaLayout, loadRuns, ratioEvidence } from './verdicts.ts';
 

@@ -5,7 +5,7 @@
 // seeded 95% percentile bootstrap CI (bootstrapRatioCi, 2000 resamples), never over requests
 // inside one run. A configuration needs MIN_REPS runs per arm to be decided at all.
 import { canonicalJson } from '../core/canonical.ts';
-import { bootstrapRatioCi, median } from '../core/stats.ts';
+import { bootstrapRatioCi, median } from '../core/stats/basic.ts';
 import type { ResultsDb } from '../harness/results/db.ts';
 
 export type Verdict = 'supported' | 'refuted' | 'inconclusive' | 'no data';

@@ -12,7 +12,7 @@ import { loadSystem, systemEntry } from '../../systems/registry.ts';
 import { resolveParams } from '../../core/params.ts';
 import { runSession } from '../runner/run-once.ts';
 import type { RunContext, System } from '../../systems/types.ts';
-import { quantile } from '../../core/stats.ts';
+import { quantile } from '../../core/stats/basic.ts';
 import { emptyStats, type LlmClient, type LlmRequest, type LlmResponse } from '../../llm/types.ts';
 import type { BenchCase } from './cases.ts';
 import { growthClass, loglogSlope } from './growth.ts';

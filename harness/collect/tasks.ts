@@ -3,7 +3,7 @@
 // so a system that delays starting work is charged for it (no coordinated omission).
 import type { ExecutionRecord } from '../../workloads/execute.ts';
 import type { Arrival } from '../../workloads/arrivals.ts';
-import { jainIndex } from '../../core/stats.ts';
+import { jainIndex } from '../../core/stats/basic.ts';
 
 export interface TaskLatency {
   task: string;

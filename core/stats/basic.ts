@@ -1,5 +1,5 @@
 // Small statistics: quantiles, median, seeded bootstrap CIs over independent runs.
-import { keyedRng } from './random.ts';
+import { keyedRng } from '../random.ts';
 
 /** Quantile by linear interpolation (type 7), q in [0,1]. NaN for empty input. */
 export function quantile(xs: readonly number[], q: number): number {

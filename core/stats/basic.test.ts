@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bootstrapCi, jainIndex, median, quantile } from './stats.ts';
+import { bootstrapCi, jainIndex, median, quantile } from './basic.ts';
 
 describe('stats', () => {
   it('quantiles interpolate (type 7)', () => {
