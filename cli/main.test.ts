@@ -1,6 +1,6 @@
 // The CLI as a user meets it: a real child process, exit codes and one-line errors.
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,4 +70,68 @@ describe('flockbench CLI', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/no results database/);
   });
+
+  it.each(['SIGTERM', 'SIGINT'] as const)('%s stops the whole process tree: no orphan, the DB unlocked, only whole runs stored', async (sig) => {
+    const db = join(dir, `signal-${sig}.duckdb`);
+    const m = matrix(`long-${sig}.yaml`, 'name: long\nreps: 3\nlatencyScale: 1\nsystems: [blackboard-eager]\nworkloads: [{name: map, params: {tasks: 5, depth: 20}}]\n');
+    const child = spawn(process.execPath, ['bin/flockbench.mjs', 'run', m, '--db', db], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
+    // Wait until the first run's child process exists, then interrupt.
+    const descendants = (): number[] => {
+      const r = spawnSync('ps', ['-eo', 'pid,ppid'], { encoding: 'utf8' });
+      const rows = r.stdout.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/).map(Number));
+      const out: number[] = [];
+      const walk = (p: number) => { for (const [pid, ppid] of rows) if (ppid === p) { out.push(pid!); walk(pid!); } };
+      walk(child.pid!);
+      return out;
+    };
+    let tree: number[] = [];
+    for (let i = 0; i < 300 && tree.filter((p) => spawnSync('ps', ['-o', 'args=', '-p', String(p)], { encoding: 'utf8' }).stdout.includes('child.ts')).length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      tree = descendants();
+    }
+    expect(tree.length).toBeGreaterThan(0);
+    const code = await new Promise<number | null>((resolve) => {
+      child.once('exit', (c) => resolve(c));
+      child.kill(sig);
+    });
+    expect(code).toBe(sig === 'SIGTERM' ? 143 : 130);
+    expect(err).toMatch(new RegExp(`${sig}, stopping`));
+    await new Promise((r) => setTimeout(r, 300));
+    // Gone, or a zombie (dead; reaped by whoever inherits it): nothing of the run still runs.
+    const running = (pid: number) => /^[^Z]/.test(spawnSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).stdout.trim());
+    for (const pid of tree) expect(running(pid), `process ${pid} outlived the command: ${spawnSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' }).stdout}`).toBe(false);
+    // The database is not locked and holds no partial run.
+    const handle = await ResultsDb.open(db);
+    const [runs] = await handle.query<{ n: number; bad: number }>(`SELECT count(*)::INT AS n, count(*) FILTER (WHERE state = 'completed' AND makespan_ms IS NULL)::INT AS bad FROM runs`);
+    expect(runs!.bad).toBe(0);
+    handle.close();
+  }, 120_000);
+
+  it('a wrapper that dies without passing the signal on (npx: sh -c) still stops the command', async () => {
+    const db = join(dir, 'orphan.duckdb');
+    const m = matrix('long-orphan.yaml', 'name: long\nreps: 3\nlatencyScale: 1\nsystems: [blackboard-eager]\nworkloads: [{name: map, params: {tasks: 5, depth: 20}}]\n');
+    // `; true` keeps sh from exec-ing node: sh is the parent, as under npx.
+    const sh = spawn('sh', ['-c', `${process.execPath} bin/flockbench.mjs run ${m} --db ${db}; true`], { stdio: 'ignore' });
+    const cliPid = async (): Promise<number | undefined> => {
+      for (let i = 0; i < 300; i++) {
+        const r = spawnSync('ps', ['-eo', 'pid,ppid,args'], { encoding: 'utf8' });
+        const row = r.stdout.split('\n').map((l) => l.trim().split(/\s+/)).find((f) => Number(f[1]) === sh.pid && f.includes('bin/flockbench.mjs'));
+        if (row) return Number(row[0]);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return undefined;
+    };
+    const pid = await cliPid();
+    expect(pid).toBeDefined();
+    await new Promise((r) => setTimeout(r, 1500));
+    sh.kill('SIGKILL');
+    let alive = true;
+    for (let i = 0; i < 100 && alive; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      alive = /^[^Z]/.test(spawnSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).stdout.trim());
+    }
+    expect(alive).toBe(false);
+  }, 120_000);
 });

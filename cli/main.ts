@@ -1,9 +1,11 @@
 // The `flockbench` command line. Heavy modules (DuckDB, runners, systems) load inside the
 // command that needs them, so `--help` and listings answer at once. Exit codes: 0 ok, 1 a run failed, 2 bad input (one line, no rows written).
 import { setMaxListeners } from 'node:events';
+import { availableParallelism } from 'node:os';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { UserError } from '../core/errors.ts';
 import { formatParams } from '../core/params.ts';
+import { installSignalHandlers } from '../harness/lifecycle.ts';
 import { expandMatrix, loadMatrix } from '../harness/runner/matrix.ts';
 import { progressBar } from './progress.ts';
 import { registerConformCommand } from './conform.ts';
@@ -25,6 +27,12 @@ const nonNegInt = (name: string) => (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
   return n;
+};
+const cpuList = (name: string) => (v: string) => {
+  if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(v)) throw new InvalidArgumentError(`${name} takes a CPU list such as 1, 0-1 or 0,2`);
+  const max = Math.max(...v.split(/[,-]/).map(Number));
+  if (max >= availableParallelism()) throw new InvalidArgumentError(`${name} ${v}: this machine has CPUs 0-${availableParallelism() - 1}`);
+  return v;
 };
 const positiveNumber = (name: string) => (v: string) => {
   const n = Number(v);
@@ -49,10 +57,15 @@ export function buildProgram(): Command {
     .option('--latency-scale <x>', 'multiply all simulated latencies and timeouts', positiveNumber('--latency-scale'))
     .option('--resume', 'skip cells already stored in the DB')
     .option('--no-isolate', 'run cells in this process instead of one child process each')
+    .option('--pin <cpus>', 'run each cell\'s process on these CPUs (taskset list, e.g. 1); recorded per run', cpuList('--pin'))
+    .option('--broker-pin <cpus>', 'move the broker JVMs of kafka cells onto these CPUs (e.g. 0)', cpuList('--broker-pin'))
     .option('--json', 'print the summary as JSON')
     .action(async (matrixPath: string, o) => {
       const m = loadMatrix(matrixPath);
       const cells = expandMatrix(m, { reps: o.reps, seed: o.seed, latencyScale: o.latencyScale });
+      if (o.pin && o.isolate === false) throw new UserError('--pin needs each cell in its own process: drop --no-isolate');
+      const { checkDbPath } = await import('../harness/results/db.ts');
+      checkDbPath(o.db);
       const { ResultsDb } = await import('../harness/results/db.ts');
       const { runMatrix } = await import('../harness/runner/runner.ts');
       const { formatSummary, summarize } = await import('../harness/report.ts');
@@ -63,6 +76,8 @@ export function buildProgram(): Command {
           db,
           resume: o.resume,
           isolate: o.isolate,
+          pin: o.pin,
+          brokerPin: o.brokerPin,
           onProgress: (d, t, c, s) => bar(d, t, `${c.system} ${c.workload} rep ${c.rep} ${s}`),
         });
         const rows = await summarize(db, { matrix: m.name });
@@ -132,9 +147,10 @@ export function buildProgram(): Command {
   return program;
 }
 
-export async function main(argv = process.argv): Promise<number> {
+export async function main(argv = process.argv, { parentPid = process.ppid } = {}): Promise<number> {
   // LangGraph adds one abort listener per running task to an internal signal (removed after).
   setMaxListeners(0);
+  installSignalHandlers(undefined, undefined, parentPid);
   const program = buildProgram();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   const verbose = argv.includes('--verbose');

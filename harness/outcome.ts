@@ -17,12 +17,16 @@ export interface RunOutcome {
   latencyScale: number;
   tasks: number;
   makespanMs: number;
+  /** Release-aware lower bound (collect/lower-bound.ts). */
   lowerBoundMs: number;
+  /** Zero-overhead replay of the system's own policy on the realized draws (collect/ideal.ts); NaN if unknown. */
+  idealMs: number;
   criticalPathMs: number;
   concurrencyBoundMs: number;
   efficiency: number;
   /** Tasks per second of makespan. */
   throughputTps: number;
+  /** Nearest-rank task-latency percentiles; NaN when the run has too few tasks (P95 < 20, P99 < 100). */
   p50Ms: number;
   p95Ms: number;
   p99Ms: number;
@@ -37,6 +41,8 @@ export interface RunOutcome {
   costPerTaskUsd: number;
   errors: number;
   startedAt: string;
+  /** Machine conditions: 1-minute load average at start and end, CPUs this process may use, its CPU list. */
+  machine: { loadStart: number; loadEnd: number; cpus: number; cpuList: string };
   /** Terminal + error artifacts, as sorted content hashes (conformance). */
   finalHash: string[];
   artifacts: Artifact[];

@@ -18,32 +18,33 @@ function entry<D extends ParamDefs>(e: SystemEntry<D>): SystemEntry<ParamDefs, u
 
 export const SYSTEMS: SystemEntry<ParamDefs, unknown>[] = [
   entry({
-    name: 'blackboard-eager', store: 'memory', params: blackboardParams,
+    name: 'blackboard-eager', store: 'memory', params: blackboardParams, policy: () => ({ kind: 'dataflow' }),
     description: 'Flock-style blackboard, in-memory store; publish() schedules at once (real Flock 0.5 behaviour)',
     load: async () => (await import('./blackboard/system.ts')).blackboardSystem('blackboard-eager', 'eager'),
   }),
   entry({
     name: 'blackboard-deferred', store: 'memory', params: deferredParams,
+    policy: (p, open) => ({ kind: 'dataflow', ...(open && p.batchWindowMs > 0 ? { dispatchEveryMs: p.batchWindowMs } : {}) }),
     description: 'Flock-style blackboard, in-memory store; publish() enqueues, run_until_idle() dispatches the batch',
     load: async () => (await import('./blackboard/system.ts')).blackboardSystem('blackboard-deferred', 'deferred'),
   }),
   entry({
-    name: 'langgraph-stepwise', store: 'graph-state', params: stepwiseParams,
+    name: 'langgraph-stepwise', store: 'graph-state', params: stepwiseParams, policy: () => ({ kind: 'serial' }),
     description: "LangGraph.js, one node execution per superstep, each superstep its own invoke (the seeds' baseline)",
     load: async () => (await import('./langgraph/system.ts')).langgraphStepwiseSystem(),
   }),
   entry({
-    name: 'langgraph-parallel', store: 'graph-state', params: parallelParams,
+    name: 'langgraph-parallel', store: 'graph-state', params: parallelParams, policy: (p) => ({ kind: 'superstep', maxConcurrency: p.maxConcurrency, agentLimits: p.perAgentLimit }),
     description: 'LangGraph.js, Send fan-out within supersteps, bounded maxConcurrency, one graph run over all tasks published together',
     load: async () => (await import('./langgraph/system.ts')).langgraphParallelSystem(),
   }),
   entry({
-    name: 'blackboard-kafka', store: 'kafka', params: kafkaParams,
+    name: 'blackboard-kafka', store: 'kafka', params: kafkaParams, policy: () => ({ kind: 'dataflow' }),
     description: 'Flock-style blackboard distributed over Kafka: per-type topics, one consumer group per agent, at-least-once or exactly-once',
     load: async () => (await import('./blackboard-kafka/system.ts')).blackboardKafkaSystem(),
   }),
   entry({
-    name: 'flock-real', store: 'flock-memory', params: flockRealParams,
+    name: 'flock-real', store: 'flock-memory', params: flockRealParams, policy: () => ({ kind: 'dataflow' }),
     description: 'The real Flock (PyPI flock-core 0.5.7, Python, out of process): its publish/matching/semaphores/BatchSpec/store, LLM engine replaced by one HTTP call to the simulator',
     load: async () => (await import('./flock-real/system.ts')).flockRealSystem(),
   }),

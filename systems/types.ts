@@ -104,6 +104,21 @@ export interface System<P = unknown> {
   start(workload: WorkloadSpec, ctx: RunContext<P>): Promise<Session>;
 }
 
+/**
+ * A system's scheduling policy, for the zero-overhead replay that gives a run's ideal makespan
+ * (harness/collect/ideal.ts): dataflow (per-agent FIFO under its limit), superstep (one graph
+ * run per publish, Pregel barriers), superstep-per-task (one graph run per task), serial (one
+ * execution at a time). `maxConcurrency`: a graph's global task window; `dispatchEveryMs`: a
+ * batch window (unscaled) that holds published tasks until its next tick.
+ */
+export interface SchedulingPolicy {
+  kind: 'dataflow' | 'superstep' | 'superstep-per-task' | 'serial';
+  maxConcurrency?: number;
+  dispatchEveryMs?: number;
+  /** Whether each agent's maxConcurrency holds (default true). */
+  agentLimits?: boolean;
+}
+
 /** A system as the registry declares it: name, store, parameters, and how to load it. */
 export interface SystemEntry<D extends ParamDefs = ParamDefs, P = Resolved<D>> {
   name: string;
@@ -113,6 +128,8 @@ export interface SystemEntry<D extends ParamDefs = ParamDefs, P = Resolved<D>> {
   store: string;
   /** Its parameters (matrix `systemParams.<name>`), declared once. */
   params: D;
+  /** Its scheduling policy under these parameters (open: the run has open-loop arrivals). */
+  policy(params: P, open: boolean): SchedulingPolicy;
   /** Loaded lazily, so listing systems never imports LangGraph or broker clients. */
   load(): Promise<System<P>>;
 }

@@ -359,6 +359,19 @@ export async function stopKafka(baseDir = DEFAULT_KAFKA_DIR): Promise<{ stopped:
   return { stopped: live.length };
 }
 
+/** SIGKILL every node of a cluster at once, without waiting (an interrupted command's cleanup). */
+export function killKafka(baseDir = DEFAULT_KAFKA_DIR): void {
+  for (const n of statusKafka(baseDir).nodes) {
+    if (!n.alive || !n.pid) continue;
+    try {
+      process.kill(n.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    rmSync(pidFile(baseDir, n.index), { force: true });
+  }
+}
+
 /** Hard-kills node `index` (0-based) with SIGKILL, as a crash would. */
 export async function killNode(index: number, baseDir = DEFAULT_KAFKA_DIR): Promise<void> {
   const pid = readPid(baseDir, index);

@@ -26,7 +26,7 @@ export const DEFAULT_DB = 'results/flockbench.duckdb';
 const MIGRATIONS: string[][] = [
   // 1 -> 2: fairness (Jain's index over per-task ideal/measured latency).
   [`ALTER TABLE runs ADD COLUMN IF NOT EXISTS fairness DOUBLE`],
-  // 2 -> 3: failed runs are stored (state, error); sessions; one name per concept.
+  // 2 -> 3: failed runs are stored (state, error); sessions; ideal makespan; machine load; one name per concept.
   [
     `DROP INDEX IF EXISTS runs_cell`,
     `ALTER TABLE runs RENAME COLUMN rps TO throughput_tps`,
@@ -35,6 +35,11 @@ const MIGRATIONS: string[][] = [
     `ALTER TABLE runs ADD COLUMN error VARCHAR`,
     `ALTER TABLE runs ADD COLUMN session VARCHAR`,
     `ALTER TABLE runs ADD COLUMN tail VARCHAR`,
+    `ALTER TABLE runs ADD COLUMN ideal_ms DOUBLE`,
+    `ALTER TABLE runs ADD COLUMN load_start DOUBLE`,
+    `ALTER TABLE runs ADD COLUMN load_end DOUBLE`,
+    `ALTER TABLE runs ADD COLUMN cpus INTEGER`,
+    `ALTER TABLE runs ADD COLUMN cpu_list VARCHAR`,
     `UPDATE runs SET tail = params->>'tail'`,
     `ALTER TABLE task_latencies ADD COLUMN published_at_ms DOUBLE`,
     `ALTER TABLE chaos RENAME COLUMN items TO tasks`,
@@ -236,14 +241,15 @@ export class ResultsDb {
       run_id: r.runId, state: 'completed', error: null, cell_id: meta.cellId, matrix: meta.matrix, session: meta.session ?? null,
       system: r.system, workload: r.workload, store: r.store, params: JSON.stringify(r.params), rep: meta.rep, seed: BigInt(r.seed),
       latency_scale: r.latencyScale, llm_transport: String(r.params.llmTransport), tail: String(r.params.tail), tasks: r.tasks,
-      makespan_ms: r.makespanMs, lower_bound_ms: r.lowerBoundMs, critical_path_ms: r.criticalPathMs, concurrency_bound_ms: r.concurrencyBoundMs,
+      makespan_ms: r.makespanMs, lower_bound_ms: r.lowerBoundMs, critical_path_ms: r.criticalPathMs, concurrency_bound_ms: r.concurrencyBoundMs, ideal_ms: r.idealMs,
       efficiency: r.efficiency, throughput_tps: r.throughputTps, p50_ms: r.p50Ms, p95_ms: r.p95Ms, p99_ms: r.p99Ms, max_ms: r.maxMs,
       cpu_ms: r.cpuMs, rss_peak_mb: r.rssPeakMb, event_loop_p99_ms: r.eventLoopP99Ms, queue_peak: r.queuePeak,
       llm_calls: r.llm.calls, tokens_in: BigInt(r.llm.tokensIn), tokens_out: BigInt(r.llm.tokensOut), cost_usd: r.llm.costUsd,
       cost_per_task_usd: r.costPerTaskUsd, llm_retries: r.llm.retries, llm_rate_limited: r.llm.rateLimited, llm_failures: r.llm.failures,
       errors: r.errors, fairness: Number.isFinite(r.fairness) ? r.fairness : null,
       final_hash: createHash('sha256').update(r.finalHash.join('\n')).digest('hex'), latency_hdr: r.latencyHdr,
-      started_at: r.startedAt, env: JSON.stringify(meta.env), schema_version: SCHEMA_VERSION,
+      started_at: r.startedAt, load_start: r.machine.loadStart, load_end: r.machine.loadEnd, cpus: r.machine.cpus, cpu_list: r.machine.cpuList,
+      env: JSON.stringify(meta.env), schema_version: SCHEMA_VERSION,
     };
     const id = r.runId;
     await this.append([

@@ -63,15 +63,16 @@ export const runs = table('runs', 'One row per run of a matrix cell: completed (
   tail: col('VARCHAR', '`calibrated` or `light`'),
   tasks: col('INTEGER', 'tasks (seed inputs) of the workload', { unit: 'count' }),
   makespan_ms: col('DOUBLE', 'measured window: from the first intended arrival to the system having drained', { unit: 'ms' }),
-  lower_bound_ms: col('DOUBLE', 'max(critical path, busiest agent work / its concurrency limit), from the realized draws', { unit: 'ms' }),
+  lower_bound_ms: col('DOUBLE', 'release-aware lower bound from the realized draws: max(critical path, per agent max over release times t of t + work released at or after t / its concurrency limit)', { unit: 'ms' }),
   critical_path_ms: col('DOUBLE', 'longest dependency chain of waits from each task\'s arrival', { unit: 'ms' }),
-  concurrency_bound_ms: col('DOUBLE', 'busiest agent\'s total wait / its concurrency limit', { unit: 'ms' }),
+  concurrency_bound_ms: col('DOUBLE', 'the per-agent part of the bound', { unit: 'ms' }),
+  ideal_ms: col('DOUBLE', 'zero-overhead replay of the system\'s own scheduling policy (barriers, batching, limits) on the realized draws', { unit: 'ms' }),
   efficiency: col('DOUBLE', 'lower_bound_ms / makespan_ms', { unit: 'ratio' }),
   throughput_tps: col('DOUBLE', 'tasks / makespan', { unit: 'tasks/s' }),
-  p50_ms: col('DOUBLE', 'task latency, from intended arrival to its last execution (HdrHistogram, 3 significant digits: the value is its bucket\'s upper edge)', { unit: 'ms' }),
-  p95_ms: col('DOUBLE', 'as p50_ms', { unit: 'ms' }),
-  p99_ms: col('DOUBLE', 'as p50_ms', { unit: 'ms' }),
-  max_ms: col('DOUBLE', 'as p50_ms', { unit: 'ms' }),
+  p50_ms: col('DOUBLE', 'task latency from intended arrival to its last execution, nearest-rank percentile of the run\'s exact latencies', { unit: 'ms' }),
+  p95_ms: col('DOUBLE', 'as p50_ms; NULL with fewer than 20 tasks', { unit: 'ms' }),
+  p99_ms: col('DOUBLE', 'as p50_ms; NULL with fewer than 100 tasks', { unit: 'ms' }),
+  max_ms: col('DOUBLE', 'largest task latency (HdrHistogram, 3 significant digits: its bucket\'s upper edge)', { unit: 'ms' }),
   cpu_ms: col('DOUBLE', 'user + system CPU of the run\'s process and of the processes the system spawned, inside the measured window', { unit: 'ms' }),
   rss_peak_mb: col('DOUBLE', 'peak resident set of the run\'s process (sampled)', { unit: 'MiB' }),
   event_loop_p99_ms: col('DOUBLE', 'event-loop delay p99 of the run\'s process', { unit: 'ms' }),
@@ -89,7 +90,11 @@ export const runs = table('runs', 'One row per run of a matrix cell: completed (
   final_hash: col('VARCHAR', 'hash of the sorted content hashes of terminal and error artifacts (conformance across systems)'),
   latency_hdr: col('VARCHAR', 'the task-latency HdrHistogram (µs), compressed base64'),
   started_at: col('TIMESTAMP', 'wall clock at start'),
-  env: col('JSON', 'node version, platform, CPU model, cores, memory, git sha, dirty flag, CI'),
+  load_start: col('DOUBLE', '1-minute load average when the run started (all processes)'),
+  load_end: col('DOUBLE', '1-minute load average when it ended'),
+  cpus: col('INTEGER', 'CPUs the run\'s process could use (affinity)', { unit: 'count' }),
+  cpu_list: col('VARCHAR', 'which CPUs (`--pin`), e.g. `1` or `0-1`'),
+  env: col('JSON', 'node version, platform, CPU model, cores, memory, git sha, dirty flag, CI, broker pinning'),
   schema_version: col('INTEGER', 'schema of this row'),
 });
 
@@ -198,7 +203,7 @@ export function createTableSql(t: TableDef): string {
 export const VIEWS: { name: string; doc: string; sql: string }[] = [
   {
     name: 'run_configs',
-    doc: 'Completed runs with their configuration as columns: the workload and system parameters that define a cell (NULL where a system has no such parameter).',
+    doc: 'Completed runs with their configuration as columns: the workload and system parameters that define a cell (NULL where a system has no such parameter); `overhead` = makespan / ideal (the engine\'s own cost), `policy_ratio` = bound / ideal (what the policy costs), `loaded` = the 1-minute load average at start exceeded the run\'s CPUs + 1 (heavy external load: flagged, excluded from decisions).',
     sql: `SELECT r.*,
       params->'workload' AS workload_params, params->'system' AS system_params,
       CAST(params->>'$.workload.tasks' AS INTEGER) AS wl_tasks,
@@ -219,7 +224,11 @@ export const VIEWS: { name: string; doc: string; sql: string }[] = [
       CAST(params->>'$.system.maxConcurrency' AS INTEGER) AS sys_max_concurrency,
       CAST(params->>'$.setupMs' AS DOUBLE) AS setup_ms,
       CAST(params->>'$.broker.cpuPctMean' AS DOUBLE) AS broker_cpu_pct_mean,
-      CAST(params->>'$.broker.rssPeakMb' AS DOUBLE) AS broker_rss_peak_mb
+      CAST(params->>'$.broker.rssPeakMb' AS DOUBLE) AS broker_rss_peak_mb,
+      makespan_ms / ideal_ms AS overhead,
+      lower_bound_ms / ideal_ms AS policy_ratio,
+      cpu_ms / tasks AS cpu_ms_per_task,
+      coalesce(load_start > cpus + 1, false) AS loaded
     FROM runs r WHERE state = 'completed'`,
   },
   {

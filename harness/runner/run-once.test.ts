@@ -79,9 +79,10 @@ describe('runOnce measured window', () => {
     };
     const r = await runOnce({ system: slow, workload: open, seed: 2, latencyScale: 0.001 });
     expect(calls).toHaveLength(20);
+    // Were publishes awaited, the 20th task would be published ~19 x 50 ms late.
     for (const t of r.taskLatencies) {
       expect(t.publishedAtMs).toBeGreaterThanOrEqual(t.intendedAtMs);
-      expect(t.publishedAtMs - t.intendedAtMs).toBeLessThan(40);
+      expect(t.publishedAtMs - t.intendedAtMs).toBeLessThan(300);
     }
     // Arrivals at the same intended time are one publish: all-at-once is one call.
     calls.length = 0;

@@ -16,7 +16,10 @@ import type { FaultHooks, RunContext, Session, SessionResult, System } from '../
 import { arrivalSchedule, type Arrival } from '../../workloads/arrivals.ts';
 import type { ExecutionRecord } from '../../workloads/execute.ts';
 import { ERROR_TYPE, terminalTypes, type WorkloadSpec } from '../../workloads/spec.ts';
+import { tailPercentile } from '../../core/stats/percentile.ts';
+import { idealMakespan } from '../collect/ideal.ts';
 import { lowerBound } from '../collect/lower-bound.ts';
+import { cpuList, cpusAvailable, load1 } from '../collect/machine.ts';
 import { Sampler } from '../collect/sampler.ts';
 import { taskFairness, taskLatencies } from '../collect/tasks.ts';
 import type { RunOutcome } from '../outcome.ts';
@@ -134,6 +137,7 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
     });
   }
   const startedAt = new Date().toISOString();
+  const loadStart = load1();
   const timeoutMs = o.timeoutMs ?? 600_000;
   const deadline = setTimeout(() => controller.abort(new Error(`run exceeded ${timeoutMs} ms`)), timeoutMs);
   const aborted = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason)));
@@ -187,11 +191,21 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
   const seedArrival = new Map(arrivals.map((a) => [a.task.key, a.intendedAtMs]));
   const lb = lowerBound(executions, maxConc, seedArrival, (e) => e.drawnLatencyMs * latencyScale);
   const lat = taskLatencies(arrivals, executions, publishedAtMs);
+  const policy = entry?.policy(params, arrivals.some((a) => a.intendedAtMs > 0));
+  const durations = new Map(executions.map((e) => [e.identity, e.drawnLatencyMs * latencyScale]));
+  const byKey = new Map(result.artifacts.map((a) => [a.key, a]));
+  const ideal = policy
+    ? idealMakespan({
+      policy: policy.kind, workload: w, arrivals, latencyScale, durationOf: (id) => durations.get(id), artifactOf: (k) => byKey.get(k),
+      maxConcurrency: policy.maxConcurrency, agentLimits: policy.agentLimits, dispatchEveryMs: policy.dispatchEveryMs === undefined ? undefined : policy.dispatchEveryMs * latencyScale,
+    })
+    : undefined;
+  const latencies = lat.map((t) => t.latencyMs);
+  const exact = (q: number) => tailPercentile(latencies, q).value ?? NaN;
   const correlationOf = new Map(arrivals.map((a) => [a.task.key, a.task.correlationId]));
   const fairness = taskFairness(lat, (t) => correlationOf.get(t)!, lb.taskFinishMs);
   const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
   for (const t of lat) h.recordValue(Math.max(1, Math.round(t.latencyMs * 1000)));
-  const pct = (p: number) => (lat.length ? h.getValueAtPercentile(p) / 1000 : 0);
   const terminal = new Set([...terminalTypes(w), ERROR_TYPE]);
   const finals = result.artifacts.filter((a) => terminal.has(a.type));
   const stats = result.llmStats ?? llm.stats();
@@ -218,13 +232,14 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
     tasks,
     makespanMs,
     lowerBoundMs: lb.lowerBoundMs,
+    idealMs: ideal?.idealMs ?? NaN,
     criticalPathMs: lb.criticalPathMs,
     concurrencyBoundMs: lb.concurrencyBoundMs,
     efficiency: makespanMs > 0 ? lb.lowerBoundMs / makespanMs : 1,
     throughputTps: makespanMs > 0 ? tasks / (makespanMs / 1000) : 0,
-    p50Ms: pct(50),
-    p95Ms: pct(95),
-    p99Ms: pct(99),
+    p50Ms: exact(0.5),
+    p95Ms: exact(0.95),
+    p99Ms: exact(0.99),
     maxMs: lat.length ? h.maxValue / 1000 : 0,
     cpuMs: (cpu.user + cpu.system) / 1000 + (result.helperCpuMs ?? 0),
     rssPeakMb: sampled.rssPeakMb,
@@ -235,6 +250,7 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
     costPerTaskUsd: tasks ? stats.costUsd / tasks : 0,
     errors: result.artifacts.filter((a) => a.type === ERROR_TYPE).length,
     startedAt,
+    machine: { loadStart, loadEnd: load1(), cpus: cpusAvailable(), cpuList: cpuList() },
     finalHash: multisetHash(finals),
     artifacts: result.artifacts,
     executions,

@@ -1,7 +1,7 @@
 // Run a matrix: every cell once per rep, systems in a seeded shuffled order within a rep (so
 // drift over time does not favour whoever runs first), each run in its own child process,
 // each result written to DuckDB in one transaction as soon as it is done.
-import { fork } from 'node:child_process';
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { describeError } from '../../core/errors.ts';
 import { createRequire } from 'node:module';
@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { keyedRng, shuffled } from '../../core/random.ts';
 import { canonicalJson } from '../../core/canonical.ts';
 import { environment } from '../env.ts';
+import { onShutdown } from '../lifecycle.ts';
 import { cellId, type ResultsDb, type SpanRow } from '../results/db.ts';
 import { runCell } from './cell.ts';
 import { systemEntry } from '../../systems/registry.ts';
@@ -17,6 +18,10 @@ import type { RunOutcome } from './run-once.ts';
 
 export interface RunMatrixOptions {
   db: ResultsDb;
+  /** CPU list for each run's child process (`taskset -c`), e.g. `1`. Needs isolation. */
+  pin?: string;
+  /** CPU list for the broker JVMs of kafka cells (`taskset -a -p -c`), e.g. `0`. */
+  brokerPin?: string;
   /** This invocation's id (the `session` column); default a fresh uuid. */
   session?: string;
   /** Skip cells already stored (same cell id). */
@@ -55,13 +60,18 @@ export function interleave(cells: Cell[], seed: number): Cell[] {
 
 const tsxLoader = createRequire(import.meta.url).resolve('tsx');
 
-function runIsolated(cell: Cell): Promise<{ outcome: RunOutcome; spans: SpanRow[] }> {
+/** The run's child process, if any: a shutdown kills it (its own children watch their IPC channel). */
+let current: ChildProcess | undefined;
+onShutdown(() => current?.kill('SIGKILL'));
+
+function runIsolated(cell: Cell, pin?: string): Promise<{ outcome: RunOutcome; spans: SpanRow[] }> {
   return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(new URL('./child.ts', import.meta.url)), [], {
-      execArgv: ['--import', tsxLoader, '--max-old-space-size=4096'],
-      serialization: 'advanced',
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
+    const script = fileURLToPath(new URL('./child.ts', import.meta.url));
+    const nodeArgs = ['--import', tsxLoader, '--max-old-space-size=4096', script];
+    const options = { serialization: 'advanced' as const, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] as ('ignore' | 'inherit' | 'ipc')[] };
+    // Pinned: the child runs under taskset on the chosen CPUs (recorded by the child itself).
+    const child = pin ? spawn('taskset', ['-c', pin, process.execPath, ...nodeArgs], options) : fork(script, [], { ...options, execArgv: nodeArgs.slice(0, -1) });
+    current = child;
     let settled = false;
     child.once('message', (m: { ok: boolean; error?: string; outcome?: RunOutcome; spans?: SpanRow[] }) => {
       settled = true;
@@ -69,7 +79,8 @@ function runIsolated(cell: Cell): Promise<{ outcome: RunOutcome; spans: SpanRow[
       else reject(new Error(m.error));
     });
     child.once('exit', (code, sig) => {
-      if (!settled) reject(new Error(`worker exited with ${sig ?? code} before reporting`));
+      if (current === child) current = undefined;
+      if (!settled) reject(new Error(`run process exited with ${sig ?? code} before reporting`));
     });
     child.send(cell);
   });
@@ -78,15 +89,19 @@ function runIsolated(cell: Cell): Promise<{ outcome: RunOutcome; spans: SpanRow[
 export async function runMatrix(cells: Cell[], o: RunMatrixOptions): Promise<MatrixResult> {
   const res: MatrixResult = { ran: 0, skipped: 0, failed: [], runIds: [], session: o.session ?? randomUUID() };
   const ordered = interleave(cells, cells[0]?.seed ?? 1);
-  const env = environment();
   let done = 0;
   // A cell on a broker-backed store brings its broker up if none is running (and takes it down after).
   const needsKafka = ordered.some((c) => systemEntry(c.system).store === 'kafka');
   const kafka = needsKafka ? await import('../../brokers/kafka/cluster.ts') : undefined;
   const startedKafka = kafka ? (await kafka.startKafka()).started : false;
+  // Brokers this run started must not outlive an interrupted run.
+  const unregister = startedKafka ? onShutdown(() => kafka!.killKafka()) : undefined;
+  if (kafka && o.brokerPin) pinProcesses(kafka.kafkaPids(), o.brokerPin);
+  const env = { ...environment(), pin: { run: o.pin ?? null, broker: o.brokerPin ?? null } };
   try {
     await runCells();
   } finally {
+    unregister?.();
     if (startedKafka) await kafka!.stopKafka();
   }
   return res;
@@ -104,7 +119,7 @@ export async function runMatrix(cells: Cell[], o: RunMatrixOptions): Promise<Mat
     let outcome: RunOutcome;
     let spans: SpanRow[];
     try {
-      ({ outcome, spans } = o.isolate === false ? await runCell(cell) : await runIsolated(cell));
+      ({ outcome, spans } = o.isolate === false ? await runCell(cell) : await runIsolated(cell, o.pin));
     } catch (e) {
       const error = describeError(e);
       res.failed.push({ cell, error });
@@ -121,5 +136,13 @@ export async function runMatrix(cells: Cell[], o: RunMatrixOptions): Promise<Mat
     res.runIds.push(outcome.runId);
     o.onProgress?.(++done, ordered.length, cell, 'ran');
   }
+  }
+}
+
+/** Move running processes (every thread) onto a CPU list. */
+function pinProcesses(pids: readonly number[], cpus: string): void {
+  for (const pid of pids) {
+    const r = spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+    if (r.status !== 0) throw new Error(`taskset could not pin process ${pid} to CPUs ${cpus}`);
   }
 }

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import type { Arrival } from '../../workloads/arrivals.ts';
+import { executionIdentity } from '../../workloads/execute.ts';
+import type { AgentSpec, WorkloadSpec } from '../../workloads/spec.ts';
+import { idealMakespan, type SchedulingPolicy } from './ideal.ts';
+
+const schema = { type: 'object' as const };
+const agent = (name: string, types: string[], publishes: string, maxConcurrency: number, over: Partial<AgentSpec> = {}): AgentSpec => ({
+  name, consumes: { types }, publishes, maxConcurrency, model: 'gpt-4.1-mini', promptTokens: 1, outputTokens: 1, ...over,
+});
+
+/** Two stories, two analysts each, an editor batching a story's analyses. */
+function stories(): WorkloadSpec {
+  return {
+    name: 'stories', description: '', params: {}, arrival: { kind: 'all-at-once' },
+    types: [{ name: 'News', schema }, { name: 'Analysis', schema }, { name: 'Digest', schema }],
+    agents: [
+      agent('a1', ['News'], 'Analysis', 9),
+      agent('a2', ['News'], 'Analysis', 9),
+      agent('editor', ['Analysis'], 'Digest', 9, { consumes: { types: ['Analysis'], batch: { size: 2, timeoutMs: 1e6, by: 'correlationId' } } }),
+    ],
+    tasks: [
+      { type: 'News', key: 'A', correlationId: 'A', payload: {} },
+      { type: 'News', key: 'B', correlationId: 'B', payload: {} },
+    ],
+  };
+}
+
+const at = (w: WorkloadSpec, times: number[]): Arrival[] => w.tasks.map((task, index) => ({ index, task, intendedAtMs: times[index] ?? 0 }));
+const editorOf = (story: string) => executionIdentity('editor', [`a1(${story})`, `a2(${story})`]);
+
+function run(policy: SchedulingPolicy, w: WorkloadSpec, arrivals: Arrival[], d: Record<string, number>, extra = {}) {
+  return idealMakespan({ policy, workload: w, arrivals, durationOf: (id) => d[id], ...extra })?.idealMs;
+}
+
+describe('ideal makespan: zero-overhead replays of each policy on known schedules', () => {
+  const w = stories();
+  // Story A: analysts 10 and 50, editor 5. Story B: analysts 20 and 30, editor 40.
+  const d = { 'a1(A)': 10, 'a2(A)': 50, 'a1(B)': 20, 'a2(B)': 30, [editorOf('A')]: 5, [editorOf('B')]: 40 };
+
+  it('dataflow: each story moves on when its own analyses are in (B: 30 + 40)', () => {
+    expect(run('dataflow', w, at(w, [0, 0]), d)).toBe(70);
+  });
+
+  it('superstep, one graph run: every editor waits for the slowest analyst of any story (50 + 40)', () => {
+    expect(run('superstep', w, at(w, [0, 0]), d)).toBe(90);
+  });
+
+  it('superstep per task: the barrier is per story again (70)', () => {
+    expect(run('superstep-per-task', w, at(w, [0, 0]), d)).toBe(70);
+  });
+
+  it('serial: one execution at a time (the sum, 155)', () => {
+    expect(run('serial', w, at(w, [0, 0]), d)).toBe(155);
+  });
+
+  it('a per-agent limit queues FIFO: 4 tasks of 10, 20, 30, 40 ms on 2 slots end at 60', () => {
+    const m: WorkloadSpec = { ...w, agents: [agent('x', ['News'], 'Digest', 2)], tasks: ['p', 'q', 'r', 's'].map((k) => ({ type: 'News', key: k, correlationId: k, payload: {} })) };
+    expect(run('dataflow', m, at(m, [0, 0, 0, 0]), { 'x(p)': 10, 'x(q)': 20, 'x(r)': 30, 'x(s)': 40 })).toBe(60);
+  });
+
+  it('arrival times and a batch window delay the start; a batch timeout flushes a partial batch', () => {
+    expect(run('dataflow', w, at(w, [0, 100]), d)).toBe(170);
+    // Deferred with a 25 ms window: arrivals at 0 and 100 dispatch at 25 and 125.
+    expect(run('dataflow', w, at(w, [0, 100]), d, { dispatchEveryMs: 25 })).toBe(195);
+    const lone = { ...w, tasks: [w.tasks[0]!], agents: [w.agents[0]!, { ...w.agents[2]!, consumes: { types: ['Analysis'], batch: { size: 3, timeoutMs: 1000 } } }] };
+    expect(run('dataflow', lone, at(lone, [0]), { 'a1(A)': 10, 'editor(a1(A))': 7 }, { latencyScale: 0.1 })).toBe(10 + 100 + 7);
+  });
+
+  it('superstep runs share per-agent semaphores and honour the global task window', () => {
+    const m: WorkloadSpec = { ...w, agents: [agent('x', ['News'], 'Digest', 1)], tasks: ['p', 'q'].map((k) => ({ type: 'News', key: k, correlationId: k, payload: {} })) };
+    expect(run('superstep-per-task', m, at(m, [0, 0]), { 'x(p)': 10, 'x(q)': 10 })).toBe(20);
+    const wide = { ...m, agents: [agent('x', ['News'], 'Digest', 9)] };
+    expect(run('superstep', wide, at(wide, [0, 0]), { 'x(p)': 10, 'x(q)': 10 }, { maxConcurrency: 1 })).toBe(20);
+    expect(run('superstep', wide, at(wide, [0, 0]), { 'x(p)': 10, 'x(q)': 10 }, { maxConcurrency: 2 })).toBe(10);
+  });
+
+  it('is undefined when the run lacks a draw the replay needs', () => {
+    expect(run('dataflow', w, at(w, [0, 0]), { 'a1(A)': 10 })).toBeUndefined();
+  });
+});

@@ -1,0 +1,305 @@
+// The ideal makespan of a run: a zero-overhead replay of the system's own scheduling policy on
+// the run's realized latency draws. The replay is a discrete-event simulation: tasks arrive at
+// their intended times, routing (batches, joins, their timeouts) goes through the same Router
+// every system uses, each execution lasts exactly its drawn latency x scale, and nothing else
+// costs time. So for a run:
+//   overhead = makespan / ideal   what the engine itself cost (1 = none);
+//   policy   = bound / ideal      what the scheduling policy costs against the release-aware
+//                                 lower bound (1 = the policy is as good as any could be).
+//
+// Policies:
+//   dataflow            every agent a FIFO queue under its concurrency limit; outputs route at
+//                       once (the blackboard, eager and deferred; the real Flock; broker-backed
+//                       blackboards at the agent's limit).
+//   superstep           one graph run per publish: agents in dependency levels, each level one
+//                       superstep that ends when its slowest execution ends (Pregel's barrier);
+//                       tasks of a superstep take a global slot (maxConcurrency) in Send order,
+//                       then wait for their agent's semaphore (shared across graph runs).
+//   superstep-per-task  the same, one graph run per task (concurrent runs, shared semaphores).
+//   serial              one execution at a time per graph run; graph runs one after another.
+import { executionIdentity, outputCorrelation } from '../../workloads/execute.ts';
+import { accepts, inputGroups, Router, type Timers } from '../../workloads/routing.ts';
+import { ERROR_TYPE, type AgentSpec, type Artifact, type WorkloadSpec } from '../../workloads/spec.ts';
+import type { Arrival } from '../../workloads/arrivals.ts';
+import type { SchedulingPolicy as SystemPolicy } from '../../systems/types.ts';
+
+export type SchedulingPolicy = SystemPolicy['kind'];
+
+export interface IdealInput {
+  policy: SchedulingPolicy;
+  workload: WorkloadSpec;
+  arrivals: readonly Arrival[];
+  /** Waited latency (drawn x scale) of an execution by its identity. */
+  durationOf(identity: string): number | undefined;
+  /** The run's artifacts by logical key (payloads for `where` filters, error keys). */
+  artifactOf?(key: string): Artifact | undefined;
+  /** superstep policies: LangGraph's global task window per graph run (default unbounded). */
+  maxConcurrency?: number;
+  /** Latency scale: batch and join timeouts are multiplied by it (default 1). */
+  latencyScale?: number;
+  /** dataflow: published tasks are dispatched only at ticks of this period (deferred with a batch window), ms. */
+  dispatchEveryMs?: number;
+  /** Whether each agent's maxConcurrency holds (default true). */
+  agentLimits?: boolean;
+}
+
+export interface IdealResult {
+  idealMs: number;
+  executions: number;
+}
+
+/** Binary min-heap of events by (time, insertion order): equal times keep FIFO order. */
+class EventQueue {
+  private readonly heap: { at: number; seq: number; fn: () => void }[] = [];
+  private seq = 0;
+  now = 0;
+
+  at(t: number, fn: () => void): () => void {
+    const ev = { at: Math.max(t, this.now), seq: this.seq++, fn };
+    const h = this.heap;
+    h.push(ev);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (this.less(h[p]!, h[i]!)) break;
+      [h[p], h[i]] = [h[i]!, h[p]!];
+      i = p;
+    }
+    let live = true;
+    const wrapped = ev.fn;
+    ev.fn = () => { if (live) wrapped(); };
+    return () => { live = false; };
+  }
+
+  private less(a: { at: number; seq: number }, b: { at: number; seq: number }): boolean {
+    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+  }
+
+  run(): void {
+    const h = this.heap;
+    while (h.length) {
+      const top = h[0]!;
+      const last = h.pop()!;
+      if (h.length) {
+        h[0] = last;
+        let i = 0;
+        for (;;) {
+          const l = 2 * i + 1, r = l + 1;
+          let m = i;
+          if (l < h.length && this.less(h[l]!, h[m]!)) m = l;
+          if (r < h.length && this.less(h[r]!, h[m]!)) m = r;
+          if (m === i) break;
+          [h[m], h[i]] = [h[i]!, h[m]!];
+          i = m;
+        }
+      }
+      this.now = top.at;
+      top.fn();
+    }
+  }
+}
+
+/** A counting semaphore in simulated time: FIFO waiters. */
+class SimSemaphore {
+  private active = 0;
+  private readonly waiters: (() => void)[] = [];
+  constructor(private readonly limit: number) {}
+  acquire(then: () => void): void {
+    if (this.active < this.limit) { this.active++; then(); } else this.waiters.push(then);
+  }
+  release(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.active--;
+  }
+}
+
+class MissingDraw extends Error {}
+
+/** The outputs an execution of `agent` on `inputs` publishes (keys as the shared agent body makes them). */
+function outputsOf(agent: AgentSpec, inputs: readonly Artifact[], input: IdealInput): Artifact[] {
+  const identity = executionIdentity(agent.name, inputs.map((a) => a.key));
+  const correlationId = outputCorrelation(inputs);
+  const n = agent.fanOut ?? 1;
+  const keys = Array.from({ length: n }, (_, i) => (n === 1 ? identity : `${identity}#${i}`));
+  const known = keys.map((k) => input.artifactOf?.(k));
+  if (known.every((a) => a)) return known as Artifact[];
+  const err = input.artifactOf?.(`error:${identity}`);
+  if (err) return [err];
+  return keys.map((key) => ({ id: key, key, type: agent.publishes, payload: {}, producedBy: agent.name, correlationId, tags: [], createdAtMs: 0, version: 1 }));
+}
+
+function seedOf(w: WorkloadSpec, a: Arrival): Artifact {
+  const t = a.task;
+  return { id: t.key, key: t.key, type: t.type, payload: t.payload, producedBy: 'external', correlationId: t.correlationId, tags: [], createdAtMs: a.intendedAtMs, version: 1 };
+}
+
+function duration(input: IdealInput, agent: AgentSpec, inputs: readonly Artifact[]): number {
+  const d = input.durationOf(executionIdentity(agent.name, inputs.map((a) => a.key)));
+  if (d === undefined) throw new MissingDraw(`no draw for ${executionIdentity(agent.name, inputs.map((a) => a.key))}`);
+  return d;
+}
+
+function dataflow(input: IdealInput, q: EventQueue): { last: number; executions: number } {
+  const w = input.workload;
+  const scale = input.latencyScale ?? 1;
+  const timers: Timers = { after: (ms, fn) => q.at(q.now + ms, fn) };
+  let last = 0;
+  let executions = 0;
+  const states = w.agents.map((spec) => {
+    const sem = new SimSemaphore(spec.maxConcurrency);
+    const st = {
+      spec,
+      router: new Router<Artifact>(spec, (a) => a, {
+        ready: (inputs) => {
+          sem.acquire(() => {
+            executions++;
+            const end = q.now + duration(input, spec, inputs);
+            q.at(end, () => {
+              if (end > last) last = end;
+              sem.release();
+              for (const o of outputsOf(spec, inputs, input)) route(o);
+            });
+          });
+        },
+      }, timers, scale),
+    };
+    return st;
+  });
+  const route = (a: Artifact) => {
+    if (a.type === ERROR_TYPE) return;
+    for (const st of states) if (accepts(st.spec, a)) st.router.offer(a);
+  };
+  // A batch window dispatches at its ticks W, 2W, ... after the window opened (setInterval).
+  const W = input.dispatchEveryMs;
+  const dispatchAt = (t: number) => (W && W > 0 ? (Math.floor(t / W) + 1) * W : t);
+  for (const a of input.arrivals) {
+    const at = dispatchAt(a.intendedAtMs);
+    q.at(at, () => { if (at > last) last = at; route(seedOf(w, a)); });
+  }
+  q.run();
+  return { last, executions };
+}
+
+/** Dependency level of each agent: 0 without agent producers, else 1 + the deepest producer. */
+function levels(w: WorkloadSpec): AgentSpec[][] {
+  const level = new Map<string, number>();
+  const visit = (a: AgentSpec, seen: Set<string>): number => {
+    const known = level.get(a.name);
+    if (known !== undefined) return known;
+    if (seen.has(a.name)) throw new Error(`agent cycle at ${a.name}`);
+    seen.add(a.name);
+    const deps = w.agents.filter((b) => b !== a && a.consumes.types.includes(b.publishes));
+    const l = deps.length ? 1 + Math.max(...deps.map((d) => visit(d, seen))) : 0;
+    level.set(a.name, l);
+    return l;
+  };
+  for (const a of w.agents) visit(a, new Set());
+  const out: AgentSpec[][] = [];
+  for (const a of w.agents) (out[level.get(a.name)!] ??= []).push(a);
+  return out.map((l) => l ?? []);
+}
+
+/** Graph runs over groups of seeds, supersteps per level, shared per-agent semaphores. */
+function supersteps(input: IdealInput, q: EventQueue, groups: { at: number; seeds: Artifact[] }[]): { last: number; executions: number } {
+  const w = input.workload;
+  const lv = levels(w);
+  const sems = new Map(w.agents.map((a) => [a.name, new SimSemaphore(input.agentLimits === false ? Infinity : a.maxConcurrency)]));
+  let last = 0;
+  let executions = 0;
+  for (const g of groups) {
+    q.at(g.at, () => {
+      const state: Artifact[] = [...g.seeds];
+      const step = (l: number) => {
+        if (l >= lv.length) { if (q.now > last) last = q.now; return; }
+        const tasks = lv[l]!.flatMap((agent) => inputGroups(agent, state).map((grp) => ({ agent, inputs: grp.inputs })));
+        if (!tasks.length) { step(l + 1); return; }
+        const slots = new SimSemaphore(input.maxConcurrency ?? Infinity);
+        let open = tasks.length;
+        const produced: Artifact[] = [];
+        for (const t of tasks) {
+          slots.acquire(() => sems.get(t.agent.name)!.acquire(() => {
+            executions++;
+            const end = q.now + duration(input, t.agent, t.inputs);
+            q.at(end, () => {
+              sems.get(t.agent.name)!.release();
+              slots.release();
+              produced.push(...outputsOf(t.agent, t.inputs, input).filter((o) => o.type !== ERROR_TYPE));
+              if (--open === 0) {
+                // The barrier: the next superstep sees every output of this one at once.
+                state.push(...produced);
+                step(l + 1);
+              }
+            });
+          }));
+        }
+      };
+      step(0);
+    });
+  }
+  q.run();
+  return { last, executions };
+}
+
+function serial(input: IdealInput, groups: { at: number; seeds: Artifact[] }[]): { last: number; executions: number } {
+  const w = input.workload;
+  const lv = levels(w);
+  let t = 0;
+  let executions = 0;
+  for (const g of groups) {
+    t = Math.max(t, g.at);
+    const state: Artifact[] = [...g.seeds];
+    // One execution at a time; the order does not change the sum, only which outputs exist when.
+    for (const agents of lv) {
+      const produced: Artifact[] = [];
+      for (const agent of agents) {
+        for (const grp of inputGroups(agent, state)) {
+          executions++;
+          t += duration(input, agent, grp.inputs);
+          produced.push(...outputsOf(agent, grp.inputs, input).filter((o) => o.type !== ERROR_TYPE));
+        }
+      }
+      state.push(...produced);
+    }
+  }
+  return { last: t, executions };
+}
+
+/** Arrivals grouped as the harness publishes them (same intended time = one publish). */
+function publishGroups(w: WorkloadSpec, arrivals: readonly Arrival[], perTask: boolean): { at: number; seeds: Artifact[] }[] {
+  const sorted = [...arrivals].sort((a, b) => a.intendedAtMs - b.intendedAtMs || a.index - b.index);
+  const out: { at: number; seeds: Artifact[] }[] = [];
+  for (const a of sorted) {
+    const lastGroup = out[out.length - 1];
+    if (!perTask && lastGroup && lastGroup.at === a.intendedAtMs) lastGroup.seeds.push(seedOf(w, a));
+    else out.push({ at: a.intendedAtMs, seeds: [seedOf(w, a)] });
+  }
+  return out;
+}
+
+/** The ideal makespan, or undefined when a draw the replay needs is missing from the run. */
+export function idealMakespan(input: IdealInput): IdealResult | undefined {
+  try {
+    const q = new EventQueue();
+    const w = input.workload;
+    let r: { last: number; executions: number };
+    switch (input.policy) {
+      case 'dataflow':
+        r = dataflow(input, q);
+        break;
+      case 'superstep':
+        r = supersteps(input, q, publishGroups(w, input.arrivals, false));
+        break;
+      case 'superstep-per-task':
+        r = supersteps(input, q, publishGroups(w, input.arrivals, true));
+        break;
+      case 'serial':
+        r = serial(input, publishGroups(w, input.arrivals, false));
+        break;
+    }
+    return { idealMs: r.last, executions: r.executions };
+  } catch (e) {
+    if (e instanceof MissingDraw) return undefined;
+    throw e;
+  }
+}
