@@ -3,53 +3,87 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ResultsDb } from '../harness/results/db.ts';
-import { insertReps } from './synthetic.ts';
 import { buildPaper, fillTemplate, runCheck } from './build.ts';
+import { exportReference, openPaperData } from './data.ts';
+import { insertArm, noise, seedEffect } from './synthetic.ts';
+
+const h1 = { matrix: 'h1', workloadParams: { analysts: 8, tasks: 4, arrival: 'all-at-once' } };
+const seeds = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
+
+async function fill(path: string, from: number, n: number, factor: number, sessions: number): Promise<void> {
+  const db = await ResultsDb.open(path);
+  try {
+    await insertArm(db, { ...h1, system: 'blackboard-deferred' }, seeds(from, n), (x) => 1000 * seedEffect(x) * noise(x, 1), sessions);
+    await insertArm(db, { ...h1, system: 'blackboard-eager' }, seeds(from, n), (x) => 1000 * seedEffect(x) * noise(x, 2), sessions);
+    await insertArm(db, { ...h1, system: 'langgraph-per-item' }, seeds(from, n), (x) => 1000 * factor * seedEffect(x) * noise(x, 3), sessions);
+    await insertArm(db, { ...h1, system: 'langgraph-stepwise' }, seeds(from, n), (x) => 4000 * seedEffect(x) * noise(x, 4), sessions);
+    // The same configuration at another latency scale: the sensitivity figure, not a decision.
+    await insertArm(db, { ...h1, latencyScale: 0.05, system: 'blackboard-deferred' }, seeds(from, n), (x) => 60 * seedEffect(x), sessions);
+    await insertArm(db, { ...h1, latencyScale: 0.05, system: 'langgraph-per-item' }, seeds(from, n), (x) => 90 * seedEffect(x), sessions);
+  } finally {
+    db.close();
+  }
+}
 
 describe('paper build', () => {
   let dir: string;
   let dbPath: string;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'flockbench-paper-'));
-    dbPath = join(dir, 'small.duckdb');
-    const db = await ResultsDb.open(dbPath);
-    await insertReps(db, { matrix: 'quick', system: 'blackboard-deferred' }, [1000, 1010, 990]);
-    await insertReps(db, { matrix: 'quick', system: 'blackboard-eager' }, [1200, 1210, 1190]);
-    await insertReps(db, { matrix: 'quick', system: 'langgraph-stepwise' }, [4000, 4100, 3900]);
-    await insertReps(db, { matrix: 'quick', system: 'langgraph-parallel' }, [1400, 1390, 1410]);
-    db.close();
+    dbPath = join(dir, 'ref.duckdb');
+    await fill(dbPath, 1, 10, 1.25, 2);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('fills every placeholder and records the verdicts', async () => {
+  it('fills every placeholder, records the decisions, and is byte-for-byte deterministic', async () => {
     const out = join(dir, 'out');
     const res = await buildPaper({ dbPath, outDir: out });
     const md = readFileSync(res.paperPath, 'utf8');
     expect(md).not.toContain('{{');
     expect(md).not.toContain('<!--');
-    expect(md).toContain('| H1 langgraph-stepwise | **supported** |');
-    expect(md).toContain('figures/headline-makespan.svg');
-    expect(md).toContain('not drawn');
-    expect(existsSync(join(out, 'figures/headline-makespan.vl.json'))).toBe(true);
+    expect(md).toMatch(/\| H1 vs langgraph-per-item \| \*\*supported\*\* \|/);
+    expect(md).toMatch(/\| H1b: deferred vs eager on the same blackboard \| \*\*refuted\*\* \|/);
+    expect(md).toContain('figures/h1-forest.svg');
+    expect(md).toContain('figures/h1-ratio-vs-scale.svg');
+    expect(existsSync(join(out, 'figures/h1-forest.vl.json'))).toBe(true);
     const rec = JSON.parse(readFileSync(join(out, 'verdicts.json'), 'utf8'));
-    expect(rec.configurations.filter((c: { robust: boolean }) => c.robust).length).toBeGreaterThan(0);
-    // The build is deterministic: same DB, same paper.
+    expect(rec.comparisons.filter((c: { decided: boolean }) => c.decided).length).toBeGreaterThan(0);
     const again = await buildPaper({ dbPath, outDir: join(dir, 'out2') });
     expect(readFileSync(again.paperPath, 'utf8')).toBe(md);
-    // --check against its own record passes.
-    const check = await runCheck(dbPath, join(out, 'verdicts.json'), 'quick');
-    expect(check.ok).toBe(true);
-    expect(check.checked.every((c) => c.same)).toBe(true);
+    expect(readFileSync(join(dir, 'out2', 'verdicts.json'), 'utf8')).toBe(readFileSync(join(out, 'verdicts.json'), 'utf8'));
   });
 
-  it('check fails when a recorded verdict differs', async () => {
+  it('rebuilds the same paper from the exported reference data (what a fresh clone does)', async () => {
+    const ref = join(dir, 'reference');
+    await exportReference(dbPath, ref);
+    const fromDb = readFileSync((await buildPaper({ dbPath, outDir: join(dir, 'a') })).paperPath, 'utf8');
+    const { db } = await openPaperData(undefined, ref);
+    db.close();
+    const fromRef = readFileSync((await buildPaper({ referenceDir: ref, outDir: join(dir, 'b') })).paperPath, 'utf8');
+    // Only the source line differs.
+    const body = (s: string) => s.split('\n').filter((l) => !l.startsWith('*Generated by')).join('\n');
+    expect(body(fromRef)).toBe(body(fromDb));
+  });
+
+  it('--check passes on a fresh replication with the same effect and fails when a decided verdict flips', async () => {
     const out = join(dir, 'out3');
     await buildPaper({ dbPath, outDir: out });
+    const held = join(dir, 'rep-held.duckdb');
+    await fill(held, 1_000_000, 4, 1.25, 1);
+    const ok = await runCheck(held, join(out, 'verdicts.json'));
+    expect(ok.ok).toBe(true);
+    expect(ok.lines.some((l) => l.status === 'held')).toBe(true);
+    const flipped = join(dir, 'rep-flip.duckdb');
+    await fill(flipped, 1_000_000, 4, 0.7, 1);
+    const bad = await runCheck(flipped, join(out, 'verdicts.json'));
+    expect(bad.ok).toBe(false);
+    expect(bad.lines.some((l) => l.status === 'FLIPPED')).toBe(true);
+    // A tampered record is caught the same way.
     const p = join(out, 'verdicts.json');
     const rec = JSON.parse(readFileSync(p, 'utf8'));
-    for (const c of rec.configurations) if (c.robust) c.verdict = c.verdict === 'supported' ? 'refuted' : 'supported';
+    for (const c of rec.comparisons) if (c.decided && c.decision === 'supported') c.decision = 'refuted';
     writeFileSync(p, JSON.stringify(rec));
-    expect((await runCheck(dbPath, p, 'quick')).ok).toBe(false);
+    expect((await runCheck(held, p)).ok).toBe(false);
   });
 
   it('rejects unknown placeholders instead of leaving them in', () => {

@@ -1,14 +1,17 @@
-// The paper's figures: vega-lite specs built from the results DB (data inlined, so each
-// `paper/figures/<name>.vl.json` is a self-contained record of what was plotted), rendered to
-// SVG headless with vega. Deterministic: seeded vega RNG, sorted data,
-// bootstrap CIs seeded. A figure whose data is absent is skipped with a reason.
+// The paper's figures: vega-lite specs built from the verdicts and the stored runs (data
+// inlined, so each `paper/figures/<name>.vl.json` is a self-contained record of what was
+// plotted), rendered to SVG headless with vega. Every interval drawn is a paired interval of a
+// ratio over seeds (its level stated) or an order-statistic interval with its achieved level.
+// Deterministic: seeded vega RNG, sorted data. A figure whose data is absent is skipped with a reason.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vega from 'vega';
 import * as vegaLite from 'vega-lite';
-import { bootstrapCi, median } from '../core/stats/basic.ts';
+import { keyedRng } from '../core/random.ts';
+import { comparePaired } from '../core/stats/paired.ts';
 import type { ResultsDb } from '../harness/results/db.ts';
-import { kafkaLayout, loadRuns, ratioEvidence } from './verdicts.ts';
+import { EQUIVALENCE_BAND, GRAPH_FORMS, NEAR_LINEAR, systemPairs } from './rules.ts';
+import type { Verdicts } from './verdicts.ts';
 
 // vega-lite's TopLevelSpec type is large; specs here are plain JSON checked by compiling them.
 export type VlSpec = Record<string, unknown>;
@@ -23,116 +26,105 @@ export interface Figure {
 
 export type FigureOutcome = { name: string; state: 'written'; files: string[]; caption: string; title: string } | { name: string; state: 'skipped'; reason: string };
 
-const SYSTEM_ORDER = ['blackboard-eager', 'blackboard-deferred', 'langgraph-parallel', 'langgraph-stepwise', 'blackboard-kafka'];
-const WIDTH = 420;
 const BASE = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', background: 'white', config: { font: 'DejaVu Sans', view: { stroke: null } } };
+const byText = (a: Record<string, unknown>, b: Record<string, unknown>, k: string) => String(a[k]).localeCompare(String(b[k]), 'en');
 
-type Runs = Awaited<ReturnType<typeof loadRuns>>;
-
-/** Headline: median makespan per system (95% bootstrap CI) for the quick matrix. */
-export function headlineFigure(runs: Runs, matrix = 'quick'): Figure | string {
-  const rs = runs.filter((r) => r.matrix === matrix);
-  if (!rs.length) return `no runs of matrix '${matrix}'`;
-  const systems = [...new Set(rs.map((r) => r.system))].sort((a, b) => SYSTEM_ORDER.indexOf(a) - SYSTEM_ORDER.indexOf(b));
-  const values = systems.map((s) => {
-    const xs = rs.filter((r) => r.system === s).map((r) => r.makespan_ms);
-    const [lo, hi] = bootstrapCi(xs);
-    return { system: s, makespanMs: median(xs), ciLoMs: lo, ciHiMs: hi, n: xs.length };
-  });
+/** H1: every comparison against blackboard-deferred, estimate and interval, log scale, by graph form. */
+export function h1ForestFigure(v: Verdicts): Figure | string {
+  const values = v.families.filter((f) => f.hypothesis === 'H1' || f.hypothesis === 'H1b').flatMap((f) => f.comparisons.filter((c) => Number.isFinite(c.ci[0])).map((c) => ({
+    comparison: f.title, config: `${c.matrix}: ${c.config}`, estimate: c.estimate, lo: c.ci[0], hi: c.ci[1], decided: c.decided ? `decided (${(100 * c.level).toPrecision(4)}%)` : 'not decided (95%)', n: c.n,
+  }))).sort((a, b) => byText(a, b, 'comparison') || byText(a, b, 'config'));
+  if (!values.length) return 'no H1 comparison has paired runs';
   return {
-    name: 'headline-makespan',
-    title: `Makespan by system (${matrix})`,
-    caption: `Median makespan over ${Math.min(...values.map((v) => v.n))}+ seeded reps per system, matrix ${matrix}; bars are 95% bootstrap CIs.`,
+    name: 'h1-forest',
+    title: 'H1: makespan ratio to blackboard-deferred, per configuration',
+    caption: `Geometric mean of the per-seed makespan ratios (graph form or eager / blackboard-deferred; > 1: the blackboard is faster) with its paired t interval: decided configurations at their Bonferroni level, the others at 95%. The shaded band is the equivalence band [${EQUIVALENCE_BAND.join(', ')}].`,
     spec: {
       ...BASE,
-      title: `Makespan by system (${matrix})`,
-      width: WIDTH,
+      title: 'H1: makespan / blackboard-deferred makespan (log)',
       data: { values },
-      layer: [
-        { mark: { type: 'bar', color: '#4c78a8' }, encoding: { y: { field: 'system', type: 'nominal', sort: systems, title: null }, x: { field: 'makespanMs', type: 'quantitative', title: 'makespan (ms, median)' } } },
-        { mark: { type: 'rule', color: 'black' }, encoding: { y: { field: 'system', type: 'nominal', sort: systems }, x: { field: 'ciLoMs', type: 'quantitative' }, x2: { field: 'ciHiMs' } } },
-      ],
+      facet: { row: { field: 'comparison', type: 'nominal', title: null, header: { labelAngle: 0, labelAlign: 'left' } } },
+      spec: {
+        width: 420,
+        layer: [
+          { mark: { type: 'rect', color: '#eeeeee' }, encoding: { x: { datum: EQUIVALENCE_BAND[0] }, x2: { datum: EQUIVALENCE_BAND[1] } } },
+          { mark: { type: 'rule', color: 'gray', strokeDash: [4, 3] }, encoding: { x: { datum: 1 } } },
+          { mark: { type: 'rule' }, encoding: { y: { field: 'config', type: 'nominal', title: null }, x: { field: 'lo', type: 'quantitative', scale: { type: 'log' }, title: 'ratio (log)' }, x2: { field: 'hi' }, color: { field: 'decided', type: 'nominal', title: null } } },
+          { mark: { type: 'point', filled: true }, encoding: { y: { field: 'config', type: 'nominal' }, x: { field: 'estimate', type: 'quantitative' }, color: { field: 'decided', type: 'nominal' } } },
+        ],
+      },
+      resolve: { scale: { y: 'independent' } },
     },
   };
 }
 
-/** H1: ratio graph / deferred vs fan-out width, light vs calibrated tail, with CI bars. */
-export function h1RatioFigure(runs: Runs, matrix = 'h1'): Figure | string {
-  const rs = runs.filter((r) => r.matrix === matrix && r.workload === 'review-analysis');
-  if (!rs.length) return `no review-analysis runs of matrix '${matrix}'`;
-  const values: Record<string, unknown>[] = [];
-  const keys = new Map<string, Runs>();
-  for (const r of rs) {
-    const k = `${r.p.workload?.analysts}|${r.p.tail ?? 'calibrated'}`;
-    keys.set(k, [...(keys.get(k) ?? []), r]);
+/** H1 sensitivity: the ratio to blackboard-deferred against the latency scale, per graph form and configuration. */
+export function h1ScaleFigure(v: Verdicts): Figure | string {
+  const byConfig = new Map<string, number>();
+  for (const c of v.configs) {
+    const k = `${c.matrix}|${c.sample.workload}|${JSON.stringify(c.sample.wp)}|${c.sample.tail}`;
+    byConfig.set(k, (byConfig.get(k) ?? 0) + 1);
   }
-  for (const [k, group] of [...keys].sort()) {
-    const [analysts, tail] = k.split('|');
-    const den = group.filter((r) => r.system === 'blackboard-deferred').map((r) => r.makespan_ms);
-    if (!den.length) continue;
-    for (const g of ['langgraph-stepwise', 'langgraph-parallel', 'blackboard-eager']) {
-      const num = group.filter((r) => r.system === g).map((r) => r.makespan_ms);
-      if (!num.length) continue;
-      const e = ratioEvidence(g, num, den);
-      values.push({ analysts: Number(analysts), tail, system: g, ratio: e.estimate, ciLo: e.ci[0], ciHi: e.ci[1] });
+  const multi = v.configs.filter((c) => (byConfig.get(`${c.matrix}|${c.sample.workload}|${JSON.stringify(c.sample.wp)}|${c.sample.tail}`) ?? 0) > 1 && (c.sample.wp.arrival ?? 'all-at-once') === 'all-at-once');
+  const values: Record<string, unknown>[] = [];
+  for (const form of [...GRAPH_FORMS.map((g) => g.system), 'blackboard-eager']) {
+    for (const plan of systemPairs(multi, () => true, form, 'blackboard-deferred', (r) => r.makespanMs, 'makespan', 'scale', { kind: 'ratio', direction: 'greater', band: EQUIVALENCE_BAND })) {
+      if (plan.paired.pairs.length < 2) continue;
+      const cmp = comparePaired(plan.paired.pairs, { level: 0.95, rng: keyedRng('figure', plan.id), resamples: 200 });
+      const cfg = multi.find((c) => plan.id.includes(c.key) && c.matrix === plan.matrix)!;
+      values.push({ system: form, config: `${cfg.matrix}: ${cfg.sample.workload} ${Object.entries(cfg.sample.wp).filter(([k]) => ['tasks', 'analysts', 'depth'].includes(k)).map(([k, x]) => `${k}=${x}`).join(' ')}`, scale: cfg.sample.latencyScale, estimate: cmp.estimate, lo: cmp.t?.ci.lo, hi: cmp.t?.ci.hi, n: cmp.n });
     }
   }
-  if (!values.length) return `no configuration of '${matrix}' has blackboard-deferred and another system`;
-  values.sort((a, b) => String(a.tail).localeCompare(String(b.tail)) || Number(a.analysts) - Number(b.analysts) || String(a.system).localeCompare(String(b.system)));
-  const enc = { x: { field: 'analysts', type: 'quantitative', scale: { type: 'log', base: 2 }, title: 'analysts (fan-out width)' }, color: { field: 'system', type: 'nominal', title: 'numerator' } };
+  if (!values.length) return 'no configuration was run at more than one latency scale';
+  values.sort((a, b) => byText(a, b, 'config') || byText(a, b, 'system') || Number(a.scale) - Number(b.scale));
+  const enc = { x: { field: 'scale', type: 'quantitative', scale: { type: 'log' }, title: 'latency scale (x public latencies, log)' }, color: { field: 'system', type: 'nominal', title: 'numerator' } };
   return {
-    name: 'h1-ratio-vs-fanout',
-    title: 'H1: makespan ratio to blackboard-deferred vs fan-out width',
-    caption: `Median makespan of each system divided by blackboard-deferred's (> 1: slower than batch-then-run), review-analysis of matrix ${matrix}, by latency tail; bars are 95% bootstrap CIs of the ratio of medians.`,
+    name: 'h1-ratio-vs-scale',
+    title: 'H1 sensitivity: makespan ratio to blackboard-deferred vs latency scale',
+    caption: 'Geometric mean of the per-seed makespan ratios with 95% paired t intervals, per system and configuration, as every simulated latency is scaled down: where a ratio moves away from its value at x1, engine CPU (not scheduling) is deciding it.',
     spec: {
       ...BASE,
-      title: 'H1: makespan / blackboard-deferred makespan',
+      title: 'makespan / blackboard-deferred makespan vs latency scale',
       data: { values },
-      facet: { column: { field: 'tail', type: 'nominal', title: 'latency tail' } },
+      facet: { column: { field: 'config', type: 'nominal', title: null } },
       spec: {
-        width: 260,
+        width: 240,
         height: 220,
         layer: [
           { mark: { type: 'rule', strokeDash: [4, 3], color: 'gray' }, encoding: { y: { datum: 1 } } },
-          { mark: { type: 'line', point: true }, encoding: { ...enc, y: { field: 'ratio', type: 'quantitative', scale: { type: 'log' }, title: 'makespan ratio (log)' } } },
-          { mark: { type: 'errorbar', ticks: true }, encoding: { ...enc, y: { field: 'ciLo', type: 'quantitative', title: null }, y2: { field: 'ciHi' } } },
+          { mark: { type: 'line', point: true }, encoding: { ...enc, y: { field: 'estimate', type: 'quantitative', scale: { type: 'log' }, title: 'ratio (log)' } } },
+          { mark: { type: 'errorbar', ticks: true }, encoding: { ...enc, y: { field: 'lo', type: 'quantitative', title: null }, y2: { field: 'hi' } } },
         ],
       },
     },
   };
 }
 
-/** H2: throughput vs partitions per mode and consumer layout. */
-export function h2ThroughputFigure(runs: Runs): Figure | string {
-  const k = runs.filter((r) => r.system === 'blackboard-kafka' && r.makespan_ms > 0);
-  if (!k.length) return 'no blackboard-kafka runs';
-  const cells = new Map<string, number[]>();
-  for (const r of k) {
-    const sp = r.p.system ?? {};
-    const key = `${sp.delivery ?? 'at-least-once'}|${Number(sp.partitions ?? 4)}|${kafkaLayout(sp)}`;
-    cells.set(key, [...(cells.get(key) ?? []), r.tasks / (r.makespan_ms / 1000)]);
-  }
-  const values = [...cells].map(([key, xs]) => {
-    const [mode, p, c] = key.split('|');
-    const [lo, hi] = bootstrapCi(xs);
-    return { mode, partitions: Number(p), layout: c, throughputTps: median(xs), ciLo: lo, ciHi: hi, n: xs.length };
-  }).sort((a, b) => a.mode.localeCompare(b.mode) || a.layout.localeCompare(b.layout) || a.partitions - b.partitions);
-  const enc = { x: { field: 'partitions', type: 'quantitative', scale: { type: 'log', base: 2 }, title: 'partitions per topic' }, color: { field: 'layout', type: 'nominal', title: 'consumer layout' } };
+/** H2: scaling efficiency with its paired interval by partitions, delivery and layout. */
+export function h2EfficiencyFigure(v: Verdicts): Figure | string {
+  const values = v.families.filter((f) => f.hypothesis === 'H2').flatMap((f) => f.comparisons.filter((c) => Number.isFinite(c.ci[0])).map((c) => {
+    const p = Number(/p=(\d+)/.exec(c.config)?.[1]);
+    const layout = /worker-processes/.test(c.config) ? 'worker-processes' : 'one-process';
+    return { delivery: f.id.replace('H2 ', ''), layout, partitions: p, efficiency: c.estimate, lo: c.ci[0], hi: c.ci[1] };
+  })).sort((a, b) => byText(a, b, 'delivery') || byText(a, b, 'layout') || a.partitions - b.partitions);
+  if (!values.length) return 'no blackboard-kafka scaling comparison has paired runs';
+  const enc = { x: { field: 'partitions', type: 'quantitative', scale: { type: 'log', base: 2 }, title: 'partitions (consumers grow with them)' }, color: { field: 'layout', type: 'nominal', title: 'consumer layout' } };
   return {
-    name: 'h2-throughput-vs-partitions',
-    title: 'H2: blackboard-kafka throughput vs partitions',
-    caption: 'Median throughput (tasks / makespan, setup and teardown excluded) of blackboard-kafka by partitions, consumer layout and delivery mode; bars are 95% bootstrap CIs over reps.',
+    name: 'h2-efficiency',
+    title: 'H2: scaling efficiency vs partitions',
+    caption: `E(p) = throughput(p) / (p x throughput(1)), geometric mean over seed pairs, with paired t intervals; the dashed line is the near-linear threshold ${NEAR_LINEAR}.`,
     spec: {
       ...BASE,
-      title: 'H2: throughput vs partitions',
+      title: 'H2: scaling efficiency',
       data: { values },
-      facet: { column: { field: 'mode', type: 'nominal', title: 'delivery' } },
+      facet: { column: { field: 'delivery', type: 'nominal', title: 'delivery' } },
       spec: {
         width: 260,
         height: 220,
         layer: [
-          { mark: { type: 'line', point: true }, encoding: { ...enc, y: { field: 'throughputTps', type: 'quantitative', title: 'throughput (tasks/s, median)' } } },
-          { mark: { type: 'errorbar', ticks: true }, encoding: { ...enc, y: { field: 'ciLo', type: 'quantitative', title: null }, y2: { field: 'ciHi' } } },
+          { mark: { type: 'rule', strokeDash: [4, 3], color: 'gray' }, encoding: { y: { datum: NEAR_LINEAR } } },
+          { mark: { type: 'line', point: true }, encoding: { ...enc, y: { field: 'efficiency', type: 'quantitative', title: 'scaling efficiency' } } },
+          { mark: { type: 'errorbar', ticks: true }, encoding: { ...enc, y: { field: 'lo', type: 'quantitative', title: null }, y2: { field: 'hi' } } },
         ],
       },
     },
@@ -145,10 +137,10 @@ interface BenchRow { case_name: string; system: string; per_event_us: number; ev
 export async function overheadFigure(db: ResultsDb): Promise<Figure | string> {
   const rows = await db.query<BenchRow>(
     `SELECT case_name, system, per_event_us, events FROM bench
-      WHERE bench_id = (SELECT bench_id FROM bench ORDER BY started_at DESC LIMIT 1) AND per_event_us IS NOT NULL
+      WHERE bench_id = (SELECT bench_id FROM bench ORDER BY started_at DESC, bench_id LIMIT 1) AND per_event_us IS NOT NULL
       ORDER BY case_name, system`);
   if (!rows.length) return 'no bench session stored (run `flockbench bench`)';
-  const systems = [...new Set(rows.map((r) => r.system))].sort((a, b) => SYSTEM_ORDER.indexOf(a) - SYSTEM_ORDER.indexOf(b));
+  const systems = [...new Set(rows.map((r) => r.system))].sort();
   return {
     name: 'overhead-per-event',
     title: 'Orchestration overhead per event',
@@ -156,7 +148,7 @@ export async function overheadFigure(db: ResultsDb): Promise<Figure | string> {
     spec: {
       ...BASE,
       title: 'Overhead per event (zero-latency agents)',
-      width: WIDTH,
+      width: 420,
       data: { values: rows.map((r) => ({ case: r.case_name, system: r.system, perEventUs: r.per_event_us })) },
       mark: 'bar',
       encoding: {
@@ -183,13 +175,12 @@ export async function renderSvg(spec: VlSpec, seed = 1): Promise<string> {
   }
 }
 
-/** Build every figure from the DB and write `<out>/figures/<name>.{vl.json,svg}` (the paper embeds the SVG). */
-export async function writeFigures(db: ResultsDb, outDir: string): Promise<FigureOutcome[]> {
-  const runs = await loadRuns(db);
+/** Build every figure and write `<out>/figures/<name>.{vl.json,svg}` (the paper embeds the SVG). */
+export async function writeFigures(db: ResultsDb, v: Verdicts, outDir: string): Promise<FigureOutcome[]> {
   const candidates: [string, Figure | string][] = [
-    ['headline-makespan', headlineFigure(runs)],
-    ['h1-ratio-vs-fanout', h1RatioFigure(runs)],
-    ['h2-throughput-vs-partitions', h2ThroughputFigure(runs)],
+    ['h1-forest', h1ForestFigure(v)],
+    ['h1-ratio-vs-scale', h1ScaleFigure(v)],
+    ['h2-efficiency', h2EfficiencyFigure(v)],
     ['overhead-per-event', await overheadFigure(db)],
   ];
   const dir = join(outDir, 'figures');
@@ -199,8 +190,8 @@ export async function writeFigures(db: ResultsDb, outDir: string): Promise<Figur
     if (typeof f === 'string') { out.push({ name, state: 'skipped', reason: f }); continue; }
     const svg = await renderSvg(f.spec);
     const files = [`figures/${f.name}.vl.json`, `figures/${f.name}.svg`];
-    writeFileSync(join(outDir, files[0]), JSON.stringify(f.spec, null, 2) + '\n');
-    writeFileSync(join(outDir, files[1]), svg);
+    writeFileSync(join(outDir, files[0]!), `${JSON.stringify(f.spec, null, 2)}\n`);
+    writeFileSync(join(outDir, files[1]!), svg);
     out.push({ name: f.name, state: 'written', files, caption: f.caption, title: f.title });
   }
   return out;

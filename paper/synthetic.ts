@@ -1,5 +1,5 @@
-// Synthetic rows for the paper's tests: a run row with only the columns verdicts, figures and
-// the paper build read, so rules can be exercised on known numbers without running anything.
+// Synthetic runs for the paper's tests: rows with the columns the verdicts, figures and the build
+// read, so rules can be exercised on known numbers without running anything.
 import { SCHEMA_VERSION, type ResultsDb } from '../harness/results/db.ts';
 import { runs } from '../harness/results/schema.ts';
 
@@ -10,42 +10,43 @@ export interface SyntheticRun {
   workloadParams?: Record<string, unknown>;
   systemParams?: Record<string, unknown>;
   tail?: string;
-  rep: number;
+  latencyScale?: number;
+  seed: number;
+  session?: string;
   makespanMs: number;
+  idealMs?: number;
   tasks?: number;
-  p95Ms?: number;
-  p99Ms?: number;
-  broker?: { cpuPctMean: number; rssPeakMb: number };
+  /** 1-minute load average at start (cpus is 2): above 3 the run is flagged as loaded. */
+  loadStart?: number;
+  startedAt?: string;
 }
 
 let counter = 0;
 
 export async function insertRun(db: ResultsDb, r: SyntheticRun): Promise<void> {
-  const id = `syn-${++counter}-${r.system}-${r.rep}`;
+  const id = `syn-${++counter}-${r.system}-${r.seed}`;
   const tail = r.tail ?? 'calibrated';
-  const params = {
-    workload: r.workloadParams ?? { analysts: 8, tasks: 4 },
-    system: r.systemParams ?? {},
-    counters: {},
-    setupMs: 0,
-    ...(r.broker ? { broker: r.broker } : {}),
-    llmTransport: 'inprocess',
-    tail,
-  };
+  const params = { workload: r.workloadParams ?? { analysts: 8, tasks: 4, arrival: 'all-at-once' }, system: r.systemParams ?? {}, settings: {}, counters: {}, setupMs: 0, llmTransport: 'inprocess', tail };
   const tasks = r.tasks ?? 4;
   await db.append([[runs, [{
-    run_id: id, state: 'completed', cell_id: id, matrix: r.matrix, system: r.system, workload: r.workload ?? 'review-analysis',
+    run_id: id, state: 'completed', cell_id: id, matrix: r.matrix, session: r.session ?? 's1', system: r.system, workload: r.workload ?? 'review-analysis',
     store: r.system === 'blackboard-kafka' ? 'kafka' : r.system.startsWith('langgraph') ? 'graph-state' : 'memory',
-    params: JSON.stringify(params), rep: r.rep, seed: r.rep, latency_scale: 0.05, llm_transport: 'inprocess', tail, tasks,
-    makespan_ms: r.makespanMs, lower_bound_ms: r.makespanMs / 2, efficiency: 0.5, throughput_tps: tasks / (r.makespanMs / 1000),
-    p50_ms: r.makespanMs / 2, p95_ms: r.p95Ms ?? r.makespanMs, p99_ms: r.p99Ms ?? r.makespanMs, max_ms: r.makespanMs, errors: 0,
-    started_at: `2026-01-01T00:00:${String(counter % 60).padStart(2, '0')}Z`,
+    params: JSON.stringify(params), rep: 0, seed: r.seed, latency_scale: r.latencyScale ?? 1, llm_transport: 'inprocess', tail, tasks,
+    makespan_ms: r.makespanMs, lower_bound_ms: r.makespanMs / 2, ideal_ms: r.idealMs ?? r.makespanMs * 0.9, efficiency: 0.5, throughput_tps: tasks / (r.makespanMs / 1000),
+    p50_ms: r.makespanMs / 2, max_ms: r.makespanMs, cpu_ms: 100, errors: 0,
+    started_at: r.startedAt ?? `2026-01-01T00:${String(Math.floor(counter / 60) % 60).padStart(2, '0')}:${String(counter % 60).padStart(2, '0')}Z`,
+    load_start: r.loadStart ?? 0.5, load_end: 0.5, cpus: 2, cpu_list: '0-1',
     env: JSON.stringify({ node: 'v20.0.0', platform: 'test', cpuModel: 'test cpu', cores: 2, memGb: 4, gitSha: 'abc123', gitDirty: false }),
     schema_version: SCHEMA_VERSION,
   }]]]);
 }
 
-/** Several reps of one system: makespans given explicitly. */
-export async function insertReps(db: ResultsDb, base: Omit<SyntheticRun, 'rep' | 'makespanMs'>, makespansMs: number[]): Promise<void> {
-  for (const [rep, m] of makespansMs.entries()) await insertRun(db, { ...base, rep, makespanMs: m });
+/** One arm over seeds: `base * factor(seed)` with a shared per-seed effect, in `sessions` sessions. */
+export async function insertArm(db: ResultsDb, base: Omit<SyntheticRun, 'seed' | 'makespanMs' | 'session'>, seeds: number[], makespan: (seed: number) => number, sessions = 2): Promise<void> {
+  for (const [i, seed] of seeds.entries()) await insertRun(db, { ...base, seed, session: `s${1 + (i % sessions)}`, makespanMs: makespan(seed) });
 }
+
+/** A deterministic per-seed effect in [0.8, 1.2]: what every system of a rep shares. */
+export const seedEffect = (seed: number) => 0.8 + ((seed * 7919) % 97) / 242.5;
+/** Small per-run noise in [-1%, +1%], different per system. */
+export const noise = (seed: number, salt: number) => 1 + ((((seed + 1) * (salt + 3) * 104_729) % 201) - 100) / 10_000;

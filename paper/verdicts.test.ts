@@ -1,112 +1,112 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ResultsDb } from '../harness/results/db.ts';
-import { insertReps, insertRun } from './synthetic.ts';
-import {
-  aggregate, checkVerdicts, computeVerdicts, decideEfficiency, decideRatio, isRobust, loadRuns, toRecord, verdictH1, verdictH1b, verdictH2, verdictH3,
-} from './verdicts.ts';
+import { insertArm, insertRun, noise, seedEffect } from './synthetic.ts';
+import { checkReplication, computeVerdicts, toRecord, type Verdicts } from './verdicts.ts';
 
-describe('decision rules', () => {
-  it('decides a ratio claimed above 1', () => {
-    expect(decideRatio([1.2, 1.5], 'above').verdict).toBe('supported');
-    expect(decideRatio([0.6, 0.9], 'above').verdict).toBe('refuted');
-    expect(decideRatio([0.97, 1.03], 'above')).toEqual({ verdict: 'refuted', reason: expect.stringContaining('equivalence') });
-    expect(decideRatio([0.9, 1.2], 'above').verdict).toBe('inconclusive');
-    expect(decideRatio([NaN, NaN], 'above').verdict).toBe('no data');
-  });
-  it('decides a ratio claimed below 1 (H3)', () => {
-    expect(decideRatio([0.5, 0.8], 'below').verdict).toBe('supported');
-    expect(decideRatio([1.1, 1.3], 'below').verdict).toBe('refuted');
-  });
-  it('decides scaling efficiency against the near-linear threshold', () => {
-    expect(decideEfficiency([0.85, 0.95]).verdict).toBe('supported');
-    expect(decideEfficiency([0.2, 0.5]).verdict).toBe('refuted');
-    expect(decideEfficiency([0.7, 0.9]).verdict).toBe('inconclusive');
-  });
-  it('flags a CI near a threshold as not robust', () => {
-    expect(isRobust([1.2, 1.5], [0.95, 1, 1.05])).toBe(true);
-    expect(isRobust([1.06, 1.5], [0.95, 1, 1.05])).toBe(false);
-  });
-  it('aggregates configurations', () => {
-    expect(aggregate(['supported', 'supported']).verdict).toBe('supported');
-    expect(aggregate(['refuted', 'no data']).verdict).toBe('refuted');
-    expect(aggregate(['supported', 'refuted']).verdict).toBe('inconclusive');
-    expect(aggregate([]).verdict).toBe('no data');
-  });
-});
+const seeds = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
+const h1 = { matrix: 'h1', workloadParams: { analysts: 8, tasks: 4, arrival: 'all-at-once' } };
+const family = (v: Verdicts, id: string) => v.families.find((f) => f.id === id)!;
 
-describe('verdicts over synthetic runs', () => {
-  let db: ResultsDb;
-  beforeEach(async () => { db = await ResultsDb.open(':memory:'); });
-  afterEach(() => db.close());
+async function db(fill: (db: ResultsDb) => Promise<void>): Promise<Verdicts> {
+  const d = await ResultsDb.open(':memory:');
+  try {
+    await fill(d);
+    return await computeVerdicts(d);
+  } finally {
+    d.close();
+  }
+}
 
-  const cfg = { matrix: 'quick' };
-
-  it('H1: stepwise supported, parallel refuted (faster), eager equivalent', async () => {
-    await insertReps(db, { ...cfg, system: 'blackboard-deferred' }, [1000, 1010, 990, 1005, 995]);
-    await insertReps(db, { ...cfg, system: 'langgraph-stepwise' }, [4000, 4100, 3900, 4050, 3950]);
-    await insertReps(db, { ...cfg, system: 'langgraph-parallel' }, [800, 810, 790, 805, 795]);
-    await insertReps(db, { ...cfg, system: 'blackboard-eager' }, [1001, 1009, 991, 1004, 996]);
-    const runs = await loadRuns(db);
-    const s = verdictH1(runs, 'langgraph-stepwise');
-    expect(s.verdict).toBe('supported');
-    expect(s.evidence[0].evidence[0].estimate).toBeCloseTo(4, 1);
-    expect(s.evidence[0].robust).toBe(true);
-    expect(verdictH1(runs, 'langgraph-parallel').verdict).toBe('refuted');
-    const b = verdictH1b(runs);
-    expect(b.verdict).toBe('refuted');
-    expect(b.evidence[0].reason).toContain('equivalence');
-    expect(b.evidence[0].robust).toBe(false);
+describe('verdicts from paired runs', () => {
+  it('H1: a clearly slower graph form is supported; an equivalent eager is refuted (equivalent); seeds pair across arms', async () => {
+    const v = await db(async (d) => {
+      const s = seeds(1, 10);
+      await insertArm(d, { ...h1, system: 'blackboard-deferred' }, s, (x) => 1000 * seedEffect(x) * noise(x, 1));
+      await insertArm(d, { ...h1, system: 'langgraph-per-item' }, s, (x) => 1300 * seedEffect(x) * noise(x, 2));
+      await insertArm(d, { ...h1, system: 'blackboard-eager' }, s, (x) => 1000 * seedEffect(x) * noise(x, 3));
+    });
+    const perItem = family(v, 'H1 langgraph-per-item');
+    expect(perItem.verdict).toBe('supported');
+    const c = perItem.comparisons[0]!;
+    expect(c).toMatchObject({ n: 10, sessions: 2, decided: true, decision: 'supported' });
+    // The seed effect cancels in the pairs: a tight interval around 1.3.
+    expect(c.estimate).toBeGreaterThan(1.28);
+    expect(c.estimate).toBeLessThan(1.32);
+    expect(c.ci[1] - c.ci[0]).toBeLessThan(0.05);
+    const eager = family(v, 'H1b');
+    expect(eager.comparisons[0]!.decision).toBe('refuted-equivalent');
+    expect(eager.verdict).toBe('refuted');
   });
 
-  it('H1: overlapping samples are inconclusive; too few reps are inconclusive', async () => {
-    await insertReps(db, { ...cfg, system: 'blackboard-deferred' }, [1000, 1400, 800, 1200, 900]);
-    await insertReps(db, { ...cfg, system: 'langgraph-parallel' }, [1100, 900, 1300, 1000, 1250]);
-    await insertReps(db, { ...cfg, system: 'langgraph-stepwise' }, [4000, 4100]);
-    const runs = await loadRuns(db);
-    expect(verdictH1(runs, 'langgraph-parallel').verdict).toBe('inconclusive');
-    const s = verdictH1(runs, 'langgraph-stepwise');
-    expect(s.verdict).toBe('inconclusive');
-    expect(s.evidence[0].reason).toContain('fewer than');
-  });
-
-  it('no data: no graph runs, no kafka runs, no open-loop runs', async () => {
-    await insertReps(db, { ...cfg, system: 'blackboard-deferred' }, [1000, 1010, 990]);
-    const all = await computeVerdicts(db);
-    for (const h of all) expect(h.verdict).toBe('no data');
-  });
-
-  it('H2: near-linear at 4 partitions, not at 16', async () => {
-    const k = (partitions: number) => ({ matrix: 'h2', system: 'blackboard-kafka', workload: 'map', workloadParams: { tasks: 200, depth: 2 }, tasks: 200, systemParams: { partitions, consumers: 4, delivery: 'at-least-once' } });
-    await insertReps(db, k(1), [4000, 4040, 3960]);
-    await insertReps(db, k(4), [1050, 1060, 1040]); // efficiency ~0.95
-    await insertReps(db, k(16), [1000, 1010, 990]); // efficiency ~0.25
-    const [alo, eos] = verdictH2(await loadRuns(db));
-    expect(alo.evidence.map((e) => e.verdict)).toEqual(['supported', 'refuted']);
-    expect(alo.evidence[0].evidence[0].estimate).toBeCloseTo(0.95, 1);
-    expect(alo.verdict).toBe('inconclusive');
-    expect(eos.verdict).toBe('no data');
-  });
-
-  it('H3: deferred tail lower than eager under open-loop arrivals', async () => {
-    const open = { matrix: 'h3', workloadParams: { analysts: 8, tasks: 20, arrival: 'poisson', ratePerSec: 5 } };
-    for (let rep = 0; rep < 4; rep++) {
-      await insertRun(db, { ...open, system: 'blackboard-deferred', rep, makespanMs: 5000, p95Ms: 500 + rep, p99Ms: 600 + rep });
-      await insertRun(db, { ...open, system: 'blackboard-eager', rep, makespanMs: 5000, p95Ms: 900 + rep, p99Ms: 1200 + rep });
+  it('decides only with enough pairs from more than one session; shows the rest', async () => {
+    const v = await db(async (d) => {
+      await insertArm(d, { ...h1, system: 'blackboard-deferred' }, seeds(1, 10), (x) => 1000 * seedEffect(x), 1);
+      await insertArm(d, { ...h1, system: 'langgraph-parallel' }, seeds(1, 10), (x) => 1500 * seedEffect(x), 1);
+      await insertArm(d, { ...h1, system: 'langgraph-stepwise' }, seeds(1, 5), (x) => 5000 * seedEffect(x), 2);
+    });
+    for (const id of ['H1 langgraph-parallel', 'H1 langgraph-stepwise']) {
+      const f = family(v, id);
+      expect(f.verdict).toBe('not decided');
+      expect(f.comparisons[0]!.decided).toBe(false);
+      expect(f.comparisons[0]!.reason).toMatch(/not decided: \d+ pair\(s\) from \d session/);
     }
-    const h3 = verdictH3(await loadRuns(db));
-    expect(h3.evidence.map((e) => e.scope.label)).toEqual([expect.stringContaining('arrival=poisson'), expect.stringContaining('arrival=poisson')]);
-    expect(h3.verdict).toBe('supported');
   });
 
-  it('check: same verdicts pass, a flipped robust verdict fails, nothing robust fails', async () => {
-    await insertReps(db, { ...cfg, system: 'blackboard-deferred' }, [1000, 1010, 990]);
-    await insertReps(db, { ...cfg, system: 'langgraph-stepwise' }, [4000, 4100, 3900]);
-    const rec = toRecord(await computeVerdicts(db));
-    expect(checkVerdicts(rec, await computeVerdicts(db), 'quick').ok).toBe(true);
-    const flipped = { ...rec, configurations: rec.configurations.map((c) => ({ ...c, verdict: 'refuted' as const })) };
-    const bad = checkVerdicts(flipped, await computeVerdicts(db), 'quick');
-    expect(bad.ok).toBe(false);
-    expect(bad.problems[0]).toContain('recorded refuted, now supported');
-    expect(checkVerdicts(rec, await computeVerdicts(db), 'other').ok).toBe(false);
+  it('never pools parameter sets: each is its own arm; a repeated seed is dropped and counted; loaded runs are left out', async () => {
+    const v = await db(async (d) => {
+      const s = seeds(1, 10);
+      await insertArm(d, { ...h1, system: 'langgraph-per-item' }, s, (x) => 1300 * seedEffect(x));
+      await insertArm(d, { ...h1, system: 'blackboard-deferred', systemParams: { batchWindowMs: 0 } }, s, (x) => 1000 * seedEffect(x));
+      await insertArm(d, { ...h1, system: 'blackboard-deferred', systemParams: { batchWindowMs: 2000 } }, s, (x) => 1400 * seedEffect(x));
+      await insertRun(d, { ...h1, system: 'langgraph-per-item', seed: 1, session: 's3', makespanMs: 99, startedAt: '2026-02-01T00:00:00Z' });
+      await insertRun(d, { ...h1, system: 'langgraph-per-item', seed: 11, session: 's2', makespanMs: 1300, loadStart: 9 });
+    });
+    const cs = family(v, 'H1 langgraph-per-item').comparisons;
+    expect(cs.map((c) => c.den).sort()).toEqual(['blackboard-deferred', 'blackboard-deferred batchWindowMs=2000']);
+    expect(cs.map((c) => c.decision).sort()).toEqual(['refuted', 'supported']);
+    expect(cs.every((c) => c.duplicates === 1 && c.n === 10)).toBe(true);
+    expect(v.loaded).toHaveLength(1);
+    // Bonferroni over the two decided comparisons of the family.
+    expect(family(v, 'H1 langgraph-per-item')).toMatchObject({ m: 2, level: 0.975, verdict: 'mixed' });
+  });
+
+  it('H2: scaling efficiency against the near-linear threshold, paired by seed, per delivery and layout', async () => {
+    const k = (partitions: number, delivery: string) => ({ matrix: 'h2', system: 'blackboard-kafka', workload: 'map', workloadParams: { tasks: 400, depth: 1 }, tasks: 400, systemParams: { partitions, consumers: partitions, processes: 0, delivery } });
+    const v = await db(async (d) => {
+      const s = seeds(1, 10);
+      for (const delivery of ['at-least-once', 'exactly-once']) await insertArm(d, k(1, delivery), s, (x) => 10_000 * seedEffect(x));
+      await insertArm(d, k(4, 'at-least-once'), s, (x) => (10_000 / (4 * 0.92)) * seedEffect(x) * noise(x, 4));
+      await insertArm(d, k(4, 'exactly-once'), s, (x) => (10_000 / (4 * 0.5)) * seedEffect(x) * noise(x, 5));
+    });
+    const alo = family(v, 'H2 at-least-once').comparisons[0]!;
+    expect(alo.estimate).toBeCloseTo(0.92, 1);
+    expect(alo.decision).toBe('supported');
+    expect(family(v, 'H2 exactly-once').comparisons[0]!.decision).toBe('refuted');
+  });
+
+  it('replication check: held decisions pass; a flip between supported and refuted fails; reused seeds fail', async () => {
+    const fill = (from: number, n: number, factor: number, sessions = 2) => async (d: ResultsDb) => {
+      await insertArm(d, { ...h1, system: 'blackboard-deferred' }, seeds(from, n), (x) => 1000 * seedEffect(x) * noise(x, 1), sessions);
+      await insertArm(d, { ...h1, system: 'langgraph-per-item' }, seeds(from, n), (x) => 1000 * factor * seedEffect(x) * noise(x, 2), sessions);
+    };
+    const recorded = toRecord(await db(fill(1, 10, 1.3)));
+    const fresh = async (from: number, factor: number) => {
+      const d = await ResultsDb.open(':memory:');
+      try {
+        await fill(from, 4, factor, 1)(d);
+        return await computeVerdicts(d, { minPairs: 3, minSessions: 1, recordedM: new Map(recorded.families.map((f) => [f.id, f.m])) });
+      } finally {
+        d.close();
+      }
+    };
+    const held = checkReplication(recorded, await fresh(1_000_000, 1.3));
+    expect(held.ok).toBe(true);
+    expect(held.lines.find((l) => l.id.startsWith('H1 langgraph-per-item'))!.status).toBe('held');
+    const flipped = checkReplication(recorded, await fresh(1_000_000, 0.7));
+    expect(flipped.ok).toBe(false);
+    expect(flipped.lines.find((l) => l.id.startsWith('H1 langgraph-per-item'))!.status).toBe('FLIPPED');
+    const reused = checkReplication(recorded, await fresh(5, 1.3));
+    expect(reused.ok).toBe(false);
+    expect(reused.seedOverlap).toEqual([5, 6, 7, 8]);
   });
 });

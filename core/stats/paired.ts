@@ -133,8 +133,9 @@ export function bcaMeanInterval(
 ): Interval | undefined {
   const n = xs.length;
   if (n < 2) return undefined;
-  if (xs.every((x) => x === xs[0])) return { lo: xs[0], hi: xs[0], level };
   const mean = xs.reduce((a, b) => a + b, 0) / n;
+  // Equal up to rounding (ratios of identical effects): a point, as for exactly equal values.
+  if (xs.every((x) => Math.abs(x - xs[0]) <= 1e-12 * Math.max(1, Math.abs(xs[0])))) return { lo: xs[0], hi: xs[0], level };
   const reps = new Float64Array(resamples);
   let below = 0;
   for (let r = 0; r < resamples; r++) {
@@ -150,7 +151,7 @@ export function bcaMeanInterval(
   const looMean = loo.reduce((a, b) => a + b, 0) / n;
   const num = loo.reduce((a, v) => a + (looMean - v) ** 3, 0);
   const den = loo.reduce((a, v) => a + (looMean - v) ** 2, 0);
-  const accel = num / (6 * den ** 1.5);
+  const accel = den > 0 && Number.isFinite(num / (6 * den ** 1.5)) ? num / (6 * den ** 1.5) : 0;
   const adjusted = (z: number) => normalCdf(z0 + (z0 + z) / (1 - accel * (z0 + z)));
   const alpha = (1 - level) / 2;
   return {

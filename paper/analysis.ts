@@ -1,0 +1,153 @@
+// The runs behind the paper, as the verdict rules see them: completed runs not taken under heavy
+// external load, grouped into exact configurations (every workload parameter, tail, latency
+// scale, LLM transport) and arms (a system with every resolved system parameter), and paired
+// across arms by seed: the same seed gives every system the same latency draws. Nothing is
+// pooled: two parameter sets are two arms, and a seed repeated within one arm is kept once and
+// reported.
+import { canonicalJson } from '../core/canonical.ts';
+import type { Pair } from '../core/stats/paired.ts';
+import type { ResultsDb } from '../harness/results/db.ts';
+import { SYSTEMS } from '../systems/registry.ts';
+
+export interface RunRec {
+  runId: string;
+  matrix: string;
+  session: string;
+  system: string;
+  workload: string;
+  /** Resolved workload parameters. */
+  wp: Record<string, unknown>;
+  /** Resolved system parameters. */
+  sp: Record<string, unknown>;
+  tail: string;
+  latencyScale: number;
+  llmTransport: string;
+  seed: number;
+  tasks: number;
+  makespanMs: number;
+  throughputTps: number;
+  p95Ms: number | null;
+  p99Ms: number | null;
+  idealMs: number | null;
+  lowerBoundMs: number;
+  cpuMs: number;
+  loaded: boolean;
+  startedAt: string;
+  settings: Record<string, unknown>;
+  counters: Record<string, number>;
+}
+
+interface Row {
+  run_id: string; matrix: string; session: string | null; system: string; workload: string; params: string; tail: string | null;
+  latency_scale: number; llm_transport: string | null; seed: string | number; tasks: number; makespan_ms: number; throughput_tps: number;
+  p95_ms: number | null; p99_ms: number | null; ideal_ms: number | null; lower_bound_ms: number; cpu_ms: number; loaded: boolean; started_at: string;
+}
+
+/** Every completed run, in a stable order (the paper must regenerate byte for byte). */
+export async function loadRuns(db: ResultsDb): Promise<RunRec[]> {
+  const rows = await db.query<Row>(
+    `SELECT run_id, matrix, session, system, workload, CAST(params AS VARCHAR) AS params, tail, latency_scale, llm_transport, seed, tasks,
+            makespan_ms, throughput_tps, p95_ms, p99_ms, ideal_ms, lower_bound_ms, cpu_ms, loaded, CAST(started_at AS VARCHAR) AS started_at
+       FROM run_configs ORDER BY matrix, system, seed, started_at, run_id`);
+  return rows.map((r) => {
+    const p = JSON.parse(r.params) as { workload?: Record<string, unknown>; system?: Record<string, unknown>; tail?: string; settings?: Record<string, unknown>; counters?: Record<string, number> };
+    return {
+      runId: r.run_id, matrix: r.matrix, session: r.session ?? 'unknown', system: r.system, workload: r.workload, wp: p.workload ?? {}, sp: p.system ?? {},
+      tail: r.tail ?? p.tail ?? 'calibrated', latencyScale: Number(r.latency_scale), llmTransport: r.llm_transport ?? 'inprocess', seed: Number(r.seed),
+      tasks: Number(r.tasks), makespanMs: Number(r.makespan_ms), throughputTps: Number(r.throughput_tps), p95Ms: r.p95_ms, p99Ms: r.p99_ms,
+      idealMs: r.ideal_ms, lowerBoundMs: Number(r.lower_bound_ms), cpuMs: Number(r.cpu_ms), loaded: Boolean(r.loaded), startedAt: r.started_at,
+      settings: p.settings ?? {}, counters: p.counters ?? {},
+    };
+  });
+}
+
+/** The exact workload configuration of a run (everything but the system), without the matrix. */
+export function configKey(r: RunRec): string {
+  return canonicalJson({ workload: r.workload, wp: r.wp, tail: r.tail, latencyScale: r.latencyScale, llmTransport: r.llmTransport });
+}
+
+/** The system parameters that differ from the system's declared defaults. */
+export function nonDefaultParams(system: string, sp: Record<string, unknown>): Record<string, unknown> {
+  const defs = SYSTEMS.find((s) => s.name === system)?.params ?? {};
+  return Object.fromEntries(Object.entries(sp).filter(([k, v]) => canonicalJson(defs[k]?.default) !== canonicalJson(v)).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/** An arm: a system with its exact parameters, labelled by those that differ from the defaults. */
+export function armLabel(system: string, sp: Record<string, unknown>): string {
+  const nd = nonDefaultParams(system, sp);
+  const parts = Object.entries(nd).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : v}`);
+  return parts.length ? `${system} ${parts.join(' ')}` : system;
+}
+
+export function armKey(r: Pick<RunRec, 'system' | 'sp'>): string {
+  return canonicalJson([r.system, r.sp]);
+}
+
+/** A short label of a workload configuration. */
+export function configLabel(r: Pick<RunRec, 'workload' | 'wp' | 'tail' | 'latencyScale'>): string {
+  const wp = r.wp;
+  const keys = ['tasks', 'analysts', 'depth', 'join', 'k', 'model', 'arrival', 'ratePerSec'];
+  const shown = keys.filter((k) => wp[k] !== undefined && !(k === 'join' && wp[k] === false) && !(k === 'ratePerSec' && (wp.arrival ?? 'all-at-once') === 'all-at-once') && !(k === 'arrival' && wp[k] === 'all-at-once'));
+  return `${r.workload} ${shown.map((k) => `${k}=${wp[k]}`).join(' ')} (${r.tail} tail, latency x${r.latencyScale})`;
+}
+
+/** Runs of one configuration of one matrix, by arm. */
+export interface Config {
+  matrix: string;
+  key: string;
+  label: string;
+  sample: RunRec;
+  arms: Map<string, RunRec[]>;
+}
+
+/** Group runs (loaded runs excluded) into configurations per matrix; returns them in a stable order and the loaded runs set apart. */
+export function configurations(runs: readonly RunRec[]): { configs: Config[]; loaded: RunRec[] } {
+  const byKey = new Map<string, Config>();
+  const loaded: RunRec[] = [];
+  for (const r of runs) {
+    if (r.loaded) { loaded.push(r); continue; }
+    const k = `${r.matrix}\u0000${configKey(r)}`;
+    let c = byKey.get(k);
+    if (!c) byKey.set(k, (c = { matrix: r.matrix, key: configKey(r), label: configLabel(r), sample: r, arms: new Map() }));
+    const a = armKey(r);
+    let l = c.arms.get(a);
+    if (!l) c.arms.set(a, (l = []));
+    l.push(r);
+  }
+  const configs = [...byKey.values()].sort((a, b) => (a.matrix + a.key < b.matrix + b.key ? -1 : 1));
+  return { configs, loaded };
+}
+
+export interface Paired {
+  pairs: Pair[];
+  /** Distinct sessions the pairs came from. */
+  sessions: number;
+  /** Seeds seen more than once in one arm (the earliest run kept). */
+  duplicates: number;
+}
+
+/** Pair two arms' runs by seed with a metric; a seed missing from either arm is left out. */
+export function pairBySeed(num: readonly RunRec[], den: readonly RunRec[], metric: (r: RunRec) => number | null): Paired {
+  let duplicates = 0;
+  const first = (rs: readonly RunRec[]) => {
+    const m = new Map<number, RunRec>();
+    for (const r of [...rs].sort((a, b) => (a.startedAt < b.startedAt ? -1 : a.startedAt > b.startedAt ? 1 : 0))) {
+      if (m.has(r.seed)) duplicates++;
+      else m.set(r.seed, r);
+    }
+    return m;
+  };
+  const a = first(num), b = first(den);
+  const pairs: Pair[] = [];
+  const sessions = new Set<string>();
+  for (const [seed, ra] of [...a].sort(([x], [y]) => x - y)) {
+    const rb = b.get(seed);
+    if (!rb) continue;
+    const x = metric(ra), y = metric(rb);
+    if (x === null || y === null || !(x > 0) || !(y > 0)) continue;
+    pairs.push({ seed, num: x, den: y });
+    sessions.add(ra.session);
+    sessions.add(rb.session);
+  }
+  return { pairs, sessions: sessions.size, duplicates };
+}

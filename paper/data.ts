@@ -1,0 +1,54 @@
+// The data the paper is built from. By default the reference runs shipped in the repository
+// (results/reference/*.parquet, exported from the DuckDB that produced them), loaded into an
+// in-memory results store, so a fresh clone regenerates paper.md and verdicts.json exactly;
+// or any results DuckDB file (`--db`). `exportReference` writes the shipped form.
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../core/paths.ts';
+import { UserError } from '../core/errors.ts';
+import { openReadOnly } from '../harness/notebook.ts';
+import { ResultsDb } from '../harness/results/db.ts';
+import { TABLES } from '../harness/results/schema.ts';
+
+export const REFERENCE_DIR = join(REPO_ROOT, 'results', 'reference');
+
+/** Tables shipped in full; executions only for the runs the timeline figure draws. */
+const SHIPPED = ['runs', 'task_latencies', 'chaos', 'bench'] as const;
+
+export async function openPaperData(dbPath?: string, referenceDir = REFERENCE_DIR): Promise<{ db: ResultsDb; source: string }> {
+  if (dbPath) return { db: await openReadOnly(dbPath), source: dbPath };
+  if (!existsSync(join(referenceDir, 'runs.parquet'))) throw new UserError(`no reference data in ${referenceDir}: pass --db <results.duckdb>`);
+  const db = await ResultsDb.open(':memory:');
+  for (const t of TABLES) {
+    const file = join(referenceDir, `${t.name}.parquet`);
+    if (!existsSync(file)) continue;
+    const cols = Object.keys(t.columns).join(', ');
+    await db.conn.run(`INSERT INTO ${t.name} (${cols}) SELECT ${cols} FROM read_parquet('${file.replace(/'/g, "''")}')`);
+  }
+  return { db, source: 'results/reference/ (the runs shipped with the repository)' };
+}
+
+/**
+ * Export the runs behind the paper from a results DB into `dir` as Parquet (zstd): every run,
+ * task latency, chaos and bench row, and the executions of `timelineRuns`.
+ */
+export async function exportReference(dbPath: string, dir = REFERENCE_DIR, timelineRuns: readonly string[] = []): Promise<string[]> {
+  const db = await openReadOnly(dbPath);
+  try {
+    mkdirSync(dir, { recursive: true });
+    for (const f of readdirSync(dir)) if (f.endsWith('.parquet')) rmSync(join(dir, f));
+    const out: string[] = [];
+    const copy = async (table: string, where = '') => {
+      const t = TABLES.find((x) => x.name === table)!;
+      const file = join(dir, `${table}.parquet`);
+      const order = Object.keys(t.columns).slice(0, 3).join(', ');
+      await db.conn.run(`COPY (SELECT ${Object.keys(t.columns).join(', ')} FROM ${table} ${where} ORDER BY ${order}) TO '${file.replace(/'/g, "''")}' (FORMAT PARQUET, COMPRESSION ZSTD)`);
+      out.push(file);
+    };
+    for (const t of SHIPPED) await copy(t);
+    if (timelineRuns.length) await copy('executions', `WHERE run_id IN (${timelineRuns.map((r) => `'${r.replace(/'/g, "''")}'`).join(', ')})`);
+    return out;
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,151 @@
+// The hypotheses and their decision rules, fixed before the data: which comparisons each
+// hypothesis makes, on which metric, in which direction, against which band or threshold, and
+// what a decision needs. paper/verdicts.ts applies them; the paper prints the `rule` texts.
+import type { Paired } from './analysis.ts';
+import { armLabel, pairBySeed, type Config, type RunRec } from './analysis.ts';
+
+/** Family-wise error rate of the decided verdicts of one hypothesis family (Bonferroni). */
+export const ALPHA = 0.05;
+/** A comparison is decided only with at least this many seed pairs... */
+export const MIN_PAIRS = 10;
+/** ... collected in at least this many separate invocations (sessions). */
+export const MIN_SESSIONS = 2;
+/** The CI replication decides with fewer pairs and one session, at the recorded family sizes. */
+export const REPLICATION_MIN_PAIRS = 3;
+/** Ratios inside this band are practically equivalent. */
+export const EQUIVALENCE_BAND: [number, number] = [0.95, 1.05];
+/** H2: scaling efficiency at or above this is near-linear. */
+export const NEAR_LINEAR = 0.8;
+/** H2 is judged at these partition counts, against 1 partition. */
+export const H2_PARTITIONS = [4, 16];
+/** H1 decides at the latency the claim is about; other scales are a sensitivity check. */
+export const H1_DECISION_SCALE = 1;
+
+export type Claim =
+  | { kind: 'ratio'; direction: 'greater' | 'less'; band: [number, number] }
+  | { kind: 'threshold'; direction: 'atLeast' | 'atMost'; threshold: number };
+
+export interface ComparisonPlan {
+  id: string;
+  matrix: string;
+  config: string;
+  num: string;
+  den: string;
+  metric: string;
+  paired: Paired;
+  /** Multiplies the ratio (H2: 1/p turns a throughput ratio into an efficiency). */
+  scale?: number;
+  claim: Claim;
+}
+
+export interface FamilySpec {
+  id: string;
+  hypothesis: 'H1' | 'H1b' | 'H2' | 'H3' | 'R';
+  title: string;
+  claim: string;
+  rule: string;
+  plans(configs: readonly Config[]): ComparisonPlan[];
+}
+
+const isOpenLoop = (r: RunRec) => (r.wp.arrival ?? 'all-at-once') !== 'all-at-once';
+const makespan = (r: RunRec) => r.makespanMs;
+const throughput = (r: RunRec) => r.throughputTps;
+
+/** Arms of a configuration for one system: each distinct parameter set is its own arm. */
+function armsOf(c: Config, system: string): RunRec[][] {
+  return [...c.arms.values()].filter((rs) => rs[0]!.system === system);
+}
+
+/** Every (num arm, den arm) comparison of two systems in the configurations `keep` admits. */
+export function systemPairs(configs: readonly Config[], keep: (c: Config) => boolean, numSys: string, denSys: string, metric: (r: RunRec) => number | null, metricName: string, family: string, claim: Claim): ComparisonPlan[] {
+  const out: ComparisonPlan[] = [];
+  for (const c of configs) {
+    if (!keep(c)) continue;
+    for (const num of armsOf(c, numSys)) {
+      for (const den of armsOf(c, denSys)) {
+        const numLabel = armLabel(numSys, num[0]!.sp), denLabel = armLabel(denSys, den[0]!.sp);
+        out.push({
+          id: `${family}|${c.key}|${numLabel}|${denLabel}|${metricName}`,
+          matrix: c.matrix, config: c.label, num: numLabel, den: denLabel, metric: metricName,
+          paired: pairBySeed(num, den, metric), claim,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+const closedLoopAt = (scale: number) => (c: Config) => !isOpenLoop(c.sample) && c.sample.latencyScale === scale;
+
+const h1Rule = (form: string) =>
+  `Per closed-loop configuration at latency x${H1_DECISION_SCALE}: R = makespan(${form}) / makespan(blackboard-deferred), paired by seed; `
+  + `estimate = geometric mean of the per-seed ratios; interval = paired t interval of the mean log-ratio at level 1 - ${ALPHA}/m (Bonferroni over the m decided configurations of this family). `
+  + `Supported if the interval lies above 1 and not inside [${EQUIVALENCE_BAND.join(', ')}]; refuted if it lies inside that band (equivalent) or below 1 (the graph is faster); inconclusive otherwise. `
+  + `A configuration is decided only with >= ${MIN_PAIRS} seed pairs from >= ${MIN_SESSIONS} sessions.`;
+
+/** The graph forms H1 is tested against, strongest first (as a LangGraph user would write them). */
+export const GRAPH_FORMS = [
+  { system: 'langgraph-per-item', what: 'one graph invocation per task, all concurrently (the idiomatic strongest form)' },
+  { system: 'langgraph-subgraph', what: 'Send to a per-task subgraph in one invocation (map-reduce idiom)' },
+  { system: 'langgraph-parallel', what: 'one invocation over every task: each superstep a barrier across tasks' },
+  { system: 'langgraph-stepwise', what: 'one node execution per superstep and per invoke (the seeds\' baseline)' },
+] as const;
+
+const ratioGreater: Claim = { kind: 'ratio', direction: 'greater', band: EQUIVALENCE_BAND };
+
+export const FAMILIES: FamilySpec[] = [
+  ...GRAPH_FORMS.map(({ system, what }): FamilySpec => ({
+    id: `H1 ${system}`,
+    hypothesis: 'H1',
+    title: `H1 vs ${system}`,
+    claim: `The blackboard (publish, then run until idle) finishes the same work sooner than LangGraph.js as ${system}: ${what}.`,
+    rule: h1Rule(system),
+    plans: (configs) => systemPairs(configs, closedLoopAt(H1_DECISION_SCALE), system, 'blackboard-deferred', makespan, 'makespan', `H1 ${system}`, ratioGreater),
+  })),
+  {
+    id: 'H1 python',
+    hypothesis: 'H1',
+    title: 'H1 in Python: LangGraph vs the real Flock',
+    claim: 'The real Flock (Python) finishes the same work sooner than LangGraph in Python at its best form, on the same draws.',
+    rule: h1Rule('langgraph-py').replace('blackboard-deferred', 'flock-real'),
+    plans: (configs) => systemPairs(configs, closedLoopAt(H1_DECISION_SCALE), 'langgraph-py', 'flock-real', makespan, 'makespan', 'H1 python', ratioGreater),
+  },
+  {
+    id: 'H1b',
+    hypothesis: 'H1b',
+    title: 'H1b: deferred vs eager on the same blackboard',
+    claim: 'On the same blackboard, publishing everything before running (deferred) beats running on every publish (eager).',
+    rule: h1Rule('blackboard-eager'),
+    plans: (configs) => systemPairs(configs, closedLoopAt(H1_DECISION_SCALE), 'blackboard-eager', 'blackboard-deferred', makespan, 'makespan', 'H1b', ratioGreater),
+  },
+  ...(['at-least-once', 'exactly-once'] as const).map((delivery): FamilySpec => ({
+    id: `H2 ${delivery}`,
+    hypothesis: 'H2',
+    title: `H2: partition scaling, ${delivery}`,
+    claim: `A partitioned Kafka backing scales the blackboard's throughput near-linearly with partitions and consumers (${delivery}).`,
+    rule: `blackboard-kafka, per (layout, p in {${H2_PARTITIONS.join(', ')}}): E(p) = throughput(p) / (p x throughput(1)), throughput = tasks / makespan (setup excluded), `
+      + `the two arms paired by seed (same draws), same layout and delivery; interval = paired t interval of the mean log-ratio scaled by 1/p at level 1 - ${ALPHA}/m. `
+      + `Supported if the interval lies at or above ${NEAR_LINEAR}; refuted if it lies below ${NEAR_LINEAR}; inconclusive otherwise; >= ${MIN_PAIRS} pairs from >= ${MIN_SESSIONS} sessions.`,
+    plans: (configs) => {
+      const out: ComparisonPlan[] = [];
+      for (const c of configs) {
+        const arms = armsOf(c, 'blackboard-kafka').filter((rs) => rs[0]!.sp.delivery === delivery);
+        const layoutOf = (sp: Record<string, unknown>) => (Number(sp.processes ?? 0) === 0 ? 'one-process' : 'worker-processes');
+        for (const base of arms.filter((rs) => rs[0]!.sp.partitions === 1)) {
+          const layout = layoutOf(base[0]!.sp);
+          for (const p of H2_PARTITIONS) {
+            for (const at of arms.filter((rs) => rs[0]!.sp.partitions === p && layoutOf(rs[0]!.sp) === layout)) {
+              const num = armLabel('blackboard-kafka', at[0]!.sp), den = armLabel('blackboard-kafka', base[0]!.sp);
+              out.push({
+                id: `H2 ${delivery}|${c.key}|${num}|${den}|efficiency`, matrix: c.matrix, config: `${c.label}, ${layout}, p=${p}`,
+                num, den, metric: 'scaling efficiency', paired: pairBySeed(at, base, throughput), scale: 1 / p,
+                claim: { kind: 'threshold', direction: 'atLeast', threshold: NEAR_LINEAR },
+              });
+            }
+          }
+        }
+      }
+      return out;
+    },
+  })),
+];
