@@ -84,6 +84,9 @@ describe('paper build', () => {
     for (const c of rec.comparisons) if (c.decided && c.decision === 'supported') c.decision = 'refuted';
     writeFileSync(p, JSON.stringify(rec));
     expect((await runCheck(held, p)).ok).toBe(false);
+    // A record from an older paper (no comparisons) is refused with the fix, not a crash.
+    writeFileSync(p, JSON.stringify({ note: 'old', hypotheses: [] }));
+    await expect(runCheck(held, p)).rejects.toThrow(/no recorded comparisons.*regenerate it with `flockbench paper`/);
   });
 
   it('rejects unknown placeholders instead of leaving them in', () => {

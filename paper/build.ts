@@ -252,6 +252,9 @@ export async function buildPaper(o: BuildOptions): Promise<{ paperPath: string; 
 export async function runCheck(dbPath: string, verdictsPath = DEFAULT_VERDICTS): Promise<CheckOutcome> {
   if (!existsSync(verdictsPath)) throw new UserError(`no recorded verdicts at ${verdictsPath} (run \`flockbench paper\` and commit it)`);
   const recorded = JSON.parse(readFileSync(verdictsPath, 'utf8')) as VerdictRecord;
+  if (!Array.isArray(recorded.comparisons) || !Array.isArray(recorded.families)) {
+    throw new UserError(`${verdictsPath} has no recorded comparisons (written by an older \`flockbench paper\`): regenerate it with \`flockbench paper\` and commit it`);
+  }
   const { db } = await openPaperData(dbPath);
   try {
     const fresh = await computeVerdicts(db, { minPairs: REPLICATION_MIN_PAIRS, minSessions: 1, recordedM: new Map(recorded.families.map((f) => [f.id, f.m])) });
