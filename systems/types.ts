@@ -9,8 +9,12 @@ import type { Arrival } from '../workloads/arrivals.ts';
 import type { AgentRuntime, ExecutionRecord } from '../workloads/execute.ts';
 import type { Artifact, WorkloadSpec } from '../workloads/spec.ts';
 import type { ParamDefs, Resolved } from '../core/params.ts';
+import { UserError } from '../core/errors.ts';
 
 export type { Arrival, ExecutionRecord };
+
+/** A workload shape a system cannot express (refused before the run, one line naming the fix). */
+export class UnsupportedWorkloadError extends UserError {}
 
 export interface QueueDepth {
   /** Artifacts/tasks waiting for an agent slot (incl. partially collected batches, consumer lag). */
@@ -130,6 +134,12 @@ export interface SystemEntry<D extends ParamDefs = ParamDefs, P = Resolved<D>> {
   params: D;
   /** Its scheduling policy under these parameters (open: the run has open-loop arrivals). */
   policy(params: P, open: boolean): SchedulingPolicy;
+  /**
+   * Why it cannot run this workload with these (resolved) parameters: one line naming the fix,
+   * or undefined. Decided from the spec alone, so a matrix or `conform` refuses the cell before
+   * anything runs; start() refuses with the same line.
+   */
+  refuses?(w: WorkloadSpec, params: P): string | undefined;
   /** Loaded lazily, so listing systems never imports LangGraph or broker clients. */
   load(): Promise<System<P>>;
 }
