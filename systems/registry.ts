@@ -6,8 +6,9 @@ import type { ParamDefs } from '../core/params.ts';
 import { blackboardParams, deferredParams } from './blackboard/params.ts';
 import { kafkaParams } from './blackboard-kafka/params.ts';
 import { flockRealParams } from './flock-real/params.ts';
+import { langgraphPyParams } from './langgraph-py/params.ts';
 import { parallelParams, perItemParams, stepwiseParams, subgraphParams } from './langgraph/params.ts';
-import { openLoopRefusal, perItemRefusal } from './langgraph/refusals.ts';
+import { langgraphPyRefusal, openLoopRefusal, perItemRefusal } from './langgraph/refusals.ts';
 import type { System, SystemEntry } from './types.ts';
 
 export type { SystemEntry };
@@ -64,6 +65,12 @@ export const SYSTEMS: SystemEntry<ParamDefs, unknown>[] = [
     name: 'flock-real', store: 'flock-memory', params: flockRealParams, policy: () => ({ kind: 'dataflow' }),
     description: 'The real Flock (PyPI flock-core 0.5.7, Python, out of process): its publish/matching/semaphores/BatchSpec/store, LLM engine replaced by one HTTP call to the simulator',
     load: async () => (await import('./flock-real/system.ts')).flockRealSystem(),
+  }),
+  entry({
+    name: 'langgraph-py', store: 'python-graph-state', params: langgraphPyParams,
+    description: 'LangGraph for Python (PyPI langgraph 1.2.24, out of process): per-item ainvoke per task by default (or subgraph / one-graph), one HTTP call per execution to the simulator',
+    refuses: langgraphPyRefusal,
+    load: async () => (await import('./langgraph-py/system.ts')).langgraphPySystem(),
   }),
 ];
 

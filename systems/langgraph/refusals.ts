@@ -25,3 +25,12 @@ export function perItemRefusal(w: WorkloadSpec, system = 'langgraph-per-item'): 
   return `${system}: agent ${agent} of workload ${w.name} batches artifacts of several tasks (a global batch), which one graph run per task cannot express; run it on langgraph-subgraph or langgraph-parallel`;
 }
 
+/** langgraph-py: per-item refuses global batches; the one-run forms refuse them in open loop. */
+export function langgraphPyRefusal(w: WorkloadSpec, p: { form: string }): string | undefined {
+  if (w.agents.some((a) => (a.fanOut ?? 1) !== 1)) return `langgraph-py: fanOut > 1 is not supported (workload ${w.name})`;
+  if (p.form === 'per-item') {
+    const agent = globalBatchAgent(w);
+    return agent ? `langgraph-py form per-item: agent ${agent} of workload ${w.name} batches artifacts of several tasks (a global batch), which one graph run per task cannot express; set systemParams.langgraph-py.form to subgraph or one-graph` : undefined;
+  }
+  return openLoopRefusal(w, `langgraph-py form ${p.form}`);
+}
