@@ -44,14 +44,14 @@ export const SYSTEMS: SystemEntry<ParamDefs, unknown>[] = [
   }),
   entry({
     name: 'langgraph-per-item', store: 'graph-state', params: perItemParams,
-    policy: (p) => ({ kind: 'superstep-per-task', maxConcurrency: p.maxConcurrency, agentLimits: p.perAgentLimit }),
+    policy: (p) => ({ kind: 'superstep-per-task', maxConcurrency: p.maxConcurrency, agentLimits: p.perAgentLimit, ...(p.maxInvocations ? { maxRuns: p.maxInvocations } : {}) }),
     refuses: (w) => perItemRefusal(w, 'langgraph-per-item'),
     description: 'LangGraph.js, one compiled graph, one graph run per task, all concurrent, per-agent limits shared across runs (refuses global batches)',
     load: async () => (await import('./langgraph/per-task.ts')).langgraphPerItemSystem(),
   }),
   entry({
     name: 'langgraph-subgraph', store: 'graph-state', params: subgraphParams,
-    policy: (p) => ({ kind: 'superstep-per-task', maxConcurrency: p.maxConcurrency, agentLimits: p.perAgentLimit }),
+    policy: (p) => ({ kind: 'superstep-subgraph', maxConcurrency: p.maxConcurrency, agentLimits: p.perAgentLimit }),
     refuses: (w) => openLoopRefusal(w, 'langgraph-subgraph'),
     description: 'LangGraph.js map-reduce in one graph run: Send each task to a per-task subgraph, deferred joins, global batches in the outer graph',
     load: async () => (await import('./langgraph/per-task.ts')).langgraphSubgraphSystem(),
@@ -68,6 +68,10 @@ export const SYSTEMS: SystemEntry<ParamDefs, unknown>[] = [
   }),
   entry({
     name: 'langgraph-py', store: 'python-graph-state', params: langgraphPyParams,
+    policy: (p) => ({
+      kind: p.form === 'per-item' ? 'superstep-per-task' : p.form === 'subgraph' ? 'superstep-subgraph' : 'superstep',
+      maxConcurrency: p.maxConcurrency, agentLimits: p.perAgentLimit, ...(p.maxInvocations ? { maxRuns: p.maxInvocations } : {}),
+    }),
     description: 'LangGraph for Python (PyPI langgraph 1.2.24, out of process): per-item ainvoke per task by default (or subgraph / one-graph), one HTTP call per execution to the simulator',
     refuses: langgraphPyRefusal,
     load: async () => (await import('./langgraph-py/system.ts')).langgraphPySystem(),

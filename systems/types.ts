@@ -111,13 +111,16 @@ export interface System<P = unknown> {
 /**
  * A system's scheduling policy, for the zero-overhead replay that gives a run's ideal makespan
  * (harness/collect/ideal.ts): dataflow (per-agent FIFO under its limit), superstep (one graph
- * run per publish, Pregel barriers), superstep-per-task (one graph run per task), serial (one
- * execution at a time). `maxConcurrency`: a graph's global task window; `dispatchEveryMs`: a
- * batch window (unscaled) that holds published tasks until its next tick.
+ * run per publish, Pregel barriers), superstep-per-task (one graph run per task),
+ * superstep-subgraph (one graph run per publish, each task in its own subgraph, global batches
+ * after every subgraph), serial (one execution at a time). `maxConcurrency`: a graph's global
+ * task window; `dispatchEveryMs`: a batch window (unscaled) that holds published tasks until its
+ * next tick; `maxRuns`: graph runs in flight at once.
  */
 export interface SchedulingPolicy {
-  kind: 'dataflow' | 'superstep' | 'superstep-per-task' | 'serial';
+  kind: 'dataflow' | 'superstep' | 'superstep-per-task' | 'superstep-subgraph' | 'serial';
   maxConcurrency?: number;
+  maxRuns?: number;
   dispatchEveryMs?: number;
   /** Whether each agent's maxConcurrency holds (default true). */
   agentLimits?: boolean;
