@@ -7,11 +7,11 @@
 //
 // What the barrier costs the makespan cannot be read off the waits alone: an execution held at a
 // barrier also holds back the executions queued behind it at its agent's concurrency limit. So
-// the run is replayed twice on its own execution durations, dependencies (input/output keys) and
-// per-agent limits: once with each scope's superstep barriers, once as pure dataflow. The
-// difference is the makespan lost at barriers, with engine overhead and everything else equal.
-// Pure: executions in, numbers out. Systems without supersteps (the blackboard) have no steps
-// and lose nothing by construction.
+// `barrierCost` replays the run's draws twice with the ideal-makespan replay (ideal.ts): once
+// under the system's own superstep policy, once as dataflow, engine overhead excluded from both.
+// Systems without supersteps (the blackboard) have no steps and lose nothing by construction.
+import type { SchedulingPolicy } from '../../systems/types.ts';
+import { idealMakespan, type IdealInput } from './ideal.ts';
 
 /** What the analysis needs of an execution (ExecutionRecord fits). */
 export interface BarrierExecution {
@@ -19,9 +19,6 @@ export interface BarrierExecution {
   startMs: number;
   endMs: number;
   correlationIds: readonly string[];
-  /** Logical keys consumed and produced: the dataflow dependencies of the replay. */
-  inputKeys?: readonly string[];
-  outputKeys?: readonly string[];
   superstep?: { scope: string; step: number };
 }
 
@@ -57,9 +54,9 @@ export interface SuperstepBarrier {
 }
 
 export interface BarrierReplay {
-  /** Makespan of the replay with every scope's superstep barriers. */
+  /** Ideal makespan under the system's superstep policy (its barriers, windows, limits). */
   barrierMs: number;
-  /** Makespan of the same executions as pure dataflow (an execution starts when its inputs exist and its agent has a slot). */
+  /** Ideal makespan of the same draws as dataflow (an execution starts when its inputs exist and its agent has a slot). */
   dataflowMs: number;
   /** barrierMs - dataflowMs: the makespan the barriers cost. */
   lostMs: number;
@@ -81,8 +78,6 @@ export interface BarrierSummary {
   maxTaskWaitMs: number;
   /** The run's last execution end. */
   lastEndMs: number;
-  /** Undefined when the executions carry no input/output keys. */
-  replay?: BarrierReplay;
 }
 
 export interface BarrierAnalysis {
@@ -90,16 +85,7 @@ export interface BarrierAnalysis {
   summary: BarrierSummary;
 }
 
-export interface BarrierOptions {
-  /** Per-agent concurrency limits (the workload's maxConcurrency); an agent without one is unbounded. */
-  limits?: Readonly<Record<string, number>>;
-  /** Duration of an execution in the replay. Default: as measured (endMs - startMs). */
-  durationMs?: (e: BarrierExecution) => number;
-  /** When a task's first executions could start (its arrival). Default 0 (all at once). */
-  arrivalMs?: (task: string) => number;
-}
-
-export function barrierAnalysis(executions: readonly BarrierExecution[], o: BarrierOptions = {}): BarrierAnalysis {
+export function barrierAnalysis(executions: readonly BarrierExecution[]): BarrierAnalysis {
   const groups = new Map<string, BarrierExecution[]>();
   for (const e of executions) {
     if (!e.superstep) continue;
@@ -137,13 +123,6 @@ export function barrierAnalysis(executions: readonly BarrierExecution[], o: Barr
     });
   }
   steps.sort((a, b) => (a.scope < b.scope ? -1 : a.scope > b.scope ? 1 : a.step - b.step));
-  const canReplay = executions.length > 0 && executions.every((e) => e.inputKeys && e.outputKeys);
-  let replay: BarrierReplay | undefined;
-  if (canReplay) {
-    const barrierMs = replaySchedule(executions, o, true);
-    const dataflowMs = replaySchedule(executions, o, false);
-    replay = { barrierMs, dataflowMs, lostMs: barrierMs - dataflowMs, lostShare: barrierMs > 0 ? (barrierMs - dataflowMs) / barrierMs : 0 };
-  }
   return {
     steps,
     summary: {
@@ -154,111 +133,20 @@ export function barrierAnalysis(executions: readonly BarrierExecution[], o: Barr
       crossTaskWaitMs: steps.reduce((s, x) => s + x.crossTaskWaitMs, 0),
       maxTaskWaitMs: waitByTask.size ? Math.max(...waitByTask.values()) : 0,
       lastEndMs: executions.reduce((m, e) => Math.max(m, e.endMs), 0),
-      ...(replay ? { replay } : {}),
     },
   };
 }
 
 /**
- * Makespan of a list schedule of the executions: each starts once every execution producing one
- * of its inputs has ended (and, with `barriers`, every execution of an earlier superstep of its
- * scope), and its agent has a free slot; ready executions take slots in order of readiness, ties
- * in their measured start order. Durations and limits are the same in both replays.
+ * The makespan a run's superstep barriers cost: its ideal makespan under the system's policy less
+ * the ideal makespan of the same draws as dataflow (per-agent limits held in both). Undefined for
+ * a policy without supersteps, or when the run lacks a draw the replay needs.
  */
-export function replaySchedule(executions: readonly BarrierExecution[], o: BarrierOptions, barriers: boolean): number {
-  const n = executions.length;
-  if (!n) return 0;
-  const dur = executions.map((e) => Math.max(0, o.durationMs ? o.durationMs(e) : e.endMs - e.startMs));
-  const producerOf = new Map<string, number>();
-  executions.forEach((e, i) => { for (const k of e.outputKeys ?? []) producerOf.set(k, i); });
-  const dependents: number[][] = executions.map(() => []);
-  const missing = new Array<number>(n).fill(0);
-  executions.forEach((e, i) => {
-    for (const p of new Set((e.inputKeys ?? []).map((k) => producerOf.get(k)).filter((p): p is number => p !== undefined && p !== i))) {
-      dependents[p]!.push(i);
-      missing[i]!++;
-    }
-  });
-  // Barriers: per scope, its steps in order; an execution may start once every earlier step of its scope is done.
-  const scopeSteps = new Map<string, number[]>();
-  const left = new Map<string, number>();
-  if (barriers) {
-    for (const e of executions) {
-      if (!e.superstep) continue;
-      const l = scopeSteps.get(e.superstep.scope) ?? [];
-      if (!l.includes(e.superstep.step)) l.push(e.superstep.step);
-      scopeSteps.set(e.superstep.scope, l);
-      const k = `${e.superstep.scope}\u0000${e.superstep.step}`;
-      left.set(k, (left.get(k) ?? 0) + 1);
-    }
-    for (const l of scopeSteps.values()) l.sort((a, b) => a - b);
-  }
-  const open = (i: number): boolean => {
-    const s = executions[i]!.superstep;
-    if (!barriers || !s) return true;
-    for (const st of scopeSteps.get(s.scope)!) {
-      if (st >= s.step) return true;
-      if (left.get(`${s.scope}\u0000${st}`)! > 0) return false;
-    }
-    return true;
-  };
-  const readyAt = new Array<number>(n).fill(0);
-  const depsDone = new Array<boolean>(n).fill(false);
-  const queued = new Array<boolean>(n).fill(false);
-  const byAgent = new Map<string, number[]>();
-  const running = new Map<string, number>();
-  const finishing: { at: number; i: number }[] = [];
-  const enqueue = (i: number, t: number) => {
-    queued[i] = true;
-    readyAt[i] = t;
-    const a = executions[i]!.agent;
-    let q = byAgent.get(a);
-    if (!q) byAgent.set(a, (q = []));
-    q.push(i);
-  };
-  const arrival = (i: number) => (o.arrivalMs ? o.arrivalMs(taskOf(executions[i]!)) : 0);
-  let now = 0;
-  const release = () => {
-    for (let i = 0; i < n; i++) if (!queued[i] && depsDone[i] && open(i)) enqueue(i, Math.max(now, readyAt[i]!));
-    for (const [a, q] of byAgent) {
-      q.sort((x, y) => readyAt[x]! - readyAt[y]! || executions[x]!.startMs - executions[y]!.startMs);
-      const limit = o.limits?.[a] ?? Infinity;
-      let r = running.get(a) ?? 0;
-      while (q.length && r < limit && readyAt[q[0]!]! <= now) {
-        const i = q.shift()!;
-        r++;
-        finishing.push({ at: now + dur[i]!, i });
-      }
-      running.set(a, r);
-    }
-  };
-  for (let i = 0; i < n; i++) if (missing[i] === 0) { depsDone[i] = true; readyAt[i] = arrival(i); }
-  let done = 0;
-  let makespan = 0;
-  while (done < n) {
-    release();
-    // Next event: an execution ending, or a task arriving.
-    const nextEnd = finishing.reduce((m, f) => Math.min(m, f.at), Infinity);
-    let nextArrival = Infinity;
-    for (let i = 0; i < n; i++) if (!queued[i] && depsDone[i] && readyAt[i]! > now) nextArrival = Math.min(nextArrival, readyAt[i]!);
-    for (const q of byAgent.values()) for (const i of q) if (readyAt[i]! > now) nextArrival = Math.min(nextArrival, readyAt[i]!);
-    const next = Math.min(nextEnd, nextArrival);
-    if (next === Infinity) throw new Error('barrier replay: executions wait on inputs nothing produces (a dependency cycle?)');
-    now = next;
-    for (let k = finishing.length - 1; k >= 0; k--) {
-      const f = finishing[k]!;
-      if (f.at > now) continue;
-      finishing.splice(k, 1);
-      done++;
-      makespan = Math.max(makespan, f.at);
-      const e = executions[f.i]!;
-      running.set(e.agent, running.get(e.agent)! - 1);
-      if (e.superstep && barriers) {
-        const key = `${e.superstep.scope}\u0000${e.superstep.step}`;
-        left.set(key, left.get(key)! - 1);
-      }
-      for (const d of dependents[f.i]!) if (--missing[d]! === 0) { depsDone[d] = true; readyAt[d] = now; }
-    }
-  }
-  return makespan;
+export function barrierCost(run: Omit<IdealInput, 'policy' | 'maxConcurrency' | 'maxRuns' | 'dispatchEveryMs' | 'agentLimits'>, policy: SchedulingPolicy): BarrierReplay | undefined {
+  if (policy.kind === 'dataflow') return undefined;
+  const barrier = idealMakespan({ ...run, policy: policy.kind, maxConcurrency: policy.maxConcurrency, maxRuns: policy.maxRuns, agentLimits: policy.agentLimits });
+  const dataflow = idealMakespan({ ...run, policy: 'dataflow' });
+  if (!barrier || !dataflow) return undefined;
+  const lostMs = barrier.idealMs - dataflow.idealMs;
+  return { barrierMs: barrier.idealMs, dataflowMs: dataflow.idealMs, lostMs, lostShare: barrier.idealMs > 0 ? lostMs / barrier.idealMs : 0 };
 }

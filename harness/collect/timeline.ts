@@ -35,8 +35,8 @@ export function timelineRows(executions: readonly BarrierExecution[], system?: s
 
 /**
  * Executions of one run rebuilt from its stored spans (harness/tracing/otel.ts: one `<system>.run`
- * root, one `<agent>.execute` child per execution with its correlation ids, input and output
- * keys and superstep as attributes). Times are relative to the root's start, i.e. on the run clock.
+ * root, one `<agent>.execute` child per execution with its correlation ids and superstep as
+ * attributes). Times are relative to the root's start, i.e. on the run clock.
  */
 export function executionsFromSpans(rows: readonly Pick<SpanRow, 'name' | 'parent_id' | 'start_time' | 'end_time' | 'attributes'>[]): BarrierExecution[] {
   const root = rows.find((r) => !r.parent_id && r.name?.endsWith('.run'));
@@ -48,15 +48,12 @@ export function executionsFromSpans(rows: readonly Pick<SpanRow, 'name' | 'paren
     if (r === root || !r.name?.endsWith('.execute')) continue;
     const a = (typeof r.attributes === 'string' ? JSON.parse(r.attributes) : r.attributes ?? {}) as Record<string, unknown>;
     const correlationIds = (a['flockbench.correlation_ids'] as string[] | undefined) ?? [];
-    const inputKeys = a['flockbench.input_keys'] as string[] | undefined;
-    const outputKeys = a['flockbench.output_keys'] as string[] | undefined;
     const step = a['langgraph.step'];
     out.push({
       agent: String(a['flockbench.agent'] ?? r.name.slice(0, -'.execute'.length)),
       startMs: ms(r.start_time),
       endMs: ms(r.end_time),
       correlationIds,
-      ...(inputKeys && outputKeys ? { inputKeys, outputKeys } : {}),
       ...(typeof step === 'number' ? { superstep: { scope: String(a['langgraph.scope']), step } } : {}),
     });
   }

@@ -65,8 +65,6 @@ export async function runSpans(r: RunOutcome): Promise<SpanRow[]> {
         'flockbench.identity': e.identity,
         'flockbench.inputs': e.inputKeys.length,
         'flockbench.correlation_ids': e.correlationIds,
-        'flockbench.input_keys': e.inputKeys,
-        'flockbench.output_keys': e.outputKeys,
         // Graph systems: the Pregel loop and superstep (harness/collect/barrier.ts reads them back).
         ...(e.superstep ? { 'langgraph.scope': e.superstep.scope, 'langgraph.step': e.superstep.step } : {}),
         'llm.drawn_latency_ms': e.drawnLatencyMs,
