@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepare the Python venv the flock-real and langgraph-py systems run in: .venv/ at the repo
-# root with the pinned flock-core and its verified dependency set, then PyPI langgraph (its own
-# requirements file, constrained by flock's pins). Idempotent: a ready venv is left alone.
+# root with the pinned flock-core and its verified dependency set, PyPI langgraph included
+# (scripts/flock/requirements.txt). Idempotent: a ready venv is left alone.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -9,10 +9,9 @@ FLOCK_VERSION=0.5.7
 PY=${PYTHON:-python3}
 MARKER=.venv/.flock-core-ok
 REQS=scripts/flock/requirements.txt
-LANGGRAPH_REQS=scripts/flock/requirements-langgraph.txt
 
 # The marker records what was installed; a changed pin or requirements file reinstalls.
-want="flock-core==$FLOCK_VERSION $(sha256sum "$REQS" | cut -c1-16) $(sha256sum "$LANGGRAPH_REQS" | cut -c1-16)"
+want="flock-core==$FLOCK_VERSION $(sha256sum "$REQS" | cut -c1-16)"
 if [[ -f $MARKER && "$(cat "$MARKER")" == "$want" ]]; then
   echo "flock-core $(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("flock-core"), "+ langgraph", m.version("langgraph"))') ready in .venv (python $(.venv/bin/python -c 'import platform; print(platform.python_version())'))"
   exit 0
@@ -22,8 +21,6 @@ fi
 rm -f "$MARKER"
 .venv/bin/python -m pip install -q --disable-pip-version-check -r "$REQS"
 .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps "flock-core==$FLOCK_VERSION"
-# langgraph-py: flock's pins are constraints, so installing langgraph cannot move them.
-.venv/bin/python -m pip install -q --disable-pip-version-check -c "$REQS" -r "$LANGGRAPH_REQS"
 # Import what the runner imports: a broken dependency fails here, not in the first benchmark.
 .venv/bin/python - <<'PY'
 import importlib.metadata as m, platform

@@ -1,4 +1,4 @@
-// LangGraph for Python (PyPI langgraph, pinned in scripts/flock/requirements-langgraph.txt) as a
+// LangGraph for Python (PyPI langgraph, pinned in scripts/flock/requirements.txt) as a
 // reference system out of process, the way flock-real runs: runner.py compiles the workload into
 // a real LangGraph StateGraph in the chosen form (per-item by default: one ainvoke per task, all
 // concurrent) and makes one HTTP call per execution to the run's simulated LLM, keyed by the
