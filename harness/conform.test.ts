@@ -15,9 +15,9 @@ const CASES: Record<string, Record<string, unknown>[]> = {
 };
 
 describe('conformance across in-memory systems', () => {
-  it('covers every shipped workload and both graph systems', () => {
+  it('covers every shipped workload and every in-process graph system', () => {
     expect(Object.keys(CASES).sort()).toEqual(WORKLOADS.map((w) => w.name).sort());
-    expect(inMemory).toEqual(expect.arrayContaining(['langgraph-stepwise', 'langgraph-parallel']));
+    expect(inMemory).toEqual(expect.arrayContaining(['langgraph-stepwise', 'langgraph-parallel', 'langgraph-per-item', 'langgraph-subgraph']));
   });
 
   for (const [name, cases] of Object.entries(CASES)) {
@@ -27,13 +27,16 @@ describe('conformance across in-memory systems', () => {
         expect(r.ok, formatConformReport(r)).toBe(true);
         expect(r.systems.every((s) => !s.executionsDiffer), formatConformReport(r)).toBe(true);
         expect(r.systems[0].finals).toBeGreaterThan(0);
+        // Only a form that cannot express the workload sits out: one graph run per task and a global batch.
+        const skipped = r.systems.filter((s) => s.unsupported).map((s) => s.system);
+        expect(skipped).toEqual(params.join ? ['langgraph-per-item'] : []);
       });
     }
   }
 
   it('a failing analyst: the blackboard flushes the editor batch on timeout, the graph when upstream is done — same digest', async () => {
     const results = [];
-    for (const system of ['blackboard-eager', 'langgraph-parallel', 'langgraph-stepwise']) {
+    for (const system of ['blackboard-eager', 'langgraph-parallel', 'langgraph-stepwise', 'langgraph-per-item', 'langgraph-subgraph']) {
       const w = buildWorkload('review-analysis', { analysts: 3, tasks: 2, editorTimeoutMs: 5_000 });
       w.agents[1] = { ...w.agents[1], failWhen: { inputKeyIncludes: 'news-1' } };
       const out = await runOnce({ system, workload: w, seed: 5, latencyScale: 0.01 });
@@ -41,8 +44,15 @@ describe('conformance across in-memory systems', () => {
       expect(out.artifacts.filter((a) => a.type === ERROR_TYPE)).toHaveLength(1);
       results.push(out.finalHash);
     }
-    expect(results[1]).toEqual(results[0]);
-    expect(results[2]).toEqual(results[0]);
+    for (const r of results.slice(1)) expect(r).toEqual(results[0]);
+  });
+
+  it('lists a system that refuses the workload as skipped, with its reason, and compares the rest', async () => {
+    const r = await conform('map', { tasks: 3, join: true }, ['blackboard-eager', 'langgraph-per-item', 'langgraph-subgraph'], 2, { latencyScale: 0.002 });
+    expect(r.ok, formatConformReport(r)).toBe(true);
+    expect(r.systems.map((s) => [s.system, s.ok, s.unsupported === undefined])).toEqual([['blackboard-eager', true, true], ['langgraph-per-item', false, false], ['langgraph-subgraph', true, true]]);
+    expect(formatConformReport(r)).toMatch(/skip langgraph-per-item +langgraph-per-item: agent reducer/);
+    await expect(conform('map', { join: true }, ['langgraph-per-item', 'blackboard-eager'], 2)).rejects.toThrow(/fewer than two of the systems can run/);
   });
 
   it('reports a structured diff when systems disagree', async () => {

@@ -1,10 +1,14 @@
 // Conformance: run one workload on several systems with the same seed and check they end with
 // the same multiset of final artifacts (terminal types + WorkflowError), compared by content
-// hash. The first system is the reference; every other one gets a diff against it.
+// hash. The first system is the reference; every other one gets a diff against it. A system
+// whose registry entry refuses the workload (a form that cannot express it) is listed as skipped.
 import { contentHash } from '../core/canonical.ts';
 import { buildWorkload } from '../workloads/registry.ts';
 import { ERROR_TYPE, terminalTypes, type Artifact } from '../workloads/spec.ts';
+import { SYSTEMS } from '../systems/registry.ts';
 import type { System } from '../systems/types.ts';
+import { UserError } from '../core/errors.ts';
+import { resolveParams } from '../core/params.ts';
 import { runOnce } from './runner/run-once.ts';
 
 export interface ConformOptions {
@@ -25,6 +29,8 @@ export interface FinalArtifact {
 
 export interface SystemConformance {
   system: string;
+  /** The system cannot express this workload (its registry entry refuses it): not run, not compared, `ok` false. */
+  unsupported?: string;
   finals: number;
   executions: number;
   makespanMs: number;
@@ -45,6 +51,7 @@ export interface ConformReport {
   params: Record<string, unknown>;
   seed: number;
   reference: string;
+  /** Every system that can run the workload ended with the reference's final artifacts. */
   ok: boolean;
   systems: SystemConformance[];
 }
@@ -80,8 +87,13 @@ export async function conform(
   const w = buildWorkload(workloadName, params);
   const terminal = new Set([...terminalTypes(w), ERROR_TYPE]);
   const results: { name: string; finals: FinalArtifact[]; identities: string[]; out: Awaited<ReturnType<typeof runOnce>> }[] = [];
+  const refused = new Map<string, string>();
   for (const s of systems) {
     const name = typeof s === 'string' ? s : s.name;
+    // A system that cannot express the workload is reported, not run (it would refuse at start()).
+    const entry = typeof s === 'string' ? SYSTEMS.find((e) => e.name === s) : undefined;
+    const why = entry?.refuses?.(w, resolveParams(`systemParams.${name}`, entry.params, opts.systemParams?.[name]));
+    if (why) { refused.set(name, why); continue; }
     // A fresh spec per run: systems must not be able to leak state through it.
     const out = await runOnce({
       system: s,
@@ -93,11 +105,14 @@ export async function conform(
     });
     results.push({ name, finals: finalsOf(out.artifacts, terminal), identities: out.executions.map((e) => e.identity).sort(), out });
   }
-  const ref = results[0];
-  const rows: SystemConformance[] = results.map((r) => {
+  if (results.length < 2) {
+    throw new UserError(`conform ${w.name}: fewer than two of the systems can run this workload (${[...refused.values()].join('; ')})`);
+  }
+  const ref = results[0]!;
+  const ran = new Map(results.map((r) => {
     const missing = minus(ref.finals, r.finals);
     const extra = minus(r.finals, ref.finals);
-    return {
+    const row: SystemConformance = {
       system: r.name,
       finals: r.finals.length,
       executions: r.out.executions.length,
@@ -109,14 +124,26 @@ export async function conform(
       executionsDiffer: r.identities.join('\n') !== ref.identities.join('\n'),
       counters: (r.out.params.counters as Record<string, number>) ?? {},
     };
+    return [r.name, row];
+  }));
+  const rows: SystemConformance[] = systems.map((s) => {
+    const name = typeof s === 'string' ? s : s.name;
+    return ran.get(name) ?? {
+      system: name, unsupported: refused.get(name), finals: 0, executions: 0, makespanMs: 0, lowerBoundMs: 0,
+      ok: false, missing: [], extra: [], executionsDiffer: false, counters: {},
+    };
   });
-  return { workload: w.name, params: w.params, seed, reference: ref.name, ok: rows.every((r) => r.ok), systems: rows };
+  return { workload: w.name, params: w.params, seed, reference: ref.name, ok: [...ran.values()].every((r) => r.ok), systems: rows };
 }
 
 /** Human-readable summary: one line per system, then the first differences. */
 export function formatConformReport(r: ConformReport, maxDiff = 5): string {
   const lines = [`conform ${r.workload} ${JSON.stringify(r.params)} seed ${r.seed}: ${r.ok ? 'OK' : 'MISMATCH'} (reference ${r.reference})`];
   for (const s of r.systems) {
+    if (s.unsupported) {
+      lines.push(`  skip ${s.system.padEnd(24)} ${s.unsupported}`);
+      continue;
+    }
     lines.push(`  ${s.ok ? 'ok  ' : 'FAIL'} ${s.system.padEnd(24)} finals ${String(s.finals).padStart(5)}  executions ${String(s.executions).padStart(6)}  makespan ${s.makespanMs.toFixed(0).padStart(7)} ms  bound ${s.lowerBoundMs.toFixed(0).padStart(7)} ms${s.executionsDiffer ? '  (execution identities differ)' : ''}`);
     for (const m of s.missing.slice(0, maxDiff)) lines.push(`       missing ${m.type} ${m.key} (${m.correlationId}) ${m.hash.slice(0, 12)}`);
     for (const m of s.extra.slice(0, maxDiff)) lines.push(`       extra   ${m.type} ${m.key} (${m.correlationId}) ${m.hash.slice(0, 12)}`);

@@ -6,7 +6,9 @@ import type { ParamDefs } from '../core/params.ts';
 import { blackboardParams, deferredParams } from './blackboard/params.ts';
 import { kafkaParams } from './blackboard-kafka/params.ts';
 import { flockRealParams } from './flock-real/params.ts';
-import { parallelParams, stepwiseParams } from './langgraph/params.ts';
+import { langgraphPyParams } from './langgraph-py/params.ts';
+import { parallelParams, perItemParams, stepwiseParams, subgraphParams } from './langgraph/params.ts';
+import { langgraphPyRefusal, openLoopRefusal, perItemRefusal } from './langgraph/refusals.ts';
 import type { System, SystemEntry } from './types.ts';
 
 export type { SystemEntry };
@@ -30,13 +32,29 @@ export const SYSTEMS: SystemEntry<ParamDefs, unknown>[] = [
   }),
   entry({
     name: 'langgraph-stepwise', store: 'graph-state', params: stepwiseParams, policy: () => ({ kind: 'serial' }),
+    refuses: (w) => openLoopRefusal(w, 'langgraph-stepwise'),
     description: "LangGraph.js, one node execution per superstep, each superstep its own invoke (the seeds' baseline)",
     load: async () => (await import('./langgraph/system.ts')).langgraphStepwiseSystem(),
   }),
   entry({
     name: 'langgraph-parallel', store: 'graph-state', params: parallelParams, policy: (p) => ({ kind: 'superstep', maxConcurrency: p.maxConcurrency, agentLimits: p.perAgentLimit }),
+    refuses: (w) => openLoopRefusal(w, 'langgraph-parallel'),
     description: 'LangGraph.js, Send fan-out within supersteps, bounded maxConcurrency, one graph run over all tasks published together',
     load: async () => (await import('./langgraph/system.ts')).langgraphParallelSystem(),
+  }),
+  entry({
+    name: 'langgraph-per-item', store: 'graph-state', params: perItemParams,
+    policy: (p) => ({ kind: 'superstep-per-task', maxConcurrency: p.maxConcurrency, agentLimits: p.perAgentLimit, ...(p.maxInvocations ? { maxRuns: p.maxInvocations } : {}) }),
+    refuses: (w) => perItemRefusal(w, 'langgraph-per-item'),
+    description: 'LangGraph.js, one compiled graph, one graph run per task, all concurrent, per-agent limits shared across runs (refuses global batches)',
+    load: async () => (await import('./langgraph/per-task.ts')).langgraphPerItemSystem(),
+  }),
+  entry({
+    name: 'langgraph-subgraph', store: 'graph-state', params: subgraphParams,
+    policy: (p) => ({ kind: 'superstep-subgraph', maxConcurrency: p.maxConcurrency, agentLimits: p.perAgentLimit }),
+    refuses: (w) => openLoopRefusal(w, 'langgraph-subgraph'),
+    description: 'LangGraph.js map-reduce in one graph run: Send each task to a per-task subgraph, deferred joins, global batches in the outer graph',
+    load: async () => (await import('./langgraph/per-task.ts')).langgraphSubgraphSystem(),
   }),
   entry({
     name: 'blackboard-kafka', store: 'kafka', params: kafkaParams, policy: () => ({ kind: 'dataflow' }),
@@ -47,6 +65,16 @@ export const SYSTEMS: SystemEntry<ParamDefs, unknown>[] = [
     name: 'flock-real', store: 'flock-memory', params: flockRealParams, policy: () => ({ kind: 'dataflow' }),
     description: 'The real Flock (PyPI flock-core 0.5.7, Python, out of process): its publish/matching/semaphores/BatchSpec/store, LLM engine replaced by one HTTP call to the simulator',
     load: async () => (await import('./flock-real/system.ts')).flockRealSystem(),
+  }),
+  entry({
+    name: 'langgraph-py', store: 'python-graph-state', params: langgraphPyParams,
+    policy: (p) => ({
+      kind: p.form === 'per-item' ? 'superstep-per-task' : p.form === 'subgraph' ? 'superstep-subgraph' : 'superstep',
+      maxConcurrency: p.maxConcurrency, agentLimits: p.perAgentLimit, ...(p.maxInvocations ? { maxRuns: p.maxInvocations } : {}),
+    }),
+    description: 'LangGraph for Python (PyPI langgraph 1.2.24, out of process): per-item ainvoke per task by default (or subgraph / one-graph), one HTTP call per execution to the simulator',
+    refuses: langgraphPyRefusal,
+    load: async () => (await import('./langgraph-py/system.ts')).langgraphPySystem(),
   }),
 ];
 

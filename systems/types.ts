@@ -9,8 +9,12 @@ import type { Arrival } from '../workloads/arrivals.ts';
 import type { AgentRuntime, ExecutionRecord } from '../workloads/execute.ts';
 import type { Artifact, WorkloadSpec } from '../workloads/spec.ts';
 import type { ParamDefs, Resolved } from '../core/params.ts';
+import { UserError } from '../core/errors.ts';
 
 export type { Arrival, ExecutionRecord };
+
+/** A workload shape a system cannot express (refused before the run, one line naming the fix). */
+export class UnsupportedWorkloadError extends UserError {}
 
 export interface QueueDepth {
   /** Artifacts/tasks waiting for an agent slot (incl. partially collected batches, consumer lag). */
@@ -107,13 +111,16 @@ export interface System<P = unknown> {
 /**
  * A system's scheduling policy, for the zero-overhead replay that gives a run's ideal makespan
  * (harness/collect/ideal.ts): dataflow (per-agent FIFO under its limit), superstep (one graph
- * run per publish, Pregel barriers), superstep-per-task (one graph run per task), serial (one
- * execution at a time). `maxConcurrency`: a graph's global task window; `dispatchEveryMs`: a
- * batch window (unscaled) that holds published tasks until its next tick.
+ * run per publish, Pregel barriers), superstep-per-task (one graph run per task),
+ * superstep-subgraph (one graph run per publish, each task in its own subgraph, global batches
+ * after every subgraph), serial (one execution at a time). `maxConcurrency`: a graph's global
+ * task window; `dispatchEveryMs`: a batch window (unscaled) that holds published tasks until its
+ * next tick; `maxRuns`: graph runs in flight at once.
  */
 export interface SchedulingPolicy {
-  kind: 'dataflow' | 'superstep' | 'superstep-per-task' | 'serial';
+  kind: 'dataflow' | 'superstep' | 'superstep-per-task' | 'superstep-subgraph' | 'serial';
   maxConcurrency?: number;
+  maxRuns?: number;
   dispatchEveryMs?: number;
   /** Whether each agent's maxConcurrency holds (default true). */
   agentLimits?: boolean;
@@ -130,6 +137,12 @@ export interface SystemEntry<D extends ParamDefs = ParamDefs, P = Resolved<D>> {
   params: D;
   /** Its scheduling policy under these parameters (open: the run has open-loop arrivals). */
   policy(params: P, open: boolean): SchedulingPolicy;
+  /**
+   * Why it cannot run this workload with these (resolved) parameters: one line naming the fix,
+   * or undefined. Decided from the spec alone, so a matrix or `conform` refuses the cell before
+   * anything runs; start() refuses with the same line.
+   */
+  refuses?(w: WorkloadSpec, params: P): string | undefined;
   /** Loaded lazily, so listing systems never imports LangGraph or broker clients. */
   load(): Promise<System<P>>;
 }

@@ -26,6 +26,12 @@ export interface ExecutionRecord {
   tokensOut: number;
   costUsd: number;
   error?: string;
+  /**
+   * Graph systems only: the Pregel loop (`scope`: a graph run, or one subgraph invocation in it)
+   * and the superstep the execution's node task ran in. Executions of one scope and step share
+   * a barrier (harness/collect/barrier.ts).
+   */
+  superstep?: { scope: string; step: number };
 }
 
 export interface AgentRuntime {

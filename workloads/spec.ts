@@ -113,6 +113,11 @@ export interface Artifact {
 
 export const ERROR_TYPE = 'WorkflowError';
 
+/** Does the agent's batch gather artifacts of several tasks (one global batch, not per correlation key)? */
+export function batchSpansTasks(a: AgentSpec): boolean {
+  return !!a.consumes.batch && a.consumes.batch.by !== 'correlationId';
+}
+
 export function terminalTypes(w: WorkloadSpec): string[] {
   if (w.terminalTypes) return w.terminalTypes;
   const consumed = new Set(w.agents.flatMap((a) => a.consumes.types));

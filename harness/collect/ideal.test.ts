@@ -75,6 +75,23 @@ describe('ideal makespan: zero-overhead replays of each policy on known schedule
     expect(run('superstep', wide, at(wide, [0, 0]), { 'x(p)': 10, 'x(q)': 10 }, { maxConcurrency: 2 })).toBe(10);
   });
 
+  it('superstep runs: at most maxRuns graph runs in flight, FIFO (A: 50 + 5, then B: 30 + 40)', () => {
+    expect(run('superstep-per-task', w, at(w, [0, 0]), d, { maxRuns: 1 })).toBe(125);
+    expect(run('superstep-per-task', w, at(w, [0, 0]), d, { maxRuns: 2 })).toBe(70);
+  });
+
+  it('superstep subgraph: per-task loops as per task; a global batch runs after every subgraph ended', () => {
+    expect(run('superstep-subgraph', w, at(w, [0, 0]), d)).toBe(70);
+    const g: WorkloadSpec = {
+      ...w,
+      agents: [agent('x', ['News'], 'Analysis', 9), agent('all', ['Analysis'], 'Digest', 9, { consumes: { types: ['Analysis'], batch: { size: 2, timeoutMs: 1e6 } } })],
+    };
+    const dg = { 'x(A)': 10, 'x(B)': 30, [executionIdentity('all', ['x(A)', 'x(B)'])]: 5, [executionIdentity('all', ['x(B)', 'x(A)'])]: 5 };
+    expect(run('superstep-subgraph', g, at(g, [0, 0]), dg)).toBe(35);
+    // The outer superstep's task window bounds the subgraphs at once: one at a time.
+    expect(run('superstep-subgraph', g, at(g, [0, 0]), dg, { maxConcurrency: 1 })).toBe(45);
+  });
+
   it('is undefined when the run lacks a draw the replay needs', () => {
     expect(run('dataflow', w, at(w, [0, 0]), { 'a1(A)': 10 })).toBeUndefined();
   });

@@ -16,10 +16,14 @@
 //                       tasks of a superstep take a global slot (maxConcurrency) in Send order,
 //                       then wait for their agent's semaphore (shared across graph runs).
 //   superstep-per-task  the same, one graph run per task (concurrent runs, shared semaphores).
+//   superstep-subgraph  one graph run per publish that Sends each task to a per-task subgraph:
+//                       every task through the per-task agents in its own supersteps (at most
+//                       maxConcurrency subgraphs at once), then the agents gathering several
+//                       tasks (global batches) in the outer graph once every subgraph ended.
 //   serial              one execution at a time per graph run; graph runs one after another.
 import { executionIdentity, outputCorrelation } from '../../workloads/execute.ts';
 import { accepts, inputGroups, Router, type Timers } from '../../workloads/routing.ts';
-import { ERROR_TYPE, type AgentSpec, type Artifact, type WorkloadSpec } from '../../workloads/spec.ts';
+import { batchSpansTasks, ERROR_TYPE, type AgentSpec, type Artifact, type WorkloadSpec } from '../../workloads/spec.ts';
 import type { Arrival } from '../../workloads/arrivals.ts';
 import type { SchedulingPolicy as SystemPolicy } from '../../systems/types.ts';
 
@@ -41,6 +45,8 @@ export interface IdealInput {
   dispatchEveryMs?: number;
   /** Whether each agent's maxConcurrency holds (default true). */
   agentLimits?: boolean;
+  /** superstep policies: graph runs in flight at once over the whole run, FIFO (default unbounded). */
+  maxRuns?: number;
 }
 
 export interface IdealResult {
@@ -200,42 +206,84 @@ function levels(w: WorkloadSpec): AgentSpec[][] {
   return out.map((l) => l ?? []);
 }
 
-/** Graph runs over groups of seeds, supersteps per level, shared per-agent semaphores. */
-function supersteps(input: IdealInput, q: EventQueue, groups: { at: number; seeds: Artifact[] }[]): { last: number; executions: number } {
+/** Agents that gather several tasks (a global batch) and everything downstream of them. */
+function crossTaskAgents(w: WorkloadSpec): Set<string> {
+  const cross = new Set<string>();
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const a of w.agents) {
+      if (cross.has(a.name)) continue;
+      if (batchSpansTasks(a) || w.agents.some((b) => b !== a && cross.has(b.name) && a.consumes.types.includes(b.publishes))) {
+        cross.add(a.name);
+        grew = true;
+      }
+    }
+  }
+  return cross;
+}
+
+/**
+ * Graph runs over groups of seeds, supersteps per level, shared per-agent semaphores; at most
+ * `maxRuns` graph runs in flight (FIFO). With `subgraphs`, each seed of a run goes through the
+ * per-task agents in its own Pregel loop (at most `maxConcurrency` loops at once, as the outer
+ * superstep's task window), and the agents gathering several tasks run in the outer loop once
+ * every task's loop has ended.
+ */
+function supersteps(input: IdealInput, q: EventQueue, groups: { at: number; seeds: Artifact[] }[], subgraphs = false): { last: number; executions: number } {
   const w = input.workload;
-  const lv = levels(w);
+  const cross = subgraphs ? crossTaskAgents(w) : new Set<string>();
+  const lvAll = levels(w);
+  const lvTask = subgraphs ? levels({ ...w, agents: w.agents.filter((a) => !cross.has(a.name)) }) : lvAll;
+  const lvOuter = subgraphs ? levels({ ...w, agents: w.agents.filter((a) => cross.has(a.name)) }) : [];
   const sems = new Map(w.agents.map((a) => [a.name, new SimSemaphore(input.agentLimits === false ? Infinity : a.maxConcurrency)]));
+  const runs = new SimSemaphore(input.maxRuns ?? Infinity);
   let last = 0;
   let executions = 0;
+  /** One Pregel loop over `lv` from `seeds`: `done` gets its final state after the last superstep. */
+  const loop = (lv: AgentSpec[][], seeds: Artifact[], done: (state: Artifact[]) => void) => {
+    const state: Artifact[] = [...seeds];
+    const step = (l: number) => {
+      if (l >= lv.length) { if (q.now > last) last = q.now; done(state); return; }
+      const tasks = lv[l]!.flatMap((agent) => inputGroups(agent, state).map((grp) => ({ agent, inputs: grp.inputs })));
+      if (!tasks.length) { step(l + 1); return; }
+      const slots = new SimSemaphore(input.maxConcurrency ?? Infinity);
+      let open = tasks.length;
+      const produced: Artifact[] = [];
+      for (const t of tasks) {
+        slots.acquire(() => sems.get(t.agent.name)!.acquire(() => {
+          executions++;
+          const end = q.now + duration(input, t.agent, t.inputs);
+          q.at(end, () => {
+            sems.get(t.agent.name)!.release();
+            slots.release();
+            produced.push(...outputsOf(t.agent, t.inputs, input).filter((o) => o.type !== ERROR_TYPE));
+            if (--open === 0) {
+              // The barrier: the next superstep sees every output of this one at once.
+              state.push(...produced);
+              step(l + 1);
+            }
+          });
+        }));
+      }
+    };
+    step(0);
+  };
   for (const g of groups) {
-    q.at(g.at, () => {
-      const state: Artifact[] = [...g.seeds];
-      const step = (l: number) => {
-        if (l >= lv.length) { if (q.now > last) last = q.now; return; }
-        const tasks = lv[l]!.flatMap((agent) => inputGroups(agent, state).map((grp) => ({ agent, inputs: grp.inputs })));
-        if (!tasks.length) { step(l + 1); return; }
-        const slots = new SimSemaphore(input.maxConcurrency ?? Infinity);
-        let open = tasks.length;
-        const produced: Artifact[] = [];
-        for (const t of tasks) {
-          slots.acquire(() => sems.get(t.agent.name)!.acquire(() => {
-            executions++;
-            const end = q.now + duration(input, t.agent, t.inputs);
-            q.at(end, () => {
-              sems.get(t.agent.name)!.release();
-              slots.release();
-              produced.push(...outputsOf(t.agent, t.inputs, input).filter((o) => o.type !== ERROR_TYPE));
-              if (--open === 0) {
-                // The barrier: the next superstep sees every output of this one at once.
-                state.push(...produced);
-                step(l + 1);
-              }
-            });
-          }));
-        }
-      };
-      step(0);
-    });
+    q.at(g.at, () => runs.acquire(() => {
+      const end = () => runs.release();
+      if (!subgraphs) { loop(lvAll, g.seeds, end); return; }
+      const window = new SimSemaphore(input.maxConcurrency ?? Infinity);
+      const merged: Artifact[] = [];
+      let left = g.seeds.length;
+      for (const seed of g.seeds) {
+        window.acquire(() => loop(lvTask, [seed], (state) => {
+          window.release();
+          merged.push(...state);
+          if (--left === 0) loop(lvOuter, merged, end);
+        }));
+      }
+    }));
   }
   q.run();
   return { last, executions };
@@ -292,6 +340,9 @@ export function idealMakespan(input: IdealInput): IdealResult | undefined {
         break;
       case 'superstep-per-task':
         r = supersteps(input, q, publishGroups(w, input.arrivals, true));
+        break;
+      case 'superstep-subgraph':
+        r = supersteps(input, q, publishGroups(w, input.arrivals, false), true);
         break;
       case 'serial':
         r = serial(input, publishGroups(w, input.arrivals, false));

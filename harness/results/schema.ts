@@ -54,7 +54,7 @@ export const runs = table('runs', 'One row per run of a matrix cell: completed (
   session: col('VARCHAR', 'one `flockbench run` invocation (uuid): runs of one session share its machine conditions'),
   system: col('VARCHAR', 'system name', { notNull: true }),
   workload: col('VARCHAR', 'workload name', { notNull: true }),
-  store: col('VARCHAR', '`memory`, `graph-state`, `kafka`, `flock-memory`'),
+  store: col('VARCHAR', '`memory`, `graph-state`, `kafka`, `flock-memory`, `python-graph-state`'),
   params: col('JSON', '`workload` (resolved workload params), `system` (resolved system params), `settings` (resolved at run time: versions, derived limits), `counters`, `setupMs` (provisioning excluded from makespan), `broker` (JVM CPU/RSS), `llmTransport`, `tail`, `llmServer` (HTTP simulator counters)'),
   rep: col('INTEGER', 'repetition'),
   seed: col('BIGINT', 'seed of the rep (every system of a rep shares it: paired draws)'),

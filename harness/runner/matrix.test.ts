@@ -53,9 +53,19 @@ describe('bad matrices are refused before anything runs, naming the YAML key', (
     ['llmOptions with flock-real, which cannot honour them', { systems: ['flock-real'], llmTransport: 'http', llmOptions: { maxRetries: 1 } }, /flock-real .* does not honour 'llmOptions'/],
     ['the old key llm', { llm: 'http' }, /'llm' is now called 'llmTransport'/],
     ['a workload parameter out of range', { workloads: [{ name: 'map', params: { tasks: 0 } }] }, /workload map: 'tasks' must be an integer >= 1, got 0/],
+    ['a workload a system cannot express (a global batch, one graph run per task)', { systems: ['langgraph-per-item'], workloads: [{ name: 'map', params: { tasks: 3, join: true } }] },
+      /workloads\[0\] \(map .*"join":true.*\): langgraph-per-item: agent reducer .* global batch.*; or list the systems that can run it in workloads\[0\]\.systems/],
+    ['a form a system parameter selects that cannot express it', { systems: ['langgraph-py'], workloads: [{ name: 'map', params: { join: true } }], systemParams: { 'langgraph-py': { form: ['one-graph', 'per-item'] } } },
+      /langgraph-py form per-item: .*set systemParams\.langgraph-py\.form to subgraph or one-graph/],
+    ['a global batch under open-loop arrivals', { systems: ['langgraph-subgraph'], workloads: [{ name: 'map', params: { join: true, arrival: 'poisson' } }] }, /langgraph-subgraph: open-loop arrivals .* use arrival=all-at-once/],
   ];
   it.each(refused)('%s', (_what, patch, msg) => {
     expect(() => expandMatrix(validateMatrix({ ...base, ...patch }, 'm.yaml'), {})).toThrow(msg);
+  });
+
+  it('a workload restricted to the systems that can express it is accepted', () => {
+    const m = validateMatrix({ ...base, systems: ['langgraph-per-item', 'langgraph-subgraph'], workloads: [{ name: 'map', params: { join: true }, systems: ['langgraph-subgraph'] }, { name: 'map' }] });
+    expect(expandMatrix(m, { reps: 1 }).map((c) => [c.system, c.workloadParams.join])).toEqual([['langgraph-subgraph', true], ['langgraph-per-item', false], ['langgraph-subgraph', false]]);
   });
 
   it('a matrix of a billion runs is refused instead of expanded', () => {

@@ -12,6 +12,7 @@ import { validateLlmOptions } from '../../llm/options.ts';
 import type { TailMode } from '../../llm/profiles.ts';
 import { SYSTEMS } from '../../systems/registry.ts';
 import { WORKLOADS, workload as lookupWorkload } from '../../workloads/registry.ts';
+import type { WorkloadSpec } from '../../workloads/spec.ts';
 import type { LlmTransport } from './run-once.ts';
 
 export interface MatrixFile {
@@ -175,17 +176,6 @@ export function expandMatrix(m: MatrixFile, o: ExpandOverrides = {}): Cell[] {
     throw e;
   };
   // Resolve each distinct configuration once; cells then only copy.
-  const workloadCells = m.workloads.map((w, i) => ({
-    w,
-    params: expandAxes(w.params, `workloads[${i}] (${w.name}).params`).map((wp) => {
-      try {
-        const spec = lookupWorkload(w.name).build(wp);
-        return spec.params;
-      } catch (e) {
-        return rethrow(e);
-      }
-    }),
-  }));
   const systemCells = new Map(m.systems.map((s) => {
     const entry = SYSTEMS.find((x) => x.name === s)!;
     const given = expandAxes(m.systemParams?.[s], `systemParams.${s}`);
@@ -197,6 +187,26 @@ export function expandMatrix(m: MatrixFile, o: ExpandOverrides = {}): Cell[] {
         return rethrow(e);
       }
     })];
+  }));
+  const workloadCells = m.workloads.map((w, i) => ({
+    w,
+    params: expandAxes(w.params, `workloads[${i}] (${w.name}).params`).map((wp) => {
+      let spec: WorkloadSpec;
+      try {
+        spec = lookupWorkload(w.name).build(wp);
+      } catch (e) {
+        return rethrow(e);
+      }
+      // A system that cannot express this configuration is refused here, before anything runs.
+      for (const system of w.systems ?? m.systems) {
+        const entry = SYSTEMS.find((x) => x.name === system)!;
+        for (const sp of systemCells.get(system)!) {
+          const why = entry.refuses?.(spec, sp);
+          if (why) throw new UserError(`${m.name}: workloads[${i}] (${w.name} ${canonicalJson(wp)}): ${why}; or list the systems that can run it in workloads[${i}].systems`);
+        }
+      }
+      return spec.params;
+    }),
   }));
   let perRep = 0;
   for (const { w, params } of workloadCells) {

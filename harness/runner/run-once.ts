@@ -197,7 +197,7 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
   const ideal = policy
     ? idealMakespan({
       policy: policy.kind, workload: w, arrivals, latencyScale, durationOf: (id) => durations.get(id), artifactOf: (k) => byKey.get(k),
-      maxConcurrency: policy.maxConcurrency, agentLimits: policy.agentLimits, dispatchEveryMs: policy.dispatchEveryMs === undefined ? undefined : policy.dispatchEveryMs * latencyScale,
+      maxConcurrency: policy.maxConcurrency, maxRuns: policy.maxRuns, agentLimits: policy.agentLimits, dispatchEveryMs: policy.dispatchEveryMs === undefined ? undefined : policy.dispatchEveryMs * latencyScale,
     })
     : undefined;
   const latencies = lat.map((t) => t.latencyMs);

@@ -61,8 +61,12 @@ export async function runSpans(r: RunOutcome): Promise<SpanRow[]> {
     const span = tracer.startSpan(`${e.agent}.execute`, {
       startTime: t0 + e.startMs,
       attributes: {
+        'flockbench.agent': e.agent,
         'flockbench.identity': e.identity,
         'flockbench.inputs': e.inputKeys.length,
+        'flockbench.correlation_ids': e.correlationIds,
+        // Graph systems: the Pregel loop and superstep (harness/collect/barrier.ts reads them back).
+        ...(e.superstep ? { 'langgraph.scope': e.superstep.scope, 'langgraph.step': e.superstep.step } : {}),
         'llm.drawn_latency_ms': e.drawnLatencyMs,
         'llm.tokens_in': e.tokensIn,
         'llm.tokens_out': e.tokensOut,

@@ -19,15 +19,15 @@
 // same groups; the graph never flushes early on `timeoutMs`, and a join's `withinMs` expiry is
 // ignored (groups never expire). If a key collects more than `size` artifacts, the graph chunks
 // them in key order, the blackboard in arrival order: contents may then differ.
-import { UserError } from '../../core/errors.ts';
+import { UnsupportedWorkloadError } from '../types.ts';
 import { Annotation, END, Send, START, StateGraph } from '@langchain/langgraph';
 import type { LangGraphRunnableConfig } from '@langchain/langgraph';
 import { executionIdentity } from '../../workloads/execute.ts';
-import type { AgentSpec, Artifact, WorkloadSpec } from '../../workloads/spec.ts';
+import { batchSpansTasks, type AgentSpec, type Artifact, type WorkloadSpec } from '../../workloads/spec.ts';
 import { inputGroups, type InputGroup } from '../../workloads/routing.ts';
 
-/** Workload shapes a DAG-compiled graph cannot express (agent cycles, self-consumption). */
-export class UnsupportedWorkloadError extends UserError {}
+// Workload shapes a DAG-compiled graph cannot express (agent cycles, self-consumption) are refused with it.
+export { UnsupportedWorkloadError };
 
 export const GraphState = Annotation.Root({
   artifacts: Annotation<Artifact[]>({ reducer: (a, b) => a.concat(b), default: () => [] }),
@@ -36,12 +36,22 @@ export const GraphState = Annotation.Root({
 });
 export type GraphStateValue = typeof GraphState.State;
 
+/**
+ * Where a node task runs: `scope` names one Pregel loop (the run's thread, plus the checkpoint
+ * namespace of a subgraph), `step` its superstep in that loop. Tasks of one scope and step
+ * share one barrier.
+ */
+export interface StepMeta {
+  scope: string;
+  step: number;
+}
+
 /** What the compiled graph calls out to: the system supplies the agent body and the probes. */
 export interface CompileHooks {
-  /** Run one agent execution (the system wraps `executeAgent`). */
-  execute(agent: AgentSpec, inputs: Artifact[]): Promise<Artifact[]>;
-  /** A node task ran in this superstep (thread id from the run config). */
-  onTask?(threadId: string, step: number): void;
+  /** Run one agent execution (the system wraps `executeAgent`); `at` is the node task's superstep. */
+  execute(agent: AgentSpec, inputs: Artifact[], at: StepMeta): Promise<Artifact[]>;
+  /** A node task ran in this superstep of this scope. */
+  onTask?(at: StepMeta): void;
   /** Parallel form: a gate fanned out `n` executions. */
   onDispatch?(agent: AgentSpec, n: number): void;
   /** Stepwise form: executions ready or waiting after the current step. */
@@ -93,11 +103,16 @@ export function planAgents(w: WorkloadSpec): AgentPlan {
   return { order, deps, ancestors };
 }
 
-function taskMeta(config: LangGraphRunnableConfig | undefined): { threadId: string; step: number } {
-  return {
-    threadId: String(config?.configurable?.thread_id ?? 'default'),
-    step: Number(config?.metadata?.langgraph_step ?? -1),
-  };
+/**
+ * The superstep of a node task. A task's checkpoint namespace is `<graph ns>|<node>:<task id>`
+ * (`<node>:<task id>` at the root); the graph's own namespace (without the last segment) tells
+ * one subgraph invocation's loop from another's.
+ */
+export function taskMeta(config: LangGraphRunnableConfig | undefined): StepMeta {
+  const thread = String(config?.configurable?.thread_id ?? 'default');
+  const ns = String(config?.metadata?.langgraph_checkpoint_ns ?? config?.configurable?.checkpoint_ns ?? '');
+  const cut = ns.lastIndexOf('|');
+  return { scope: cut < 0 ? thread : `${thread}|${ns.slice(0, cut)}`, step: Number(config?.metadata?.langgraph_step ?? -1) };
 }
 
 export const gateName = (agent: string) => `gate.${agent}`;
@@ -108,25 +123,24 @@ export const gateName = (agent: string) => `gate.${agent}`;
 type LooseBuilder = any;
 
 /**
- * Parallel form: START -> gate.A -> Send(A, group)... ; [producers of B] -> gate.B -> Send(B, ...).
- * Every agent node runs at least once (an empty Send when there is nothing to do), so the waiting
- * edges of its consumers always fire. Supersteps per run: 2 x (length of the longest agent chain).
+ * Per agent a gate node and the agent node: the gate groups the state's artifacts for the agent
+ * and fans out one Send per execution. `entry` feeds the gates of agents none of `agents`
+ * produces for; `deferJoins` marks the gates of batch/join subscriptions `defer` (they run once
+ * nothing else in their graph is pending).
  */
-export function compileParallel(w: WorkloadSpec, hooks: CompileHooks) {
-  const plan = planAgents(w);
-  const g: LooseBuilder = new StateGraph(GraphState);
-  for (const agent of plan.order) {
+function addAgentNodes(g: LooseBuilder, agents: readonly AgentSpec[], deps: (a: AgentSpec) => string[], hooks: CompileHooks, deferJoins: boolean): void {
+  for (const agent of agents) {
     const gate = gateName(agent.name);
+    const isJoin = !!(agent.consumes.batch || agent.consumes.join);
     g.addNode(gate, (_s: GraphStateValue, config: LangGraphRunnableConfig) => {
-      const m = taskMeta(config);
-      hooks.onTask?.(m.threadId, m.step);
+      hooks.onTask?.(taskMeta(config));
       return {};
-    });
+    }, deferJoins && isJoin ? { defer: true } : undefined);
     g.addNode(agent.name, async (arg: { inputs?: Artifact[] }, config: LangGraphRunnableConfig) => {
       const m = taskMeta(config);
-      hooks.onTask?.(m.threadId, m.step);
+      hooks.onTask?.(m);
       if (!arg.inputs?.length) return {};
-      return { artifacts: await hooks.execute(agent, arg.inputs) };
+      return { artifacts: await hooks.execute(agent, arg.inputs, m) };
     });
     g.addConditionalEdges(gate, (s: GraphStateValue) => {
       const groups = inputGroups(agent, s.artifacts);
@@ -134,11 +148,76 @@ export function compileParallel(w: WorkloadSpec, hooks: CompileHooks) {
       if (!groups.length) return [new Send(agent.name, { inputs: [] })];
       return groups.map((grp) => new Send(agent.name, { inputs: grp.inputs }));
     }, [agent.name]);
-    const deps = plan.deps.get(agent.name)!;
-    if (!deps.length) g.addEdge(START, gate);
-    else g.addEdge(deps.length === 1 ? deps[0] : deps, gate);
+    const from = deps(agent);
+    g.addEdge(from.length === 1 ? from[0] : from, gate);
   }
+}
+
+export interface CompileOptions {
+  /** Mark the gates of batch/join subscriptions `defer: true` (default false). */
+  deferJoins?: boolean;
+}
+
+/**
+ * Parallel form: START -> gate.A -> Send(A, group)... ; [producers of B] -> gate.B -> Send(B, ...).
+ * Every agent node runs at least once (an empty Send when there is nothing to do), so the waiting
+ * edges of its consumers always fire. Supersteps per run: 2 x (length of the longest agent chain).
+ */
+export function compileParallel(w: WorkloadSpec, hooks: CompileHooks, o: CompileOptions = {}) {
+  const plan = planAgents(w);
+  const g: LooseBuilder = new StateGraph(GraphState);
+  addAgentNodes(g, plan.order, (a) => {
+    const d = plan.deps.get(a.name)!;
+    return d.length ? d : [START];
+  }, hooks, o.deferJoins ?? false);
   return g as StateGraph<typeof GraphState.spec>;
+}
+
+/**
+ * Agents that only ever see one task's artifacts (`perTask`), and the rest (`crossTask`): those
+ * with a global batch and everything downstream of them, in dependency order.
+ */
+export function splitByTask(w: WorkloadSpec): { perTask: AgentSpec[]; crossTask: AgentSpec[] } {
+  const plan = planAgents(w);
+  const cross = new Set<string>();
+  for (const a of plan.order) {
+    if (batchSpansTasks(a) || plan.deps.get(a.name)!.some((d) => cross.has(d))) cross.add(a.name);
+  }
+  return { perTask: plan.order.filter((a) => !cross.has(a.name)), crossTask: plan.order.filter((a) => cross.has(a.name)) };
+}
+
+/** Outer state of the subgraph form: the seeds to map over, and every artifact the tasks produced. */
+export const MapReduceState = Annotation.Root({
+  seeds: Annotation<Artifact[]>({ reducer: (a, b) => a.concat(b), default: () => [] }),
+  artifacts: Annotation<Artifact[]>({ reducer: (a, b) => a.concat(b), default: () => [] }),
+});
+
+export const TASK_NODE = 'task';
+
+/**
+ * Subgraph form, LangGraph's map-reduce idiom in one graph run: START -> Send(task, {seed}) per
+ * seed, `task` being the per-task agents compiled as their own graph (parallel form, joins
+ * deferred), so each task advances through its own supersteps; the agents that gather several
+ * tasks (global batches) and what follows them run in the outer graph after every task subgraph
+ * ended, their gates deferred. The subgraph's artifacts (its seed included) are merged into the
+ * outer state by the reducer.
+ */
+export function compileSubgraph(w: WorkloadSpec, hooks: CompileHooks) {
+  const { perTask, crossTask } = splitByTask(w);
+  if (!perTask.length) throw new UnsupportedWorkloadError(`workload ${w.name}: no agent works on one task alone, so there is nothing to map over per task`);
+  if (crossTask.some((a) => a.name === TASK_NODE)) throw new UnsupportedWorkloadError(`workload ${w.name}: agent name ${TASK_NODE} clashes with the subgraph node`);
+  const sub = compileParallel({ ...w, agents: perTask }, hooks, { deferJoins: true }).compile();
+  const g: LooseBuilder = new StateGraph(MapReduceState);
+  g.addNode(TASK_NODE, sub);
+  g.addConditionalEdges(START, (s: typeof MapReduceState.State) => s.seeds.map((seed) => new Send(TASK_NODE, { artifacts: [seed] })), [TASK_NODE]);
+  const plan = planAgents(w);
+  const outer = new Set(crossTask.map((a) => a.name));
+  // A gate whose producers all ran inside the task subgraphs (or that takes seeds) waits on `task`.
+  addAgentNodes(g, crossTask, (a) => {
+    const d = [...new Set(plan.deps.get(a.name)!.map((x) => (outer.has(x) ? x : TASK_NODE)))];
+    return d.length ? d : [TASK_NODE];
+  }, hooks, true);
+  return g as StateGraph<typeof MapReduceState.spec>;
 }
 
 /** Everything ready to run in the stepwise form, best first. */
@@ -187,10 +266,10 @@ export function compileStepwise(w: WorkloadSpec, hooks: CompileHooks) {
   for (const agent of plan.order) {
     g.addNode(agent.name, async (s: GraphStateValue, config: LangGraphRunnableConfig) => {
       const m = taskMeta(config);
-      hooks.onTask?.(m.threadId, m.step);
+      hooks.onTask?.(m);
       const pick = readyExecutions(plan, s, itemIndex).ready[0];
       if (!pick || pick.agent.name !== agent.name) throw new Error(`stepwise graph: router chose ${agent.name} but the best ready execution is ${pick ? executionIdentity(pick.agent.name, pick.inputs.map((a) => a.key)) : 'none'}`);
-      const outputs = await hooks.execute(agent, pick.inputs);
+      const outputs = await hooks.execute(agent, pick.inputs, m);
       return { artifacts: outputs, consumed: pick.inputs.map((a) => `${agent.name}\u0000${a.key}`) };
     });
     g.addConditionalEdges(agent.name, route, [...names, END]);

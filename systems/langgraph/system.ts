@@ -13,118 +13,15 @@
 // stepwise: one after another, each stepped), which is only equivalent when no batch groups
 // across tasks: workloads with a global batch are rejected in open loop.
 import { randomUUID } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { MemorySaver } from '@langchain/langgraph';
-import { executeAgent, seedArtifact } from '../../workloads/execute.ts';
-import type { AgentSpec, Artifact, WorkloadSpec } from '../../workloads/spec.ts';
+import { seedArtifact } from '../../workloads/execute.ts';
+import type { Artifact, WorkloadSpec } from '../../workloads/spec.ts';
 import type { Arrival } from '../../workloads/arrivals.ts';
 import type { RunContext, Session, System } from '../types.ts';
-import { compileParallel, compileStepwise, UnsupportedWorkloadError, type CompileHooks, type GraphStateValue } from './compile.ts';
+import { compileParallel, compileStepwise, type GraphStateValue } from './compile.ts';
+import { checkOpenLoop, invokeSignal, isOpenLoop, LANGGRAPH_VERSION, makeExecute, RunProbe } from './runtime.ts';
 
-export const LANGGRAPH_VERSION: string = (() => {
-  try {
-    const url = new URL('../../node_modules/@langchain/langgraph/package.json', import.meta.url);
-    return String(JSON.parse(readFileSync(url, 'utf8')).version);
-  } catch {
-    return 'unknown';
-  }
-})();
-
-class Semaphore {
-  private active = 0;
-  private readonly waiters: (() => void)[] = [];
-  constructor(readonly limit: number) {}
-  async acquire(): Promise<void> {
-    if (this.active < this.limit) { this.active++; return; }
-    await new Promise<void>((r) => this.waiters.push(r));
-  }
-  release(): void {
-    const next = this.waiters.shift();
-    if (next) next();
-    else this.active--;
-  }
-}
-
-/** Counts shared by both forms: executions in flight, tasks per superstep per thread. */
-class RunProbe {
-  sent = 0;
-  started = 0;
-  inFlight = 0;
-  peakInFlight = 0;
-  executions = 0;
-  readonly stepsByThread = new Map<string, Set<number>>();
-  readonly peakByAgent: Record<string, number> = {};
-  private readonly runningByAgent = new Map<string, number>();
-
-  onTask(threadId: string, step: number): void {
-    let s = this.stepsByThread.get(threadId);
-    if (!s) this.stepsByThread.set(threadId, (s = new Set()));
-    s.add(step);
-  }
-  supersteps(): number {
-    let n = 0;
-    for (const s of this.stepsByThread.values()) n += s.size;
-    return n;
-  }
-  begin(agent: string): void {
-    this.started++;
-    this.inFlight++;
-    this.executions++;
-    if (this.inFlight > this.peakInFlight) this.peakInFlight = this.inFlight;
-    const r = (this.runningByAgent.get(agent) ?? 0) + 1;
-    this.runningByAgent.set(agent, r);
-    if (r > (this.peakByAgent[agent] ?? 0)) this.peakByAgent[agent] = r;
-  }
-  end(agent: string): void {
-    this.inFlight--;
-    this.runningByAgent.set(agent, this.runningByAgent.get(agent)! - 1);
-  }
-}
-
-function makeExecute<P>(ctx: RunContext<P>, probe: RunProbe, perAgentLimit: boolean): CompileHooks['execute'] {
-  const sems = new Map<string, Semaphore>();
-  for (const a of ctx.workload.agents) sems.set(a.name, new Semaphore(a.maxConcurrency));
-  return async (agent: AgentSpec, inputs: Artifact[]) => {
-    const sem = perAgentLimit ? sems.get(agent.name)! : undefined;
-    await sem?.acquire();
-    probe.begin(agent.name);
-    try {
-      return await executeAgent(agent, inputs, ctx);
-    } finally {
-      probe.end(agent.name);
-      sem?.release();
-    }
-  };
-}
-
-/**
- * A fresh signal per invoke, aborted with the run's. LangGraph adds an abort listener per task
- * and per invoke; on the run's own signal they would pile up over thousands of invokes.
- */
-function invokeSignal(run: AbortSignal): { signal: AbortSignal; dispose(): void } {
-  const c = new AbortController();
-  setMaxListeners(0, c.signal);
-  const onAbort = () => c.abort(run.reason);
-  if (run.aborted) c.abort(run.reason);
-  else run.addEventListener('abort', onAbort, { once: true });
-  return { signal: c.signal, dispose: () => run.removeEventListener('abort', onAbort) };
-}
-
-function hasGlobalBatch(w: WorkloadSpec): boolean {
-  return w.agents.some((a) => a.consumes.batch && a.consumes.batch.by !== 'correlationId');
-}
-
-function isOpenLoop(ctx: Pick<RunContext, 'arrivals'>): boolean {
-  return ctx.arrivals.some((a) => a.intendedAtMs > 0);
-}
-
-function checkOpenLoop(w: WorkloadSpec, ctx: Pick<RunContext, 'arrivals'>, system: string): void {
-  if (isOpenLoop(ctx) && hasGlobalBatch(w)) {
-    throw new UnsupportedWorkloadError(`${system}: open-loop arrivals run one graph per item, which cannot express the global batch of workload ${w.name}; use arrival=all-at-once`);
-  }
-}
-
+export { LANGGRAPH_VERSION };
 
 export interface ParallelParams {
   maxConcurrency: number;
@@ -142,12 +39,12 @@ export function langgraphParallelSystem(name = 'langgraph-parallel'): System<Par
       const { maxConcurrency, checkpointer, perAgentLimit } = ctx.params;
       const durability = checkpointer === 'none' ? 'none' : ctx.params.durability;
       const recursionLimit = ctx.params.recursionLimit ?? 2 * w.agents.length + 25;
-      checkOpenLoop(w, ctx, name);
+      checkOpenLoop(w, name);
 
       const probe = new RunProbe();
       const graph = compileParallel(w, {
         execute: makeExecute(ctx, probe, perAgentLimit),
-        onTask: (t, s) => probe.onTask(t, s),
+        onTask: (at) => probe.onTask(at),
         onDispatch: (_a, n) => { probe.sent += n; },
       }).compile(checkpointer === 'memory' ? { checkpointer: new MemorySaver() } : {});
 
@@ -210,12 +107,12 @@ export function langgraphStepwiseSystem(name = 'langgraph-stepwise'): System<Ste
   return {
     name,
     async start(w: WorkloadSpec, ctx: RunContext<StepwiseParams>): Promise<Session> {
-      checkOpenLoop(w, ctx, name);
+      checkOpenLoop(w, name);
       const probe = new RunProbe();
       let pending = 0;
       const graph = compileStepwise(w, {
         execute: makeExecute(ctx, probe, false),
-        onTask: (t, s) => probe.onTask(t, s),
+        onTask: (at) => probe.onTask(at),
         onPending: (n) => { pending = n; },
       }).compile({ checkpointer: new MemorySaver(), interruptBefore: '*' });
       // Every invoke runs one superstep, so the per-invoke recursion limit is never approached.
