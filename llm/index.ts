@@ -2,6 +2,7 @@
 // transports share the keyed draw (draw.ts) and content (simulator.ts responseContent).
 import { HttpLlm, type HttpLlmOptions } from './http-client.ts';
 import type { TailMode } from './profiles.ts';
+import type { LlmSlowdown } from './limits.ts';
 import { startLlmServer, type LlmFaults, type LlmLimits, type LlmServer, type LlmServerMetrics } from './server.ts';
 import { SimulatedLlm } from './simulator.ts';
 import type { LlmClient } from './types.ts';
@@ -9,6 +10,7 @@ import type { LlmClient } from './types.ts';
 export { HttpLlm, LlmCallError } from './http-client.ts';
 export { startLlmServer } from './server.ts';
 export type { LlmFaults, LlmLimits, LlmServer, LlmServerMetrics } from './server.ts';
+export type { LimiterStats, LlmSlowdown } from './limits.ts';
 export { SimulatedLlm } from './simulator.ts';
 
 export type LlmTransport = 'inprocess' | 'http';
@@ -21,8 +23,10 @@ export interface CreateLlmOptions extends Partial<Omit<HttpLlmOptions, 'url' | '
   tail?: TailMode;
   /** http: use this server instead of starting one in-process. */
   url?: string;
-  /** http, started server: provider rate limits (default: none). */
+  /** Provider rate limits (default: none). In-process calls over a limit wait; over http they get 429 (or queue). */
   limits?: boolean | LlmLimits;
+  /** Server-load slowdown above a concurrency capacity (default: off). */
+  slowdown?: LlmSlowdown;
   /** http, started server: fault rates (default: none). */
   faults?: LlmFaults;
   /** http, started server: queue over-limit requests instead of 429 (default false). */
@@ -62,9 +66,9 @@ class OwnedHttpLlm extends HttpLlm {
  */
 export async function createLlm(kind: LlmTransport, opts: CreateLlmOptions): Promise<LlmClient> {
   const latencyScale = opts.latencyScale ?? 1;
-  if (kind === 'inprocess') return new SimulatedLlm({ seed: opts.seed, latencyScale, tail: opts.tail });
-  const { url, limits, faults, queueing, warmConnections, ...client } = opts;
-  const server = url ? undefined : await startLlmServer({ seed: opts.seed, latencyScale, tail: opts.tail, limits, faults, queueing });
+  if (kind === 'inprocess') return new SimulatedLlm({ seed: opts.seed, latencyScale, tail: opts.tail, limits: opts.limits, slowdown: opts.slowdown });
+  const { url, limits, faults, queueing, slowdown, warmConnections, ...client } = opts;
+  const server = url ? undefined : await startLlmServer({ seed: opts.seed, latencyScale, tail: opts.tail, limits, faults, queueing, slowdown });
   const llm = new OwnedHttpLlm({ ...client, url: url ?? server!.url, seed: opts.seed, tail: opts.tail, latencyScale }, server);
   if (warmConnections) await llm.warmUp(warmConnections);
   return llm;

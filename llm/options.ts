@@ -22,6 +22,11 @@ export const llmLimitDefs = {
   windowMs: { type: 'number', min: 1, unit: 'ms', doc: 'the rate-limit "minute" (default 60 000 x latency scale)' },
 } as const satisfies ParamDefs;
 
+export const llmSlowdownDefs = {
+  capacity: { type: 'number', min: 1, doc: 'calls in flight served at full speed' },
+  alpha: { type: 'number', min: 0, doc: 'extra service time per multiple of capacity above it' },
+} as const satisfies ParamDefs;
+
 export const llmFaultDefs = {
   http5xx: { type: 'number', min: 0, max: 1, doc: 'probability of an HTTP 500 after the scaled TTFT' },
   timeout: { type: 'number', min: 0, max: 1, doc: 'probability that a request hangs' },
@@ -31,12 +36,27 @@ export const llmFaultDefs = {
 
 const isMapping = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 
-/** Check `llmOptions` as a whole; returns it unchanged (the transport reads the raw object). */
-export function validateLlmOptions(where: string, v: unknown): Record<string, unknown> {
+/** Keys of `llmOptions` the in-process transport honours (the rest are HTTP client or server options). */
+export const INPROCESS_LLM_OPTIONS = ['limits', 'slowdown'] as const;
+
+/**
+ * Check `llmOptions` as a whole; returns it unchanged (the transport reads the raw object).
+ * In-process, only `limits` (calls wait for admission) and `slowdown` apply.
+ */
+export function validateLlmOptions(where: string, v: unknown, transport: 'inprocess' | 'http' = 'http'): Record<string, unknown> {
   if (v === undefined) return {};
   if (!isMapping(v)) throw new UserError(`${where}: 'llmOptions' must be a mapping`);
-  const { limits, faults, ...rest } = v;
+  const { limits, faults, slowdown, ...rest } = v;
+  if (transport === 'inprocess') {
+    const other = Object.keys(v).filter((k) => !(INPROCESS_LLM_OPTIONS as readonly string[]).includes(k));
+    if (other.length) throw new UserError(`${where}: llmOptions.${other[0]} applies to llmTransport: http only (in-process: ${INPROCESS_LLM_OPTIONS.join(', ')})`);
+  }
   resolveParams(`${where}: llmOptions`, llmClientOptionDefs, rest);
+  if (slowdown !== undefined) {
+    if (!isMapping(slowdown)) throw new UserError(`${where}: 'llmOptions.slowdown' must be a mapping with capacity and alpha`);
+    const s = resolveParams(`${where}: llmOptions.slowdown`, llmSlowdownDefs, slowdown);
+    if (s.capacity === undefined || s.alpha === undefined) throw new UserError(`${where}: 'llmOptions.slowdown' needs both capacity and alpha`);
+  }
   if (limits !== undefined && typeof limits !== 'boolean') {
     if (!isMapping(limits)) throw new UserError(`${where}: 'llmOptions.limits' must be true, false or a mapping`);
     resolveParams(`${where}: llmOptions.limits`, llmLimitDefs, limits);

@@ -18,28 +18,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { JsonSchema } from '../core/schema.ts';
 import { keyedRng, shortHash } from '../core/random.ts';
 import { drawLatency } from './draw.ts';
+import { limitWindowMs, ProviderLimiter, RequestTooLargeError, slowdownFactor, type LlmLimits, type LlmSlowdown } from './limits.ts';
 import { MODELS, type TailMode } from './profiles.ts';
 import { responseContent } from './simulator.ts';
 import { countPromptTokens, loadEncoder, type ChatMessage } from './tokens.ts';
-
-/**
- * Provider rate limits. Absent or `false`: no limits. `true` or an object: per-model RPM and TPM
- * token buckets (capacity = the limit, refilled continuously over `windowMs`), defaults from the
- * model's profile; `maxConcurrent` caps admitted in-flight requests server-wide (default: none).
- */
-export interface LlmLimits {
-  /** Requests per window (default: the profile's rpm). */
-  rpm?: number;
-  /** Tokens (prompt + target output) per window (default: the profile's tpm). */
-  tpm?: number;
-  /** Admitted requests in flight, across models (default: unlimited). */
-  maxConcurrent?: number;
-  /**
-   * Length of the rate-limit "minute" in wall ms. Default 60 000 x latencyScale, so limits keep
-   * their meaning relative to the scaled latencies (60 000 when latencyScale is 0).
-   */
-  windowMs?: number;
-}
 
 /** Fault rates, each a probability in [0, 1] drawn per (identity, attempt). */
 export interface LlmFaults {
@@ -53,6 +35,9 @@ export interface LlmFaults {
   hangMs?: number;
 }
 
+/** Provider limits (see llm/limits.ts); re-exported here, where the HTTP options live. */
+export type { LlmLimits };
+
 export interface LlmServerOptions {
   /** Port on 127.0.0.1 (default 0: any free port). */
   port?: number;
@@ -60,10 +45,13 @@ export interface LlmServerOptions {
   /** Multiplies every latency (default 1). */
   latencyScale?: number;
   tail?: TailMode;
+  /** Absent or `false`: no limits. `true` or an object: RPM/TPM buckets per model (llm/limits.ts). */
   limits?: boolean | LlmLimits;
   faults?: LlmFaults;
   /** Over a limit, queue the request (FIFO per model) instead of answering 429 (default false). */
   queueing?: boolean;
+  /** Server-load slowdown above a concurrency capacity (default: off; llm/limits.ts). */
+  slowdown?: LlmSlowdown;
 }
 
 export interface LlmServerMetrics {
@@ -91,54 +79,6 @@ export interface LlmServer {
 }
 
 const DEFAULT_OUTPUT_TOKENS = 256;
-
-/** Continuous token bucket: `capacity` tokens, refilled at capacity per `windowMs`. */
-export class TokenBucket {
-  private level: number;
-  private last: number;
-  constructor(readonly capacity: number, private readonly windowMs: number, now: number) {
-    this.level = capacity;
-    this.last = now;
-  }
-  private refill(now: number): void {
-    this.level = Math.min(this.capacity, this.level + ((now - this.last) * this.capacity) / this.windowMs);
-    this.last = now;
-  }
-  remaining(now: number): number {
-    this.refill(now);
-    return Math.floor(this.level);
-  }
-  /** Ms until `n` tokens are available (0: now; Infinity: never, n exceeds capacity). */
-  waitMs(n: number, now: number): number {
-    this.refill(now);
-    if (n > this.capacity) return Infinity;
-    return this.level >= n ? 0 : ((n - this.level) * this.windowMs) / this.capacity;
-  }
-  take(n: number, now: number): void {
-    this.refill(now);
-    this.level -= n;
-  }
-  /** Ms until the bucket is full again (OpenAI's x-ratelimit-reset-*). */
-  resetMs(now: number): number {
-    this.refill(now);
-    return ((this.capacity - this.level) * this.windowMs) / this.capacity;
-  }
-}
-
-interface Waiter {
-  need: number;
-  admit: () => void;
-  cancelled: boolean;
-}
-
-interface ModelLimiter {
-  requests: TokenBucket;
-  tokens: TokenBucket;
-  queue: Waiter[];
-  timer?: NodeJS.Timeout;
-}
-
-type Admission = { ok: true } | { ok: false; reason: 'requests' | 'tokens' | 'concurrency'; waitMs: number };
 
 /** OpenAI's duration format for x-ratelimit-reset-*: "120ms", "1.5s", "6m0s". */
 export function formatResetDuration(ms: number): string {
@@ -262,79 +202,23 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
   const tail = opts.tail;
   const seed = opts.seed;
   const limits: LlmLimits | undefined = opts.limits === true ? {} : opts.limits || undefined;
-  const windowMs = limits?.windowMs ?? (scale > 0 ? 60_000 * scale : 60_000);
+  const windowMs = limitWindowMs(limits ?? {}, scale);
   const faults = opts.faults ?? {};
   const hangMs = faults.hangMs ?? 600_000;
   const queueing = opts.queueing ?? false;
+  let serving = 0; // requests past admission, being answered (the slowdown counts these)
 
   const m: LlmServerMetrics = {
     requests: 0, connections: 0, byStatus: {}, rateLimited: 0, queued: 0, queueDepth: 0,
     faults: { http5xx: 0, timeout: 0, malformed: 0 }, inFlight: 0, inFlightPeak: 0, streams: 0,
     tokens: { prompt: 0, completion: 0 },
   };
-  const limiters = new Map<string, ModelLimiter>();
+  const limiter = limits ? new ProviderLimiter(limits, windowMs) : undefined;
   const attempts = new Map<string, number>();
   const live = new Set<AbortController>();
-  let admitted = 0; // admitted requests in flight (the concurrency cap counts these)
-  const concurrencyWaiters = new Set<string>(); // models whose queue head waits for a free slot
 
-  function limiter(model: string): ModelLimiter {
-    let l = limiters.get(model);
-    if (!l) {
-      const p = MODELS[model];
-      const now = performance.now();
-      l = { requests: new TokenBucket(limits?.rpm ?? p.rpm, windowMs, now), tokens: new TokenBucket(limits?.tpm ?? p.tpm, windowMs, now), queue: [] };
-      limiters.set(model, l);
-    }
-    return l;
-  }
-
-  function check(l: ModelLimiter, need: number, now: number): Admission {
-    const wr = l.requests.waitMs(1, now);
-    if (wr > 0) return { ok: false, reason: 'requests', waitMs: wr };
-    const wt = l.tokens.waitMs(need, now);
-    if (wt > 0) return { ok: false, reason: 'tokens', waitMs: wt };
-    if (limits?.maxConcurrent !== undefined && admitted >= limits.maxConcurrent) {
-      // No bucket says when a slot frees up; suggest one simulated second.
-      return { ok: false, reason: 'concurrency', waitMs: windowMs / 60 };
-    }
-    return { ok: true };
-  }
-
-  function take(l: ModelLimiter, need: number, now: number): void {
-    l.requests.take(1, now);
-    l.tokens.take(need, now);
-    admitted++;
-  }
-
-  function pump(model: string): void {
-    const l = limiter(model);
-    if (l.timer) { clearTimeout(l.timer); l.timer = undefined; }
-    concurrencyWaiters.delete(model);
-    while (l.queue.length) {
-      const head = l.queue[0];
-      if (head.cancelled) { l.queue.shift(); m.queueDepth--; continue; }
-      const now = performance.now();
-      const a = check(l, head.need, now);
-      if (a.ok) {
-        l.queue.shift();
-        m.queueDepth--;
-        take(l, head.need, now);
-        head.admit();
-        continue;
-      }
-      if (a.reason === 'concurrency') concurrencyWaiters.add(model);
-      else l.timer = setTimeout(() => pump(model), Math.max(1, Math.ceil(a.waitMs)));
-      return;
-    }
-  }
-
-  function release(): void {
-    admitted--;
-    for (const model of [...concurrencyWaiters]) pump(model);
-  }
-
-  function rateHeaders(l: ModelLimiter, now: number): Record<string, string> {
+  function rateHeaders(model: string, now: number): Record<string, string> {
+    const l = limiter!.buckets(model);
     return {
       'x-ratelimit-limit-requests': String(l.requests.capacity),
       'x-ratelimit-remaining-requests': String(Math.max(0, l.requests.remaining(now))),
@@ -360,59 +244,51 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
     else { attempt = attempts.get(p.identity) ?? 0; attempts.set(p.identity, attempt + 1); }
     const promptTokens = p.promptTokensHeader ?? countPromptTokens(await loadEncoder(), p.messages);
 
-    // Admission: token buckets and the concurrency cap.
-    let l: ModelLimiter | undefined;
-    if (limits) {
-      l = limiter(p.model);
+    // Admission: token buckets and the concurrency cap (llm/limits.ts, shared with the in-process simulator).
+    if (limiter) {
       const need = promptTokens + p.outputTokens;
-      const now = performance.now();
-      if (need > l.tokens.capacity) {
+      if (limiter.tooLarge(p.model, need)) {
         // Could never be admitted: OpenAI answers 429 "Request too large" at once, queue or not.
         m.rateLimited++;
-        throw new HttpError(429, `Request too large for ${p.model}: Limit ${l.tokens.capacity}, Requested ${need}. The input or output tokens must be reduced in order to run successfully.`, 'tokens', null, 'rate_limit_exceeded');
+        const cap = limiter.buckets(p.model).tokens.capacity;
+        throw new HttpError(429, new RequestTooLargeError(p.model, cap, need).message, 'tokens', null, 'rate_limit_exceeded');
       }
-      // Queueing keeps FIFO order: nobody overtakes a request already waiting.
-      const a: Admission = l.queue.length && queueing ? { ok: false, reason: 'requests', waitMs: 0 } : check(l, need, now);
-      if (!a.ok) {
-        if (queueing) {
-          m.queued++;
-          m.queueDepth++;
-          await new Promise<void>((resolve, reject) => {
-            const w: Waiter = { need, admit: resolve, cancelled: false };
-            l!.queue.push(w);
-            signal.addEventListener('abort', () => { w.cancelled = true; reject(signal.reason); }, { once: true });
-            pump(p.model);
-          });
-        } else {
+      if (queueing) {
+        // FIFO per model: nobody overtakes a request already waiting.
+        await limiter.admit(p.model, need, signal);
+      } else {
+        const a = limiter.tryAdmit(p.model, need);
+        if (!a.ok) {
           m.rateLimited++;
-          const lim = a.reason === 'tokens' ? l.tokens.capacity : a.reason === 'requests' ? l.requests.capacity : limits.maxConcurrent;
+          const l = limiter.buckets(p.model);
+          const lim = a.reason === 'tokens' ? l.tokens.capacity : a.reason === 'requests' ? l.requests.capacity : limits!.maxConcurrent;
           const what = a.reason === 'tokens' ? 'tokens per min (TPM)' : a.reason === 'requests' ? 'requests per min (RPM)' : 'concurrent requests';
           const waitMs = Math.max(1, Math.ceil(a.waitMs));
           const e = new HttpError(429, `Rate limit reached for ${p.model} in organization org-flockbench on ${what}: Limit ${lim}. Please try again in ${formatResetDuration(waitMs)}.`, a.reason === 'concurrency' ? 'requests' : a.reason, null, 'rate_limit_exceeded');
-          send(res, 429, errorBody(e), { ...rateHeaders(l, now), 'retry-after': String(Math.ceil(waitMs / 1000)), 'retry-after-ms': String(waitMs) });
+          send(res, 429, errorBody(e), { ...rateHeaders(p.model, performance.now()), 'retry-after': String(Math.ceil(waitMs / 1000)), 'retry-after-ms': String(waitMs) });
           return;
         }
-      } else {
-        take(l, need, now);
       }
     }
 
+    serving++;
     try {
-      await respond(p, attempt, promptTokens, res, signal, l);
+      await respond(p, attempt, promptTokens, res, signal, slowdownFactor(serving, opts.slowdown));
     } finally {
-      if (l) release();
+      serving--;
+      limiter?.release();
     }
   }
 
-  async function respond(p: Parsed, attempt: number, promptTokens: number, res: ServerResponse, signal: AbortSignal, l: ModelLimiter | undefined): Promise<void> {
+  async function respond(p: Parsed, attempt: number, promptTokens: number, res: ServerResponse, signal: AbortSignal, slowdown: number): Promise<void> {
     const d = drawLatency({ seed, tail }, { model: p.model, identity: p.identity, outputTokens: p.outputTokens });
-    const ttftMs = d.ttftMs * scale;
-    const totalMs = d.totalMs * scale;
+    const ttftMs = d.ttftMs * scale * slowdown;
+    const totalMs = d.totalMs * scale * slowdown;
     const t0 = performance.now();
     const u = keyedRng(seed, 'fault', p.identity, attempt)();
     const r5 = faults.http5xx ?? 0, rt = faults.timeout ?? 0, rm = faults.malformed ?? 0;
     const fault = u < r5 ? 'http5xx' : u < r5 + rt ? 'timeout' : u < r5 + rt + rm ? 'malformed' : undefined;
-    const rl = l ? rateHeaders(l, performance.now()) : {};
+    const rl = limiter ? rateHeaders(p.model, performance.now()) : {};
 
     if (fault === 'timeout') {
       m.faults.timeout++;
@@ -503,7 +379,13 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
   server.on('connection', () => { m.connections++; });
 
   function metrics(): LlmServerMetrics {
-    return structuredClone(m);
+    const out = structuredClone(m);
+    if (limiter) {
+      const ls = limiter.stats();
+      out.queued = ls.queued;
+      out.queueDepth = ls.queueDepth;
+    }
+    return out;
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -518,7 +400,7 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
     metrics,
     close() {
       closed ??= new Promise<void>((resolve) => {
-        for (const l of limiters.values()) if (l.timer) clearTimeout(l.timer);
+        limiter?.close();
         for (const ac of live) ac.abort(new Error('server closing'));
         server.close(() => resolve());
         server.closeAllConnections();

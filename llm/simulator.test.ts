@@ -60,4 +60,35 @@ describe('simulated LLM', () => {
     expect(r.costUsd).toBeCloseTo((1000 * 0.4 + r.tokensOut * 1.6) / 1e6, 12);
     expect(llm.stats()).toMatchObject({ calls: 21, tokensIn: 1000 + 20 * 10 });
   });
+
+  it('with limits, calls over RPM or TPM wait for admission (queuedMs), and the limiter says which bound', async () => {
+    // rpm 4 per 200 ms window, latency scale 0: 4 calls pass at once, then one per 50 ms.
+    const llm = new SimulatedLlm({ seed: 1, latencyScale: 0, limits: { rpm: 4, tpm: 1e9, windowMs: 200 } });
+    const call = (i: number) => llm.complete({ model: 'gpt-4o-mini', agent: 'a', identity: `a(${i})`, promptTokens: 10, outputTokens: 10 });
+    const rs = await Promise.all(Array.from({ length: 8 }, (_, i) => call(i)));
+    const waits = rs.map((r) => r.queuedMs!);
+    expect(waits.slice(0, 4)).toEqual([0, 0, 0, 0]);
+    // A refill can only be later than the bucket allows, never earlier (load only lengthens waits).
+    waits.slice(4).forEach((w, j) => expect(w).toBeGreaterThanOrEqual(50 * (j + 1) - 1));
+    for (const r of rs) expect(r.scaledLatencyMs).toBe(r.queuedMs);
+    const st = llm.limiterStats()!;
+    expect(st).toMatchObject({ admitted: 8, queued: 4, queueDepth: 0, inFlight: 0 });
+    expect(st.blockedMs.requests).toBeGreaterThan(0);
+    expect(st.blockedMs.tokens).toBe(0);
+    await llm.close();
+    expect(new SimulatedLlm({ seed: 1 }).limiterStats()).toBeUndefined();
+  });
+
+  it('a call over the TPM capacity fails at once instead of waiting forever', async () => {
+    const llm = new SimulatedLlm({ seed: 1, latencyScale: 0, limits: { tpm: 100 } });
+    await expect(llm.complete({ model: 'gpt-4o-mini', agent: 'a', identity: 'x', promptTokens: 90, outputTokens: 20 })).rejects.toThrow(/Request too large/);
+  });
+
+  it('slowdown multiplies the service time once more calls are in flight than the capacity', async () => {
+    const req = (i: number) => ({ model: 'gpt-4o-mini', agent: 'a', identity: `s(${i})`, promptTokens: 10, outputTokens: 10 });
+    const llm = new SimulatedLlm({ seed: 2, latencyScale: 0.001, slowdown: { capacity: 2, alpha: 1 } });
+    const rs = await Promise.all(Array.from({ length: 4 }, (_, i) => llm.complete(req(i))));
+    // Calls start in order: in flight 1, 2, 3, 4 -> factors 1, 1, 1.5, 2.
+    [1, 1, 1.5, 2].forEach((f, i) => expect(rs[i]!.scaledLatencyMs).toBeCloseTo(rs[i]!.drawnLatencyMs * 0.001 * f, 9));
+  });
 });

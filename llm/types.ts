@@ -19,8 +19,10 @@ export interface LlmRequest {
 export interface LlmResponse {
   /** Unscaled latency the profile drew for this identity (ms). */
   drawnLatencyMs: number;
-  /** Latency actually waited, i.e. drawn x latency scale (ms). */
+  /** Latency actually waited (ms): drawn x latency scale, plus waiting for admission under provider limits and retries. */
   scaledLatencyMs: number;
+  /** Of scaledLatencyMs, the wait for admission under the provider's limits (in-process limits; absent otherwise). */
+  queuedMs?: number;
   ttftMs: number;
   tokensIn: number;
   tokensOut: number;

@@ -117,8 +117,7 @@ export function validateMatrix(doc: unknown, where = 'matrix'): MatrixFile {
   if (m.latencyScale !== undefined && (typeof m.latencyScale !== 'number' || !(m.latencyScale > 0) || !Number.isFinite(m.latencyScale))) throw bad(`'latencyScale' must be a number > 0, got ${JSON.stringify(m.latencyScale)}`);
   if (m.warmup !== undefined && typeof m.warmup !== 'boolean') throw bad(`'warmup' must be true or false`);
   if (m.llmTransport !== undefined && m.llmTransport !== 'inprocess' && m.llmTransport !== 'http') throw bad(`'llmTransport' must be inprocess or http, got ${JSON.stringify(m.llmTransport)}`);
-  validateLlmOptions(where, m.llmOptions);
-  if (m.llmOptions !== undefined && m.llmTransport !== 'http') throw bad(`'llmOptions' apply to llmTransport: http only`);
+  validateLlmOptions(where, m.llmOptions, m.llmTransport === 'http' ? 'http' : 'inprocess');
   if (m.llmOptions !== undefined && (m.systems as string[]).includes('flock-real')) {
     throw bad(`flock-real starts its own simulator and does not honour 'llmOptions' (limits, faults, retries): run it in a matrix without them`);
   }

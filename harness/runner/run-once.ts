@@ -9,7 +9,7 @@ import { multisetHash } from '../../core/canonical.ts';
 import { resolveParams } from '../../core/params.ts';
 import { sleepUntil } from '../../core/time.ts';
 import type { TailMode } from '../../llm/profiles.ts';
-import { SimulatedLlm } from '../../llm/simulator.ts';
+import { SimulatedLlm, type SimulatorOptions } from '../../llm/simulator.ts';
 import type { LlmClient } from '../../llm/types.ts';
 import { SYSTEMS } from '../../systems/registry.ts';
 import type { FaultHooks, RunContext, Session, SessionResult, System } from '../../systems/types.ts';
@@ -38,7 +38,7 @@ export interface RunOnceOptions {
   latencyScale?: number;
   tail?: TailMode;
   llm?: LlmTransport;
-  /** Options for the HTTP transport (rate limits, faults): passed to createLlm. */
+  /** LLM options: rate limits and slowdown (both transports), faults and client options (http); passed to createLlm. */
   llmOptions?: Record<string, unknown>;
   /** System parameters; resolved against the registered declaration when the system has one. */
   systemParams?: Record<string, unknown>;
@@ -53,7 +53,10 @@ export interface RunOnceOptions {
 }
 
 export async function createLlmClient(kind: LlmTransport, seed: number, latencyScale: number, tail: TailMode | undefined, options: Record<string, unknown> = {}): Promise<LlmClient> {
-  if (kind === 'inprocess') return new SimulatedLlm({ seed, latencyScale, tail });
+  if (kind === 'inprocess') {
+    const { limits, slowdown } = options as Pick<SimulatorOptions, 'limits' | 'slowdown'>;
+    return new SimulatedLlm({ seed, latencyScale, tail, limits, slowdown });
+  }
   const { createLlm } = await import('../../llm/index.ts');
   return createLlm('http', { seed, latencyScale, tail, ...options });
 }
