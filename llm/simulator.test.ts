@@ -69,7 +69,7 @@ describe('simulated LLM', () => {
     const waits = rs.map((r) => r.queuedMs!);
     expect(waits.slice(0, 4)).toEqual([0, 0, 0, 0]);
     // A refill can only be later than the bucket allows, never earlier (load only lengthens waits).
-    waits.slice(4).forEach((w, j) => expect(w).toBeGreaterThanOrEqual(50 * (j + 1) - 1));
+    waits.slice(4).forEach((w, j) => { expect(w).toBeGreaterThanOrEqual(50 * (j + 1) - 1); });
     for (const r of rs) expect(r.scaledLatencyMs).toBe(r.queuedMs);
     const st = llm.limiterStats()!;
     expect(st).toMatchObject({ admitted: 8, queued: 4, queueDepth: 0, inFlight: 0 });
@@ -89,6 +89,6 @@ describe('simulated LLM', () => {
     const llm = new SimulatedLlm({ seed: 2, latencyScale: 0.001, slowdown: { capacity: 2, alpha: 1 } });
     const rs = await Promise.all(Array.from({ length: 4 }, (_, i) => llm.complete(req(i))));
     // Calls start in order: in flight 1, 2, 3, 4 -> factors 1, 1, 1.5, 2.
-    [1, 1, 1.5, 2].forEach((f, i) => expect(rs[i]!.scaledLatencyMs).toBeCloseTo(rs[i]!.drawnLatencyMs * 0.001 * f, 9));
+    [1, 1, 1.5, 2].forEach((f, i) => { expect(rs[i]!.scaledLatencyMs).toBeCloseTo(rs[i]!.drawnLatencyMs * 0.001 * f, 9); });
   });
 });
