@@ -11,7 +11,14 @@ const inMemory = SYSTEMS.filter((s) => s.store === 'memory' || s.store === 'grap
 /** Small cases of every shipped workload; a new workload without a case fails the coverage test. */
 const CASES: Record<string, Record<string, unknown>[]> = {
   'review-analysis': [{ analysts: 4, tasks: 3 }, { analysts: 10, tasks: 1, maxConcurrency: 3 }],
-  map: [{ tasks: 6, depth: 1 }, { tasks: 5, depth: 3, join: true }],
+  map: [{ tasks: 6, depth: 1 }, { tasks: 5, depth: 3, join: true }, { tasks: 7, depth: 2, coalesceTasks: 3 }],
+  // A 1,000-chunk corpus keeps the index build short; the tool and the joins are what is checked.
+  'retrieval-summarization': [{ tasks: 3, k: 4, chunks: 1000 }, { tasks: 3, k: 5, chunks: 1000, coalesce: true }],
+  mixed: [
+    { tasks: 10, chunks: 1000, k: 3, analysts: 3 },
+    // Open loop on the real trace (sizes from it), coalesced retrieval.
+    { tasks: 10, chunks: 1000, k: 3, analysts: 3, coalesce: true, arrival: 'trace', ratePerSec: 200 },
+  ],
 };
 
 describe('conformance across in-memory systems', () => {
@@ -30,7 +37,7 @@ describe('conformance across in-memory systems', () => {
         // Only a form that cannot express the workload sits out: one graph run per task and a global batch.
         const skipped = r.systems.filter((s) => s.unsupported).map((s) => s.system);
         expect(skipped).toEqual(params.join ? ['langgraph-per-item'] : []);
-      });
+      }, 120_000);
     }
   }
 
@@ -53,6 +60,31 @@ describe('conformance across in-memory systems', () => {
     expect(r.systems.map((s) => [s.system, s.ok, s.unsupported === undefined])).toEqual([['blackboard-eager', true, true], ['langgraph-per-item', false, false], ['langgraph-subgraph', true, true]]);
     expect(formatConformReport(r)).toMatch(/skip langgraph-per-item +langgraph-per-item: agent reducer/);
     await expect(conform('map', { join: true }, ['langgraph-per-item', 'blackboard-eager'], 2)).rejects.toThrow(/fewer than two of the systems can run/);
+  });
+
+  it('coalescing changes calls, never artifacts: the same finals with and without it', async () => {
+    const finals = [];
+    for (const coalesce of [false, true]) {
+      const w = buildWorkload('retrieval-summarization', { tasks: 3, k: 4, chunks: 1000, coalesce });
+      const out = await runOnce({ system: 'blackboard-eager', workload: w, seed: 3, latencyScale: 0.002 });
+      expect(out.errors).toBe(0);
+      finals.push(out.finalHash);
+    }
+    expect(finals[1]).toEqual(finals[0]);
+    const m = [];
+    for (const coalesceTasks of [1, 4]) {
+      const out = await runOnce({ system: 'blackboard-eager', workload: buildWorkload('map', { tasks: 9, depth: 2, coalesceTasks }), seed: 3, latencyScale: 0.002 });
+      m.push(out);
+    }
+    expect(m[1]!.finalHash).toEqual(m[0]!.finalHash);
+    expect(m[1]!.llm.calls).toBeLessThan(m[0]!.llm.calls);
+  }, 120_000);
+
+  it('flock-real refuses tool agents and coalescing batches before anything starts', async () => {
+    const w = buildWorkload('retrieval-summarization', { tasks: 1, chunks: 1000 });
+    await expect(runOnce({ system: 'flock-real', workload: w, seed: 1 })).rejects.toThrow(/tool agent, which the real Flock runner does not implement/);
+    const m = buildWorkload('map', { tasks: 2, coalesceTasks: 2 });
+    await expect(runOnce({ system: 'flock-real', workload: m, seed: 1 })).rejects.toThrow(/coalesces its batch into one call/);
   });
 
   it('reports a structured diff when systems disagree', async () => {

@@ -63,6 +63,15 @@ export const SYSTEMS: SystemEntry<ParamDefs, unknown>[] = [
   }),
   entry({
     name: 'flock-real', store: 'flock-memory', params: flockRealParams, policy: () => ({ kind: 'dataflow' }),
+    // Its Python runner makes one LLM call per agent execution with one output: it has no tool
+    // agents and no coalescing batches, so it would run something else. Refuse instead.
+    refuses: (w) => {
+      const tool = w.agents.find((a) => a.tool);
+      if (tool) return `workload ${w.name}: agent ${tool.name} is a tool agent, which the real Flock runner does not implement`;
+      const co = w.agents.find((a) => a.consumes.batch?.coalesce);
+      if (co) return `workload ${w.name}: agent ${co.name} coalesces its batch into one call, which the real Flock runner does not implement`;
+      return undefined;
+    },
     description: 'The real Flock (PyPI flock-core 0.5.7, Python, out of process): its publish/matching/semaphores/BatchSpec/store, LLM engine replaced by one HTTP call to the simulator',
     load: async () => (await import('./flock-real/system.ts')).flockRealSystem(),
   }),
@@ -79,6 +88,9 @@ export const SYSTEMS: SystemEntry<ParamDefs, unknown>[] = [
 ];
 
 export class UnknownSystemError extends UserError {}
+
+/** A workload a system cannot run faithfully (it refuses rather than run something else). */
+export class UnsupportedBySystemError extends UserError {}
 
 export function systemEntry(name: string): SystemEntry<ParamDefs, unknown> {
   const s = SYSTEMS.find((x) => x.name === name);

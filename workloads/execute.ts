@@ -1,13 +1,16 @@
 // The one agent body every system runs: call the (simulated) LLM for the agent's logical
 // input, build its output artifacts. Keys, latency draws and payloads depend only on the
 // workload, the seed and the input keys, so all systems face identical work (paired runs).
+// Two small side paths: tool agents (a registered function, no LLM call) and coalescing
+// batches (one LLM call for k inputs, k outputs), both below executeAgent.
 import { randomUUID } from 'node:crypto';
 import { responseContent } from '../llm/simulator.ts';
 import type { LlmClient } from '../llm/types.ts';
 import { canonicalJson } from '../core/canonical.ts';
 import { validatePayload } from '../core/schema.ts';
 import { shortHash } from '../core/random.ts';
-import { ERROR_TYPE, type AgentSpec, type Artifact, type WorkloadSpec } from './spec.ts';
+import { ERROR_TYPE, SIZE_FIELDS, type AgentSpec, type Artifact, type WorkloadSpec } from './spec.ts';
+import { runTool } from './tools.ts';
 
 /** One agent execution, as the harness records it (times in ms since run start). */
 export interface ExecutionRecord {
@@ -25,6 +28,10 @@ export interface ExecutionRecord {
   tokensIn: number;
   tokensOut: number;
   costUsd: number;
+  /** LLM calls the execution made: 0 for a tool agent or a call that failed, else 1 (default 1). */
+  llmCalls?: number;
+  /** Of scaledLatencyMs, the wait for admission under provider limits (in-process limits only). */
+  queuedMs?: number;
   error?: string;
   /**
    * Graph systems only: the Pregel loop (`scope`: a graph run, or one subgraph invocation in it)
@@ -57,10 +64,22 @@ export function outputCorrelation(inputs: readonly Pick<Artifact, 'correlationId
   return ids.length === 1 ? ids[0] : `multi:${shortHash(ids.join(','))}`;
 }
 
+/** Tokens an input adds to a prompt: its declared size, else its payload at ~4 characters a token. */
+export function inputTokens(a: Pick<Artifact, 'payload'>): number {
+  const declared = a.payload[SIZE_FIELDS.promptTokens];
+  return typeof declared === 'number' ? declared : Math.ceil(canonicalJson(a.payload).length / 4);
+}
+
 export function promptTokensFor(agent: AgentSpec, inputs: readonly Artifact[]): number {
   let t = agent.promptTokens;
-  for (const a of inputs) t += Math.ceil(canonicalJson(a.payload).length / 4);
+  for (const a of inputs) t += inputTokens(a);
   return t;
+}
+
+/** Target output of a call on these inputs: a single input's declared size, else the agent's. */
+export function outputTokensFor(agent: AgentSpec, inputs: readonly Pick<Artifact, 'payload'>[]): number {
+  const declared = inputs.length === 1 ? inputs[0]!.payload[SIZE_FIELDS.outputTokens] : undefined;
+  return typeof declared === 'number' ? declared : agent.outputTokens;
 }
 
 export function makeArtifact(
@@ -81,6 +100,8 @@ export function seedArtifact(w: WorkloadSpec, i: number, nowMs: number): Artifac
  * returns one WorkflowError artifact instead, so the rest of the workflow continues.
  */
 export async function executeAgent(agent: AgentSpec, inputs: readonly Artifact[], rt: AgentRuntime): Promise<Artifact[]> {
+  if (agent.tool) return executeTool(agent, inputs, rt);
+  if (agent.consumes.batch?.coalesce) return executeCoalesced(agent, inputs, rt);
   const inputKeys = inputs.map((a) => a.key);
   const identity = executionIdentity(agent.name, inputKeys);
   const correlationId = outputCorrelation(inputs);
@@ -97,7 +118,7 @@ export async function executeAgent(agent: AgentSpec, inputs: readonly Artifact[]
       agent: agent.name,
       identity,
       promptTokens,
-      outputTokens: agent.outputTokens,
+      outputTokens: outputTokensFor(agent, inputs),
       schema: typeSpec.schema,
       fixed: agent.outputFields,
     });
@@ -139,6 +160,125 @@ export async function executeAgent(agent: AgentSpec, inputs: readonly Artifact[]
     tokensIn: resp?.tokensIn ?? 0,
     tokensOut: resp?.tokensOut ?? 0,
     costUsd: resp?.costUsd ?? 0,
+    llmCalls: resp ? 1 : 0,
+    queuedMs: resp?.queuedMs,
+    error,
+  });
+  return outputs;
+}
+
+function errorArtifact(agent: AgentSpec, identity: string, inputKeys: readonly string[], correlationId: string, error: string, nowMs: number): Artifact {
+  return makeArtifact({
+    key: `error:${identity}`,
+    type: ERROR_TYPE,
+    payload: { agent: agent.name, error, inputKeys: [...inputKeys].sort() },
+    producedBy: agent.name,
+    correlationId,
+  }, nowMs);
+}
+
+/**
+ * A coalescing batch: one LLM call for all inputs (the agent's prompt once, every input's
+ * tokens, the inputs' target outputs summed), then one output per input with the key, payload
+ * and correlation a lone execution on that input would have produced.
+ */
+async function executeCoalesced(agent: AgentSpec, inputs: readonly Artifact[], rt: AgentRuntime): Promise<Artifact[]> {
+  const inputKeys = inputs.map((a) => a.key);
+  const identity = executionIdentity(agent.name, inputKeys);
+  const perInput = inputs.map((a) => executionIdentity(agent.name, [a.key]));
+  const typeSpec = rt.workload.types.find((t) => t.name === agent.publishes);
+  const startMs = rt.clock();
+  let outputs: Artifact[];
+  let error: string | undefined;
+  let resp: Awaited<ReturnType<LlmClient['complete']>> | undefined;
+  try {
+    if (!typeSpec) throw new AgentFailure(`agent ${agent.name} publishes unknown type ${agent.publishes}`);
+    if ((agent.fanOut ?? 1) !== 1) throw new AgentFailure(`agent ${agent.name}: a coalescing batch publishes one output per input, so fanOut must be 1`);
+    // No schema on the call: its outputs are the per-input payloads below, whatever the transport.
+    resp = await rt.llm.complete({
+      model: agent.model,
+      agent: agent.name,
+      identity,
+      promptTokens: promptTokensFor(agent, inputs),
+      outputTokens: inputs.reduce((n, a) => n + outputTokensFor(agent, [a]), 0),
+    });
+    const fail = agent.failWhen?.inputKeyIncludes;
+    if (fail !== undefined && [identity, ...perInput].some((id) => id.includes(fail))) {
+      throw new AgentFailure(`${agent.name}: simulated failure on ${identity}`);
+    }
+    const now = rt.clock();
+    outputs = inputs.map((a, i) => {
+      const payload = responseContent(rt.seed, { identity: perInput[i]!, schema: typeSpec.schema, fixed: agent.outputFields })!;
+      const invalid = validatePayload(typeSpec.schema, payload);
+      if (invalid) throw new AgentFailure(`${agent.name}: output ${agent.publishes} invalid: ${invalid}`);
+      return makeArtifact({ key: perInput[i]!, type: agent.publishes, payload, producedBy: agent.name, correlationId: a.correlationId }, now);
+    });
+  } catch (e) {
+    error = e instanceof Error ? e.message : String(e);
+    outputs = [errorArtifact(agent, identity, inputKeys, outputCorrelation(inputs), error, rt.clock())];
+  }
+  rt.onExecution({
+    agent: agent.name,
+    identity,
+    inputKeys,
+    correlationIds: [...new Set(inputs.map((a) => a.correlationId))],
+    outputKeys: outputs.map((o) => o.key),
+    startMs,
+    endMs: rt.clock(),
+    drawnLatencyMs: resp?.drawnLatencyMs ?? 0,
+    scaledLatencyMs: resp?.scaledLatencyMs ?? 0,
+    tokensIn: resp?.tokensIn ?? 0,
+    tokensOut: resp?.tokensOut ?? 0,
+    costUsd: resp?.costUsd ?? 0,
+    llmCalls: resp ? 1 : 0,
+    queuedMs: resp?.queuedMs,
+    error,
+  });
+  return outputs;
+}
+
+/**
+ * A tool agent: its registered function runs here, synchronously (real CPU in this process),
+ * and must return exactly fanOut outputs. No LLM call, no tokens; keyed like a fan-out, with
+ * the suffix the tool gives each output.
+ */
+async function executeTool(agent: AgentSpec, inputs: readonly Artifact[], rt: AgentRuntime): Promise<Artifact[]> {
+  const inputKeys = inputs.map((a) => a.key);
+  const identity = executionIdentity(agent.name, inputKeys);
+  const correlationId = outputCorrelation(inputs);
+  const typeSpec = rt.workload.types.find((t) => t.name === agent.publishes);
+  const startMs = rt.clock();
+  let outputs: Artifact[];
+  let error: string | undefined;
+  try {
+    if (!typeSpec) throw new AgentFailure(`agent ${agent.name} publishes unknown type ${agent.publishes}`);
+    const results = runTool(agent.tool!, inputs);
+    const n = agent.fanOut ?? 1;
+    if (results.length !== n) throw new AgentFailure(`${agent.name}: tool ${agent.tool!.name} returned ${results.length} outputs, fanOut is ${n}`);
+    const now = rt.clock();
+    outputs = results.map((r) => {
+      const invalid = validatePayload(typeSpec.schema, r.payload);
+      if (invalid) throw new AgentFailure(`${agent.name}: output ${agent.publishes} invalid: ${invalid}`);
+      return makeArtifact({ key: n === 1 ? identity : `${identity}#${r.suffix}`, type: agent.publishes, payload: r.payload, producedBy: agent.name, correlationId }, now);
+    });
+  } catch (e) {
+    error = e instanceof Error ? e.message : String(e);
+    outputs = [errorArtifact(agent, identity, inputKeys, correlationId, error, rt.clock())];
+  }
+  rt.onExecution({
+    agent: agent.name,
+    identity,
+    inputKeys,
+    correlationIds: [...new Set(inputs.map((a) => a.correlationId))],
+    outputKeys: outputs.map((o) => o.key),
+    startMs,
+    endMs: rt.clock(),
+    drawnLatencyMs: 0,
+    scaledLatencyMs: 0,
+    tokensIn: 0,
+    tokensOut: 0,
+    costUsd: 0,
+    llmCalls: 0,
     error,
   });
   return outputs;

@@ -27,6 +27,14 @@ export interface BatchSpec {
   size: number;
   timeoutMs: number;
   by?: 'correlationId';
+  /**
+   * Coalesce: one LLM call for the whole batch, publishing one output per input. The agent's
+   * own prompt is paid once, the inputs' tokens and their target outputs add, and there is one
+   * TTFT and one request against the provider's limits. Each output is keyed and correlated as
+   * if its input had run alone, so the final artifacts are the same with or without coalescing.
+   * Needs an LLM agent with fanOut 1. Without it, a batch is one execution with one output.
+   */
+  coalesce?: boolean;
 }
 
 /**
@@ -46,6 +54,16 @@ export interface SubscriptionSpec {
   join?: JoinSpec;
 }
 
+/**
+ * A non-LLM agent: a deterministic function from the tool registry (workloads/tools.ts), run
+ * in the process that executes the agent (real CPU, no LLM call, no tokens). Data only, so a
+ * spec still crosses process boundaries; `args` are the tool's own parameters.
+ */
+export interface ToolSpec {
+  name: string;
+  args: Record<string, unknown>;
+}
+
 export interface AgentSpec {
   name: string;
   description?: string;
@@ -58,6 +76,8 @@ export interface AgentSpec {
   maxConcurrency: number;
   /** Simulated model profile id, e.g. `gpt-4.1-mini`. */
   model: string;
+  /** Set: a tool agent (no LLM call; `model`, `promptTokens` and `outputTokens` are not used). */
+  tool?: ToolSpec;
   promptTokens: number;
   outputTokens: number;
   /** Fixed payload fields of every output (e.g. an analyst's category). */
@@ -75,13 +95,41 @@ export interface Task {
   key: string;
   correlationId: string;
   payload: Record<string, unknown>;
+  /** Task class, for per-class latency (the mixed workload); default: the workload's name. */
+  class?: string;
 }
+
+/**
+ * Payload fields that give an input's size instead of its text (e.g. a request taken from a
+ * real trace): `prompt_tokens` counts in place of the payload's own length in the consuming
+ * call's prompt, `output_tokens` is the target output of the call on it. A workload opts in by
+ * declaring them in its seed type's schema; trace arrivals fill them (workloads/arrivals.ts).
+ */
+export const SIZE_FIELDS = { promptTokens: 'prompt_tokens', outputTokens: 'output_tokens' } as const;
 
 /** How seed inputs arrive. `all-at-once`: published together at t=0 (closed batch). */
 export type ArrivalSpec =
   | { kind: 'all-at-once' }
   | { kind: 'poisson'; ratePerSec: number }
-  | { kind: 'uniform'; ratePerSec: number };
+  | { kind: 'uniform'; ratePerSec: number }
+  | TraceArrivalSpec;
+
+/**
+ * Replay of the Azure LLM inference trace 2023 (workloads/trace.ts): `tasks` consecutive
+ * requests from a seeded offset, every gap scaled by one factor to the target mean rate.
+ */
+export interface TraceArrivalSpec {
+  kind: 'trace';
+  ratePerSec: number;
+  /** Which service's requests: `conv` (conversation) or `code` (coding assistant). */
+  trace: 'conv' | 'code';
+  /** `window`: the replayed requests span exactly (tasks-1)/rate s; `trace`: gaps scaled by the whole trace's mean rate. */
+  normalize: 'window' | 'trace';
+  /** Cap each raw trace gap (trace ms) before scaling; absent: no cap. */
+  maxGapMs?: number;
+  /** Use the trace's prompt/output token counts as the tasks' sizes where the seed type declares SIZE_FIELDS. */
+  sizes: boolean;
+}
 
 export interface WorkloadSpec {
   /** Registered workload name, e.g. `review-analysis`. */

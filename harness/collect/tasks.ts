@@ -7,6 +7,8 @@ import { jainIndex } from '../../core/stats/basic.ts';
 
 export interface TaskLatency {
   task: string;
+  /** The task's class (Task.class; default the workload's name), for per-class percentiles. */
+  taskClass: string;
   intendedAtMs: number;
   /** When the harness handed the task to the system (its lateness vs intendedAtMs is the harness's own). */
   publishedAtMs: number;
@@ -14,7 +16,7 @@ export interface TaskLatency {
   latencyMs: number;
 }
 
-export function taskLatencies(arrivals: readonly Arrival[], executions: readonly ExecutionRecord[], publishedAtMs: readonly number[] = []): TaskLatency[] {
+export function taskLatencies(arrivals: readonly Arrival[], executions: readonly ExecutionRecord[], publishedAtMs: readonly number[] = [], defaultClass = ''): TaskLatency[] {
   const done = new Map<string, number>();
   for (const e of executions) {
     for (const c of e.correlationIds) {
@@ -23,7 +25,7 @@ export function taskLatencies(arrivals: readonly Arrival[], executions: readonly
   }
   return arrivals.map((a) => {
     const completedAtMs = done.get(a.task.correlationId) ?? a.intendedAtMs;
-    return { task: a.task.key, intendedAtMs: a.intendedAtMs, publishedAtMs: publishedAtMs[a.index] ?? a.intendedAtMs, completedAtMs, latencyMs: completedAtMs - a.intendedAtMs };
+    return { task: a.task.key, taskClass: a.task.class ?? defaultClass, intendedAtMs: a.intendedAtMs, publishedAtMs: publishedAtMs[a.index] ?? a.intendedAtMs, completedAtMs, latencyMs: completedAtMs - a.intendedAtMs };
   });
 }
 

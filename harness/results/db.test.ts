@@ -8,7 +8,7 @@ import { summarize } from '../report.ts';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { ResultsDb, SCHEMA_VERSION, checkDbPath } from './db.ts';
-import { runs } from './schema.ts';
+import { executions, runs, taskLatencies } from './schema.ts';
 
 /** The version-2 DDL as it shipped, for the migration test. */
 const V2_DDL = [
@@ -81,6 +81,10 @@ describe('results store', () => {
                 (SELECT count(*) FROM samples WHERE run_id = $1)::INT AS sa`, [r.run_id]);
       expect(c.lat).toBe(r.tasks);
       expect(c.ex).toBe(r.llm_calls);
+      const [e] = await db.query<{ calls: number; inputs: number; classes: string }>(
+        `SELECT (SELECT sum(llm_calls) FROM executions WHERE run_id = $1)::INT AS calls, (SELECT sum(inputs) FROM executions WHERE run_id = $1)::INT AS inputs,
+                (SELECT string_agg(DISTINCT task_class, ',') FROM task_latencies WHERE run_id = $1) AS classes`, [r.run_id]);
+      expect(e).toEqual({ calls: r.llm_calls, inputs: r.tasks, classes: 'map' });
       expect(c.sp).toBe(r.llm_calls);
       expect(c.sa).toBeGreaterThan(0);
     }
@@ -110,8 +114,8 @@ describe('results store', () => {
     expect(old).toEqual({ run_id: 'old-1', state: 'completed', throughput_tps: 40, llm_transport: 'inprocess', tail: 'light', fairness: 0.9 });
     const [ch] = await db.query<{ tasks: number }>(`SELECT tasks FROM chaos`);
     expect(ch.tasks).toBe(300);
-    const cols = (await db.query<{ name: string }>(`SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'runs' ORDER BY ordinal_position`)).map((x) => x.name);
-    expect(cols).toEqual(Object.keys(runs.columns));
+    const cols = async (t: string) => (await db.query<{ name: string }>(`SELECT column_name AS name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position`, [t])).map((x) => x.name);
+    for (const t of [runs, taskLatencies, executions]) expect(await cols(t.name)).toEqual(Object.keys(t.columns));
     // New runs append into the migrated tables.
     await runMatrix(expandMatrix(matrix).slice(0, 1), { db, isolate: false });
     expect((await db.query<{ n: number }>(`SELECT count(*)::INT AS n FROM run_configs`))[0].n).toBe(2);

@@ -44,6 +44,13 @@ const MIGRATIONS: string[][] = [
     `ALTER TABLE task_latencies ADD COLUMN published_at_ms DOUBLE`,
     `ALTER TABLE chaos RENAME COLUMN items TO tasks`,
   ],
+  // 3 -> 4: task classes (the mixed workload); what an execution consumed and called (coalescing, tools, limits).
+  [
+    `ALTER TABLE task_latencies ADD COLUMN IF NOT EXISTS task_class VARCHAR`,
+    `ALTER TABLE executions ADD COLUMN IF NOT EXISTS inputs INTEGER`,
+    `ALTER TABLE executions ADD COLUMN IF NOT EXISTS llm_calls INTEGER`,
+    `ALTER TABLE executions ADD COLUMN IF NOT EXISTS queued_ms DOUBLE`,
+  ],
 ];
 
 export interface CellKey {
@@ -255,10 +262,11 @@ export class ResultsDb {
     await this.append([
       [runs, [row]],
       [samples, r.samples.map((s) => ({ run_id: id, t_ms: s.tMs, metric: s.metric, value: s.value }))],
-      [taskLatencies, r.taskLatencies.map((t) => ({ run_id: id, task: t.task, intended_at_ms: t.intendedAtMs, published_at_ms: t.publishedAtMs, completed_at_ms: t.completedAtMs, latency_ms: t.latencyMs }))],
+      [taskLatencies, r.taskLatencies.map((t) => ({ run_id: id, task: t.task, intended_at_ms: t.intendedAtMs, published_at_ms: t.publishedAtMs, completed_at_ms: t.completedAtMs, latency_ms: t.latencyMs, task_class: t.taskClass }))],
       [executions, r.executions.map((e) => ({
         run_id: id, agent: e.agent, identity: e.identity, start_ms: e.startMs, end_ms: e.endMs, drawn_latency_ms: e.drawnLatencyMs,
         scaled_latency_ms: e.scaledLatencyMs, tokens_in: e.tokensIn, tokens_out: e.tokensOut, cost_usd: e.costUsd, error: e.error ?? null,
+        inputs: e.inputKeys.length, llm_calls: e.llmCalls ?? 1, queued_ms: e.queuedMs ?? null,
       }))],
       [spans, spanRows.map((s) => ({ ...s, run_id: id }))],
     ]);

@@ -38,7 +38,7 @@ export interface TableDef<C extends Record<string, ColumnDef> = Record<string, C
 
 const table = <C extends Record<string, ColumnDef>>(name: string, doc: string, columns: C): TableDef<C> => ({ name, doc, columns });
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 export const meta = table('meta', 'Key/value facts about the file: `schema_version`, `created_by` (marks a flockbench database).', {
   key: col('VARCHAR', 'name', { primaryKey: true }),
@@ -112,6 +112,7 @@ export const taskLatencies = table('task_latencies', 'One row per task of a comp
   published_at_ms: col('DOUBLE', 'when the harness handed it to the system (lateness is the harness\'s own)', { unit: 'ms' }),
   completed_at_ms: col('DOUBLE', 'end of its last execution', { unit: 'ms', notNull: true }),
   latency_ms: col('DOUBLE', 'completed_at_ms - intended_at_ms', { unit: 'ms', notNull: true }),
+  task_class: col('VARCHAR', 'the task\'s class: `map`, `review-analysis` or `retrieval-summarization` in the mixed workload, else the workload\'s name (NULL in rows from schema 3)'),
 });
 
 export const executions = table('executions', 'One row per agent execution of a completed run.', {
@@ -126,6 +127,9 @@ export const executions = table('executions', 'One row per agent execution of a 
   tokens_out: col('INTEGER', 'completion tokens', { unit: 'tokens' }),
   cost_usd: col('DOUBLE', 'simulated cost', { unit: 'USD' }),
   error: col('VARCHAR', 'agent failure, if any'),
+  inputs: col('INTEGER', 'inputs consumed (a batch or a join has several; a coalesced batch makes one call for all of them)', { unit: 'count' }),
+  llm_calls: col('INTEGER', 'LLM calls made: 0 for a tool agent or a failed call, else 1 (NULL in rows from schema 3)', { unit: 'count' }),
+  queued_ms: col('DOUBLE', 'of scaled_latency_ms, the wait for admission under in-process provider limits', { unit: 'ms' }),
 });
 
 export const spans = table('spans', 'OpenTelemetry spans (one `<system>.run` root, one `<agent>.execute` per execution), in the column layout of the real Flock\'s DuckDB trace exporter, plus `run_id`.', {
@@ -200,6 +204,11 @@ export function createTableSql(t: TableDef): string {
 }
 
 /** Views: what notebooks, the paper and the figures read (JSON extraction written once). */
+/** Nearest-rank percentile in SQL (core/stats/percentile.ts): the value at rank ceil(q n), 1-based. */
+function nearestRank(col: string, q: number): string {
+  return `list_sort(list(${col}))[greatest(1, ceil(${q} * count(*) * (1 - 1e-12))::BIGINT)]`;
+}
+
 export const VIEWS: { name: string; doc: string; sql: string }[] = [
   {
     name: 'run_configs',
@@ -228,8 +237,27 @@ export const VIEWS: { name: string; doc: string; sql: string }[] = [
       makespan_ms / ideal_ms AS overhead,
       lower_bound_ms / ideal_ms AS policy_ratio,
       cpu_ms / tasks AS cpu_ms_per_task,
-      coalesce(load_start > cpus + 1, false) AS loaded
+      coalesce(load_start > cpus + 1, false) AS loaded,
+      params->>'$.workload.trace' AS wl_trace,
+      CAST(params->>'$.workload.k' AS INTEGER) AS wl_k,
+      CAST(params->>'$.workload.chunks' AS INTEGER) AS wl_chunks,
+      CAST(params->>'$.workload.coalesce' AS BOOLEAN) AS wl_coalesce,
+      CAST(params->>'$.workload.coalesceTasks' AS INTEGER) AS wl_coalesce_tasks,
+      CAST(params->>'$.workload.coalesceWindowMs' AS DOUBLE) AS wl_coalesce_window_ms,
+      CAST(params->>'$.llmLimiter.waitMsTotal' AS DOUBLE) AS llm_queued_ms_total,
+      CAST(params->>'$.llmLimiter.blockedMs.tokens' AS DOUBLE) AS llm_blocked_tokens_ms,
+      CAST(params->>'$.llmLimiter.blockedMs.requests' AS DOUBLE) AS llm_blocked_requests_ms
     FROM runs r WHERE state = 'completed'`,
+  },
+  {
+    name: 'task_latency_by_class',
+    doc: 'Per completed run and task class: tasks and task-latency percentiles over the run\'s tasks of that class, nearest rank (x at rank ceil(q n), the definition of the runs row\'s p50/p95/p99).',
+    sql: `SELECT t.run_id, r.matrix, r.system, r.workload, r.rep, r.seed, COALESCE(t.task_class, r.workload) AS task_class,
+      count(*) AS tasks,
+      ${nearestRank('t.latency_ms', 0.5)} AS p50_ms, ${nearestRank('t.latency_ms', 0.95)} AS p95_ms,
+      ${nearestRank('t.latency_ms', 0.99)} AS p99_ms, max(t.latency_ms) AS max_ms
+    FROM task_latencies t JOIN runs r USING (run_id) WHERE r.state = 'completed'
+    GROUP BY ALL`,
   },
   {
     name: 'failed_runs',

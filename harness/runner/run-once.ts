@@ -11,9 +11,10 @@ import { sleepUntil } from '../../core/time.ts';
 import type { TailMode } from '../../llm/profiles.ts';
 import { SimulatedLlm, type SimulatorOptions } from '../../llm/simulator.ts';
 import type { LlmClient } from '../../llm/types.ts';
-import { SYSTEMS } from '../../systems/registry.ts';
+import { SYSTEMS, UnsupportedBySystemError } from '../../systems/registry.ts';
 import type { FaultHooks, RunContext, Session, SessionResult, System } from '../../systems/types.ts';
-import { arrivalSchedule, type Arrival } from '../../workloads/arrivals.ts';
+import { planArrivals, type Arrival } from '../../workloads/arrivals.ts';
+import { prepareTools } from '../../workloads/tools.ts';
 import type { ExecutionRecord } from '../../workloads/execute.ts';
 import { ERROR_TYPE, terminalTypes, type WorkloadSpec } from '../../workloads/spec.ts';
 import { tailPercentile } from '../../core/stats/percentile.ts';
@@ -93,12 +94,16 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
   const name = typeof o.system === 'string' ? o.system : o.system.name;
   const entry = SYSTEMS.find((s) => s.name === name);
   const params = entry ? resolveParams(`systemParams.${name}`, entry.params, o.systemParams) : { ...o.systemParams };
+  const refusal = entry?.refuses?.(o.workload, params);
+  if (refusal) throw new UnsupportedBySystemError(`${name}: ${refusal}`);
   const sys = typeof o.system === 'string' ? await entry!.load() : o.system;
-  const w = o.workload;
+  // Trace arrivals may size the tasks: the workload the systems run comes with the schedule.
+  const { workload: w, atMs: schedule } = planArrivals(o.workload, o.seed);
+  // Tool state (a search index) is built here, before the window, once per process.
+  const tools = prepareTools(w);
   const latencyScale = o.latencyScale ?? 1;
   const transport = o.llm ?? 'inprocess';
   const llm = await createLlmClient(transport, o.seed, latencyScale, o.tail, o.llmOptions);
-  const schedule = arrivalSchedule(w, o.seed);
   const arrivals: Arrival[] = w.tasks.map((task, index) => ({ index, task, intendedAtMs: schedule[index]! }));
   const executions: ExecutionRecord[] = [];
   const publishedAtMs = new Array<number>(arrivals.length).fill(NaN);
@@ -189,11 +194,12 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
   }
   // HTTP transport: the server's own counters (requests by status, 429s, faults) go with the run.
   const llmServer = transport === 'http' ? (await import('../../llm/index.ts')).llmServerMetrics(llm) : undefined;
+  const llmLimiter = llm instanceof SimulatedLlm ? llm.limiterStats() : undefined;
   const sampled = sampler.stop();
   const maxConc = Object.fromEntries(w.agents.map((a) => [a.name, a.maxConcurrency]));
   const seedArrival = new Map(arrivals.map((a) => [a.task.key, a.intendedAtMs]));
   const lb = lowerBound(executions, maxConc, seedArrival, (e) => e.drawnLatencyMs * latencyScale);
-  const lat = taskLatencies(arrivals, executions, publishedAtMs);
+  const lat = taskLatencies(arrivals, executions, publishedAtMs, w.name);
   const policy = entry?.policy(params, arrivals.some((a) => a.intendedAtMs > 0));
   const durations = new Map(executions.map((e) => [e.identity, e.drawnLatencyMs * latencyScale]));
   const byKey = new Map(result.artifacts.map((a) => [a.key, a]));
@@ -228,6 +234,8 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
       llmTransport: transport,
       tail: o.tail ?? 'calibrated',
       ...(llmServer ? { llmServer } : {}),
+      ...(llmLimiter ? { llmLimiter } : {}),
+      ...(Object.keys(tools).length ? { tools } : {}),
       ...(result.helperRssPeakMb !== undefined ? { helperRssPeakMb: result.helperRssPeakMb } : {}),
     },
     seed: o.seed,
