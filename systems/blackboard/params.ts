@@ -5,7 +5,7 @@ import type { ParamDefs } from '../../core/params.ts';
 export const blackboardParams = {
   maxAgentIterations: {
     type: 'integer', min: 1,
-    doc: "circuit breaker: executions per agent between two idle points (Flock's default 1000); derived: max(1000, 2 x tasks), so a legitimate batch of many independent tasks does not trip it",
+    doc: "circuit breaker: executions per agent between two idle points (Flock's default 1000); derived: max(1000, 2 x tasks x the product of the agents' fanOut), so a legitimate batch of many independent tasks (or their fan-outs) does not trip it",
   },
 } as const satisfies ParamDefs;
 

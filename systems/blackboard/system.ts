@@ -18,7 +18,9 @@ export function blackboardSystem(name: string, scheduling: SchedulingMode, makeS
     name,
     async start(w: WorkloadSpec, ctx: RunContext<BlackboardParams>): Promise<Session> {
       const store = makeStore();
-      const maxAgentIterations = ctx.params.maxAgentIterations ?? Math.max(1000, 2 * w.tasks.length);
+      // A fan-out multiplies the executions a task causes downstream (k summaries per query).
+      const fanOut = w.agents.reduce((n, a) => n * Math.max(1, a.fanOut ?? 1), 1);
+      const maxAgentIterations = ctx.params.maxAgentIterations ?? Math.max(1000, 2 * w.tasks.length * fanOut);
       const bb = new Blackboard({ mode: scheduling, store, maxAgentIterations, latencyScale: ctx.latencyScale, runtime: ctx });
       for (const a of w.agents) bb.addAgent(a);
       // Open loop, deferred: published tasks wait for the batch window (explicit batching, H3);
