@@ -88,6 +88,9 @@ export interface LimiterStats {
   /** Admitted and not yet released, now and at peak. */
   inFlight: number;
   inFlightPeak: number;
+  /** The limits in force: the window, and RPM/TPM of every model seen. */
+  windowMs: number;
+  models: Record<string, { rpm: number; tpm: number }>;
 }
 
 interface Waiter {
@@ -112,7 +115,7 @@ export class ProviderLimiter {
   private admittedNow = 0;
   /** Models whose queue head waits for a free concurrency slot. */
   private readonly slotWaiters = new Set<string>();
-  private readonly s: LimiterStats = {
+  private readonly s: Omit<LimiterStats, 'windowMs' | 'models'> = {
     admitted: 0, queued: 0, waitMsTotal: 0, waitMsMax: 0, blockedMs: { requests: 0, tokens: 0, concurrency: 0 }, queueDepth: 0, inFlight: 0, inFlightPeak: 0,
   };
 
@@ -252,7 +255,8 @@ export class ProviderLimiter {
   }
 
   stats(): LimiterStats {
-    return structuredClone(this.s);
+    const models = Object.fromEntries([...this.models].map(([m, st]) => [m, { rpm: st.requests.capacity, tpm: st.tokens.capacity }]));
+    return { ...structuredClone(this.s), windowMs: this.windowMs, models };
   }
 
   /** Stop every pending timer (waiters stay pending: close what awaits them first). */

@@ -64,6 +64,7 @@ export interface CellKey {
   latencyScale: number;
   llm: string;
   tail: string;
+  llmOptions?: Record<string, unknown>;
 }
 
 export function cellId(k: CellKey): string {

@@ -232,6 +232,7 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
       setupMs,
       ...(brokerStats.n ? { broker: { cpuPctMean: brokerStats.cpuPctSum / brokerStats.n, rssPeakMb: brokerStats.rssPeakMb } } : {}),
       llmTransport: transport,
+      ...(o.llmOptions && Object.keys(o.llmOptions).length ? { llmOptions: o.llmOptions } : {}),
       tail: o.tail ?? 'calibrated',
       ...(llmServer ? { llmServer } : {}),
       ...(llmLimiter ? { llmLimiter } : {}),

@@ -43,6 +43,8 @@ export function cellKey(c: Cell) {
   return cellId({
     matrix: c.matrix, system: c.system, workload: c.workload, workloadParams: c.workloadParams,
     systemParams: c.systemParams, rep: c.rep, seed: c.seed, latencyScale: c.latencyScale, llm: c.llmTransport, tail: c.tail,
+    // Limits, faults and retries change what is measured; absent when empty, so older keys still match.
+    ...(Object.keys(c.llmOptions ?? {}).length ? { llmOptions: c.llmOptions } : {}),
   });
 }
 
