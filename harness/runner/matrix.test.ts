@@ -53,6 +53,7 @@ describe('bad matrices are refused before anything runs, naming the YAML key', (
     ['a half slowdown', { llmOptions: { slowdown: { capacity: 8 } } }, /'llmOptions\.slowdown' needs both capacity and alpha/],
     ['llmOptions with flock-real, which cannot honour them', { systems: ['flock-real'], llmTransport: 'http', llmOptions: { maxRetries: 1 } }, /flock-real .* does not honour 'llmOptions'/],
     ['the old key llm', { llm: 'http' }, /'llm' is now called 'llmTransport'/],
+    ['a cross-task batch in open loop on a graph system', { systems: ['langgraph-parallel'], workloads: [{ name: 'map', params: { tasks: 4, coalesceTasks: 2, arrival: 'poisson' } }] }, /langgraph-parallel: open-loop arrivals run one graph per arrival, which cannot express agent .*'s global batch/],
     ['a workload parameter out of range', { workloads: [{ name: 'map', params: { tasks: 0 } }] }, /workload map: 'tasks' must be an integer >= 1, got 0/],
     ['a workload a system cannot express (a global batch, one graph run per task)', { systems: ['langgraph-per-item'], workloads: [{ name: 'map', params: { tasks: 3, join: true } }] },
       /workloads\[0\] \(map .*"join":true.*\): langgraph-per-item: agent reducer .* global batch.*; or list the systems that can run it in workloads\[0\]\.systems/],
