@@ -271,6 +271,26 @@ describe('llm server: provider behaviour', () => {
     expect(q.metrics().queueDepth).toBe(0);
   });
 
+  it('counts against the same limiter as the in-process simulator: exact admissions when nothing refills (load-independent)', async () => {
+    // A one-hour window: no refill during the test, however slow the machine.
+    const s = await start({ limits: { rpm: 20, tpm: 1e9, windowMs: 3_600_000 } });
+    const h = (i: number) => ({ 'x-flockbench-identity': `w:${i}`, 'x-flockbench-prompt-tokens': '10', 'x-flockbench-output-tokens': '10' });
+    const rs = await Promise.all(Array.from({ length: 30 }, (_, i) => chat(s, { model: 'gpt-4o-mini', messages: msgs('w') }, h(i))));
+    expect(rs.filter((r) => r.status === 200)).toHaveLength(20);
+    expect(rs.filter((r) => r.status === 429)).toHaveLength(10);
+    const t = await start({ limits: { rpm: 1000, tpm: 1000, windowMs: 3_600_000 } });
+    const ts = await Promise.all(Array.from({ length: 8 }, (_, i) => chat(t, { model: 'gpt-4.1', messages: msgs('t') }, { ...h(i), 'x-flockbench-prompt-tokens': '150', 'x-flockbench-output-tokens': '50' })));
+    expect(ts.filter((r) => r.status === 200)).toHaveLength(5);
+    expect((await ts.find((r) => r.status === 429)!.json()).error.type).toBe('tokens');
+    // Queueing: 5 at once, then one every 400 ms; waits can only be longer than the bucket allows.
+    const q = await start({ queueing: true, limits: { rpm: 5, tpm: 1e9, windowMs: 2000 } });
+    const t0 = performance.now();
+    const qs = await Promise.all(Array.from({ length: 8 }, (_, i) => chat(q, { model: 'gpt-4o-mini', messages: msgs('q') }, h(i))));
+    expect(qs.map((r) => r.status)).toEqual(Array(8).fill(200));
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(3 * 400 - 5);
+    expect(q.metrics()).toMatchObject({ queued: 3, queueDepth: 0, rateLimited: 0 });
+  });
+
   it('injects 5xx, hangs and malformed bodies, keyed by (identity, attempt)', async () => {
     const faults = { http5xx: 0.2, timeout: 0.1, malformed: 0.2, hangMs: 200 };
     const observe = async () => {
