@@ -96,3 +96,32 @@ describe('ideal makespan: zero-overhead replays of each policy on known schedule
     expect(run('dataflow', w, at(w, [0, 0]), { 'a1(A)': 10 })).toBeUndefined();
   });
 });
+
+describe('ideal makespan: H3 agents', () => {
+  const w0 = stories();
+  const coalescing: WorkloadSpec = {
+    ...w0,
+    agents: [
+      agent('a1', ['News'], 'Analysis', 9),
+      agent('editor', ['Analysis'], 'Digest', 9, { consumes: { types: ['Analysis'], batch: { size: 2, timeoutMs: 1e6, coalesce: true } } }),
+      agent('final', ['Digest'], 'Done', 9),
+    ],
+  };
+
+  it('a coalescing batch is one execution whose outputs are keyed per input, as lone executions', () => {
+    // One editor call over both analyses (40), then one final per story on its own output.
+    const d = { 'a1(A)': 10, 'a1(B)': 20, [executionIdentity('editor', ['a1(A)', 'a1(B)'])]: 40, 'final(editor(a1(A)))': 5, 'final(editor(a1(B)))': 7 };
+    expect(run('dataflow', coalescing, at(coalescing, [0, 0]), d)).toBe(20 + 40 + 7);
+  });
+
+  it("takes a tool agent's output keys from the run", () => {
+    const tool: WorkloadSpec = { ...w0, agents: [agent('t', ['News'], 'Analysis', 9, { fanOut: 2 }), agent('s', ['Analysis'], 'Digest', 9)] };
+    const keys: Record<string, string[]> = { 't(A)': ['t(A)#x', 't(A)#y'], 't(B)': ['t(B)#x', 't(B)#y'] };
+    const artifacts = new Map(Object.values(keys).flat().map((key) => [key, { id: key, key, type: 'Analysis', payload: {}, producedBy: 't', correlationId: key[2]!, tags: [], createdAtMs: 0, version: 1 }]));
+    const d = { 't(A)': 0, 't(B)': 0, 's(t(A)#x)': 3, 's(t(A)#y)': 9, 's(t(B)#x)': 4, 's(t(B)#y)': 2 };
+    const extra = { outputKeysOf: (id: string) => keys[id], artifactOf: (k: string) => artifacts.get(k) };
+    expect(run('dataflow', tool, at(tool, [0, 0]), d, extra)).toBe(9);
+    // Without the run's keys the replay cannot know the tool's suffixes.
+    expect(run('dataflow', tool, at(tool, [0, 0]), d)).toBeUndefined();
+  });
+});

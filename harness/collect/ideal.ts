@@ -37,6 +37,11 @@ export interface IdealInput {
   durationOf(identity: string): number | undefined;
   /** The run's artifacts by logical key (payloads for `where` filters, error keys). */
   artifactOf?(key: string): Artifact | undefined;
+  /**
+   * The keys the run's execution of this identity published. A tool agent keys its outputs by
+   * what it returned (not `#i`), so the replay takes them from the run where it can.
+   */
+  outputKeysOf?(identity: string): readonly string[] | undefined;
   /** superstep policies: LangGraph's global task window per graph run (default unbounded). */
   maxConcurrency?: number;
   /** Latency scale: batch and join timeouts are multiplied by it (default 1). */
@@ -125,17 +130,22 @@ class MissingDraw extends Error {}
 /** The outputs an execution of `agent` on `inputs` publishes (keys as the shared agent body makes them). */
 function outputsOf(agent: AgentSpec, inputs: readonly Artifact[], input: IdealInput): Artifact[] {
   const identity = executionIdentity(agent.name, inputs.map((a) => a.key));
-  const correlationId = outputCorrelation(inputs);
-  const n = agent.fanOut ?? 1;
-  const keys = Array.from({ length: n }, (_, i) => (n === 1 ? identity : `${identity}#${i}`));
+  const ran = input.outputKeysOf?.(identity)?.map((k) => input.artifactOf?.(k));
+  if (ran?.length && ran.every((a) => a)) return ran as Artifact[];
+  const err = input.artifactOf?.(`error:${identity}`);
+  // A coalescing batch publishes one output per input, keyed and correlated as a lone execution.
+  const coalesced = agent.consumes.batch?.coalesce === true;
+  const correlationOf = (i: number) => (coalesced ? inputs[i]!.correlationId : outputCorrelation(inputs));
+  const n = coalesced ? inputs.length : (agent.fanOut ?? 1);
+  const keys = Array.from({ length: n }, (_, i) =>
+    coalesced ? executionIdentity(agent.name, [inputs[i]!.key]) : n === 1 ? identity : `${identity}#${i}`);
   const known = keys.map((k) => input.artifactOf?.(k));
   if (known.every((a) => a)) return known as Artifact[];
-  const err = input.artifactOf?.(`error:${identity}`);
   if (err) return [err];
-  return keys.map((key) => ({ id: key, key, type: agent.publishes, payload: {}, producedBy: agent.name, correlationId, tags: [], createdAtMs: 0, version: 1 }));
+  return keys.map((key, i) => ({ id: key, key, type: agent.publishes, payload: {}, producedBy: agent.name, correlationId: correlationOf(i), tags: [], createdAtMs: 0, version: 1 }));
 }
 
-function seedOf(w: WorkloadSpec, a: Arrival): Artifact {
+function seedOf(a: Arrival): Artifact {
   const t = a.task;
   return { id: t.key, key: t.key, type: t.type, payload: t.payload, producedBy: 'external', correlationId: t.correlationId, tags: [], createdAtMs: a.intendedAtMs, version: 1 };
 }
@@ -181,7 +191,7 @@ function dataflow(input: IdealInput, q: EventQueue): { last: number; executions:
   const dispatchAt = (t: number) => (W && W > 0 ? (Math.floor(t / W) + 1) * W : t);
   for (const a of input.arrivals) {
     const at = dispatchAt(a.intendedAtMs);
-    q.at(at, () => { if (at > last) last = at; route(seedOf(w, a)); });
+    q.at(at, () => { if (at > last) last = at; route(seedOf(a)); });
   }
   q.run();
   return { last, executions };
@@ -319,8 +329,8 @@ function publishGroups(w: WorkloadSpec, arrivals: readonly Arrival[], perTask: b
   const out: { at: number; seeds: Artifact[] }[] = [];
   for (const a of sorted) {
     const lastGroup = out[out.length - 1];
-    if (!perTask && lastGroup && lastGroup.at === a.intendedAtMs) lastGroup.seeds.push(seedOf(w, a));
-    else out.push({ at: a.intendedAtMs, seeds: [seedOf(w, a)] });
+    if (!perTask && lastGroup && lastGroup.at === a.intendedAtMs) lastGroup.seeds.push(seedOf(a));
+    else out.push({ at: a.intendedAtMs, seeds: [seedOf(a)] });
   }
   return out;
 }

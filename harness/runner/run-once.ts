@@ -203,9 +203,10 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
   const policy = entry?.policy(params, arrivals.some((a) => a.intendedAtMs > 0));
   const durations = new Map(executions.map((e) => [e.identity, e.drawnLatencyMs * latencyScale]));
   const byKey = new Map(result.artifacts.map((a) => [a.key, a]));
+  const outputKeys = new Map(executions.map((e) => [e.identity, e.outputKeys]));
   const ideal = policy
     ? idealMakespan({
-      policy: policy.kind, workload: w, arrivals, latencyScale, durationOf: (id) => durations.get(id), artifactOf: (k) => byKey.get(k),
+      policy: policy.kind, workload: w, arrivals, latencyScale, durationOf: (id) => durations.get(id), artifactOf: (k) => byKey.get(k), outputKeysOf: (id) => outputKeys.get(id),
       maxConcurrency: policy.maxConcurrency, maxRuns: policy.maxRuns, agentLimits: policy.agentLimits, dispatchEveryMs: policy.dispatchEveryMs === undefined ? undefined : policy.dispatchEveryMs * latencyScale,
     })
     : undefined;
