@@ -164,7 +164,7 @@ async function placeholderValues(db: ResultsDb, v: Verdicts, figs: FigureOutcome
       chaos.map((r) => [r.mode, String(r.runs), String(r.clean), String(r.lost_runs), String(r.dup_runs), String(r.limit_runs), String(r.kills)]))
     : '_No `flockbench chaos` run is stored._';
   const eos = chaos.find((r) => r.mode === 'exactly-once');
-  val.chaos_bound = eos && eos.runs
+  val.chaos_bound = eos?.runs
     ? eos.clean === eos.runs
       ? `All ${eos.runs} exactly-once runs were clean; with 0 failures in n = ${eos.runs} runs, the 95% upper confidence bound on the per-run failure probability is ${pct(1 - 0.05 ** (1 / eos.runs))} (exact binomial, 1 - 0.05^(1/n)).`
       : `${eos.runs - eos.clean} of ${eos.runs} exactly-once runs were not clean: exactly-once did not hold.`

@@ -173,7 +173,7 @@ export function checkReplication(recorded: VerdictRecord, fresh: Verdicts): Chec
   for (const r of recorded.comparisons) {
     if (!r.decided) continue;
     const f = now.get(r.id);
-    if (!f || !f.decided) {
+    if (!f?.decided) {
       lines.push({ id: r.id, recorded: r.decision, now: 'not replicated', status: 'not replicated', detail: f ? `${f.n} fresh pair(s): too few to decide` : 'not in the replication matrix' });
       continue;
     }
