@@ -88,6 +88,12 @@ describe('results store', () => {
       expect(c.sp).toBe(r.llm_calls);
       expect(c.sa).toBeGreaterThan(0);
     }
+    // One class per run here: the per-class view's nearest-rank percentiles are the runs row's.
+    const byClass = await db.query<{ same: boolean }>(
+      `SELECT c.p50_ms IS NOT DISTINCT FROM r.p50_ms AND c.p95_ms IS NOT DISTINCT FROM r.p95_ms AND c.p99_ms IS NOT DISTINCT FROM r.p99_ms AS same
+         FROM task_latency_by_class c JOIN runs r USING (run_id)`);
+    expect(byClass).toHaveLength(8);
+    expect(byClass.every((x) => x.same)).toBe(true);
     const summary = await summarize(db, { matrix: 'dbtest' });
     expect(summary).toHaveLength(4);
     expect(summary.every((s) => s.n === 2 && s.makespanCiMs[0] <= s.makespanMs && s.makespanMs <= s.makespanCiMs[1])).toBe(true);

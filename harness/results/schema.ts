@@ -4,6 +4,7 @@
 // JSON extraction that notebooks, the paper and the figures need in one place.
 import type { DuckDBAppender } from '@duckdb/node-api';
 import { DuckDBTimestampValue } from '@duckdb/node-api';
+import { minSamplesFor } from '../../core/stats/percentile.ts';
 
 type SqlType = 'VARCHAR' | 'INTEGER' | 'BIGINT' | 'DOUBLE' | 'BOOLEAN' | 'JSON' | 'TIMESTAMP';
 
@@ -204,9 +205,12 @@ export function createTableSql(t: TableDef): string {
 }
 
 /** Views: what notebooks, the paper and the figures read (JSON extraction written once). */
-/** Nearest-rank percentile in SQL (core/stats/percentile.ts): the value at rank ceil(q n), 1-based. */
+/**
+ * Nearest-rank percentile in SQL, as core/stats/percentile.ts tailPercentile: the value at rank
+ * ceil(q n), 1-based; NULL below minSamplesFor(q) values (where it would be the maximum).
+ */
 function nearestRank(col: string, q: number): string {
-  return `list_sort(list(${col}))[greatest(1, ceil(${q} * count(*) * (1 - 1e-12))::BIGINT)]`;
+  return `CASE WHEN count(*) >= ${minSamplesFor(q)} THEN list_sort(list(${col}))[greatest(1, ceil(${q} * count(*) * (1 - 1e-12))::BIGINT)] END`;
 }
 
 export const VIEWS: { name: string; doc: string; sql: string }[] = [
@@ -251,7 +255,7 @@ export const VIEWS: { name: string; doc: string; sql: string }[] = [
   },
   {
     name: 'task_latency_by_class',
-    doc: 'Per completed run and task class: tasks and task-latency percentiles over the run\'s tasks of that class, nearest rank (x at rank ceil(q n), the definition of the runs row\'s p50/p95/p99).',
+    doc: 'Per completed run and task class: tasks and task-latency percentiles over the run\'s tasks of that class, nearest rank (x at rank ceil(q n), the definition of the runs row\'s p50/p95/p99; p95 NULL below 20 tasks, p99 below 100).',
     sql: `SELECT t.run_id, r.matrix, r.system, r.workload, r.rep, r.seed, COALESCE(t.task_class, r.workload) AS task_class,
       count(*) AS tasks,
       ${nearestRank('t.latency_ms', 0.5)} AS p50_ms, ${nearestRank('t.latency_ms', 0.95)} AS p95_ms,
