@@ -324,7 +324,7 @@ function serial(input: IdealInput, groups: { at: number; seeds: Artifact[] }[]):
 }
 
 /** Arrivals grouped as the harness publishes them (same intended time = one publish). */
-function publishGroups(w: WorkloadSpec, arrivals: readonly Arrival[], perTask: boolean): { at: number; seeds: Artifact[] }[] {
+function publishGroups(arrivals: readonly Arrival[], perTask: boolean): { at: number; seeds: Artifact[] }[] {
   const sorted = [...arrivals].sort((a, b) => a.intendedAtMs - b.intendedAtMs || a.index - b.index);
   const out: { at: number; seeds: Artifact[] }[] = [];
   for (const a of sorted) {
@@ -339,23 +339,22 @@ function publishGroups(w: WorkloadSpec, arrivals: readonly Arrival[], perTask: b
 export function idealMakespan(input: IdealInput): IdealResult | undefined {
   try {
     const q = new EventQueue();
-    const w = input.workload;
     let r: { last: number; executions: number };
     switch (input.policy) {
       case 'dataflow':
         r = dataflow(input, q);
         break;
       case 'superstep':
-        r = supersteps(input, q, publishGroups(w, input.arrivals, false));
+        r = supersteps(input, q, publishGroups(input.arrivals, false));
         break;
       case 'superstep-per-task':
-        r = supersteps(input, q, publishGroups(w, input.arrivals, true));
+        r = supersteps(input, q, publishGroups(input.arrivals, true));
         break;
       case 'superstep-subgraph':
-        r = supersteps(input, q, publishGroups(w, input.arrivals, false), true);
+        r = supersteps(input, q, publishGroups(input.arrivals, false), true);
         break;
       case 'serial':
-        r = serial(input, publishGroups(w, input.arrivals, false));
+        r = serial(input, publishGroups(input.arrivals, false));
         break;
     }
     return { idealMs: r.last, executions: r.executions };
