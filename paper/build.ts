@@ -149,6 +149,7 @@ async function placeholderValues(db: ResultsDb, v: Verdicts, figs: FigureOutcome
   val.h1_sections = fam('H1 ');
   val.h1b_section = fam('H1b');
   val.h2_sections = fam('H2 ');
+  val.h3_sections = fam('H3 ');
   val.efficiency_table = efficiencyTable(v);
   val.systems_list = SYSTEMS.map((s) => `- \`${s.name}\` (${s.store}): ${s.description}.`).join('\n');
 

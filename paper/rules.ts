@@ -20,6 +20,8 @@ export const NEAR_LINEAR = 0.8;
 export const H2_PARTITIONS = [4, 16];
 /** H1 decides at the latency the claim is about; other scales are a sensitivity check. */
 export const H1_DECISION_SCALE = 1;
+/** H3 compares task-latency tails at these percentiles, each its own metric. */
+export const H3_TAILS = [{ metric: 'p95', of: (r: RunRec) => r.p95Ms }, { metric: 'p99', of: (r: RunRec) => r.p99Ms }] as const;
 
 export type Claim =
   | { kind: 'ratio'; direction: 'greater' | 'less'; band: [number, number] }
@@ -77,6 +79,9 @@ export function systemPairs(configs: readonly Config[], keep: (c: Config) => boo
 
 const closedLoopAt = (scale: number) => (c: Config) => !isOpenLoop(c.sample) && c.sample.latencyScale === scale;
 
+/** H3 configurations: open loop, and the workload coalesces calls (per query, or across tasks). */
+const openLoopCoalescing = (c: Config) => isOpenLoop(c.sample) && (c.sample.wp.coalesce === true || Number(c.sample.wp.coalesceTasks ?? 1) > 1);
+
 const h1Rule = (form: string) =>
   `Per closed-loop configuration at latency x${H1_DECISION_SCALE}: R = makespan(${form}) / makespan(blackboard-deferred), paired by seed; `
   + `estimate = geometric mean of the per-seed ratios; interval = paired t interval of the mean log-ratio at level 1 - ${ALPHA}/m (Bonferroni over the m decided configurations of this family). `
@@ -92,6 +97,13 @@ export const GRAPH_FORMS = [
 ] as const;
 
 const ratioGreater: Claim = { kind: 'ratio', direction: 'greater', band: EQUIVALENCE_BAND };
+const ratioLess: Claim = { kind: 'ratio', direction: 'less', band: EQUIVALENCE_BAND };
+
+const h3Rule = (metric: string) =>
+  `Per open-loop configuration whose workload coalesces calls, and per batch-window arm of blackboard-deferred: R = ${metric.toUpperCase()} task latency(blackboard-deferred) / ${metric.toUpperCase()} task latency(blackboard-eager), paired by seed; `
+  + `estimate = geometric mean of the per-seed ratios; interval = paired t interval of the mean log-ratio at level 1 - ${ALPHA}/m (Bonferroni over the m decided comparisons of this family). `
+  + `Supported if the interval lies below 1 and not inside [${EQUIVALENCE_BAND.join(', ')}]; refuted if it lies inside that band (equivalent) or above 1 (eager has the shorter tail); inconclusive otherwise. `
+  + `A comparison is decided only with >= ${MIN_PAIRS} seed pairs from >= ${MIN_SESSIONS} sessions.`;
 
 export const FAMILIES: FamilySpec[] = [
   ...GRAPH_FORMS.map(({ system, what }): FamilySpec => ({
@@ -118,6 +130,14 @@ export const FAMILIES: FamilySpec[] = [
     rule: h1Rule('blackboard-eager'),
     plans: (configs) => systemPairs(configs, closedLoopAt(H1_DECISION_SCALE), 'blackboard-eager', 'blackboard-deferred', makespan, 'makespan', 'H1b', ratioGreater),
   },
+  ...H3_TAILS.map(({ metric, of }): FamilySpec => ({
+    id: `H3 ${metric}`,
+    hypothesis: 'H3',
+    title: `H3: explicit batching and the ${metric.toUpperCase()} task latency`,
+    claim: `Under open-loop load with coalesced calls, the deferred blackboard (explicit batching) has a lower ${metric.toUpperCase()} task latency than the eager one.`,
+    rule: h3Rule(metric),
+    plans: (configs) => systemPairs(configs, openLoopCoalescing, 'blackboard-deferred', 'blackboard-eager', of, metric, `H3 ${metric}`, ratioLess),
+  })),
   ...(['at-least-once', 'exactly-once'] as const).map((delivery): FamilySpec => ({
     id: `H2 ${delivery}`,
     hypothesis: 'H2',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ResultsDb } from '../harness/results/db.ts';
-import { insertArm, insertRun, noise, seedEffect } from './synthetic.ts';
+import { insertArm, insertRun, noise, seedEffect, type SyntheticRun } from './synthetic.ts';
 import { checkReplication, computeVerdicts, toRecord, type Verdicts } from './verdicts.ts';
 
 const seeds = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
@@ -82,6 +82,39 @@ describe('verdicts from paired runs', () => {
     expect(alo.estimate).toBeCloseTo(0.92, 1);
     expect(alo.decision).toBe('supported');
     expect(family(v, 'H2 exactly-once').comparisons[0]!.decision).toBe('refuted');
+  });
+
+  it('H3: per window arm, deferred vs eager on P95 and P99 task latency in open-loop coalescing configurations only', async () => {
+    const open = (coalesce: boolean) => ({ matrix: 'h3', workload: 'retrieval-summarization', tasks: 1000, workloadParams: { tasks: 1000, k: 8, coalesce, arrival: 'poisson', ratePerSec: 12.7 } });
+    // Tails scale with the seed effect; makespan does not matter to H3.
+    const arm = async (d: ResultsDb, base: Omit<SyntheticRun, 'seed' | 'makespanMs' | 'session'>, factor: number, salt: number) => {
+      for (const [i, seed] of seeds(1, 10).entries()) {
+        const p95 = 4000 * factor * seedEffect(seed) * noise(seed, salt);
+        await insertRun(d, { ...base, seed, session: `s${1 + (i % 2)}`, makespanMs: 100_000, p95Ms: p95, p99Ms: 1.5 * p95 });
+      }
+    };
+    const v = await db(async (d) => {
+      for (const coalesce of [true, false]) {
+        await arm(d, { ...open(coalesce), system: 'blackboard-eager' }, 1, 1);
+        await arm(d, { ...open(coalesce), system: 'blackboard-deferred', systemParams: { batchWindowMs: 0 } }, 1, 2);
+        await arm(d, { ...open(coalesce), system: 'blackboard-deferred', systemParams: { batchWindowMs: 1000 } }, 0.7, 3);
+      }
+      // Closed loop is not H3's: left out even with coalescing.
+      await arm(d, { ...h1, workloadParams: { ...h1.workloadParams, coalesce: true }, system: 'blackboard-eager' }, 1, 4);
+      await arm(d, { ...h1, workloadParams: { ...h1.workloadParams, coalesce: true }, system: 'blackboard-deferred' }, 0.5, 5);
+    });
+    for (const id of ['H3 p95', 'H3 p99']) {
+      const f = family(v, id);
+      // One configuration (coalescing, open loop) x two window arms.
+      expect(f.comparisons).toHaveLength(2);
+      expect(f.comparisons.every((c) => c.den === 'blackboard-eager' && c.n === 10 && c.decided)).toBe(true);
+      const byArm = Object.fromEntries(f.comparisons.map((c) => [c.num, c]));
+      // The arm that cuts the tail by 30% is supported; the one that matches eager is refuted (equivalent).
+      expect(byArm['blackboard-deferred batchWindowMs=1000']!.decision).toBe('supported');
+      expect(byArm['blackboard-deferred batchWindowMs=1000']!.estimate).toBeCloseTo(0.7, 1);
+      expect(byArm['blackboard-deferred']!.decision).toBe('refuted-equivalent');
+      expect(f).toMatchObject({ hypothesis: 'H3', m: 2, level: 0.975, verdict: 'mixed' });
+    }
   });
 
   it('replication check: held decisions pass; a flip between supported and refuted fails; reused seeds fail', async () => {
