@@ -32,11 +32,14 @@ describe('conformance across in-memory systems', () => {
       it(`${name} ${JSON.stringify(params)}`, async () => {
         const r = await conform(name, params, inMemory, 11, { latencyScale: 0.002 });
         expect(r.ok, formatConformReport(r)).toBe(true);
-        expect(r.systems.every((s) => !s.executionsDiffer), formatConformReport(r)).toBe(true);
+        // A batch across tasks closed by a (scaled, here 2 ms) window groups whatever has arrived:
+        // which tasks share a coalesced call depends on timing, so only the artifacts must agree.
+        if (!params.coalesceTasks) expect(r.systems.every((s) => !s.executionsDiffer), formatConformReport(r)).toBe(true);
         expect(r.systems[0].finals).toBeGreaterThan(0);
         // Only a form that cannot express the workload sits out: one graph run per task and a global batch.
         const skipped = r.systems.filter((s) => s.unsupported).map((s) => s.system);
-        expect(skipped).toEqual(params.join ? ['langgraph-per-item'] : []);
+        // Coalescing map tasks makes every layer a global batch: no per-task subgraph either.
+        expect(skipped).toEqual(params.coalesceTasks ? ['langgraph-per-item', 'langgraph-subgraph'] : params.join ? ['langgraph-per-item'] : []);
       }, 120_000);
     }
   }

@@ -8,7 +8,7 @@ import { kafkaParams } from './blackboard-kafka/params.ts';
 import { flockRealParams } from './flock-real/params.ts';
 import { langgraphPyParams } from './langgraph-py/params.ts';
 import { parallelParams, perItemParams, stepwiseParams, subgraphParams } from './langgraph/params.ts';
-import { langgraphPyRefusal, openLoopRefusal, perItemRefusal } from './langgraph/refusals.ts';
+import { langgraphPyRefusal, openLoopRefusal, perItemRefusal, subgraphRefusal } from './langgraph/refusals.ts';
 import type { System, SystemEntry } from './types.ts';
 
 export type { SystemEntry };
@@ -52,7 +52,7 @@ export const SYSTEMS: SystemEntry<ParamDefs, unknown>[] = [
   entry({
     name: 'langgraph-subgraph', store: 'graph-state', params: subgraphParams,
     policy: (p) => ({ kind: 'superstep-subgraph', maxConcurrency: p.maxConcurrency, agentLimits: p.perAgentLimit }),
-    refuses: (w) => openLoopRefusal(w, 'langgraph-subgraph'),
+    refuses: (w) => subgraphRefusal(w, 'langgraph-subgraph'),
     description: 'LangGraph.js map-reduce in one graph run: Send each task to a per-task subgraph, deferred joins, global batches in the outer graph',
     load: async () => (await import('./langgraph/per-task.ts')).langgraphSubgraphSystem(),
   }),
