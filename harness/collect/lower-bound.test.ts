@@ -44,4 +44,14 @@ describe('critical-path lower bound', () => {
       expect(r.lowerBoundMs).toBeLessThanOrEqual(r.idealMs + 1e-6);
     }
   });
+
+  it('holds for the graph forms on a tool agent and a coalescing batch, and their replays find every draw', async () => {
+    const w = buildWorkload('retrieval-summarization', { tasks: 3, k: 3, chunks: 300, coalesce: true });
+    for (const system of ['langgraph-parallel', 'langgraph-per-item', 'langgraph-subgraph']) {
+      const r = await runOnce({ system, workload: w, seed: 5, latencyScale: 0.005 });
+      expect(r.lowerBoundMs, system).toBeLessThanOrEqual(r.makespanMs);
+      expect(Number.isFinite(r.idealMs), system).toBe(true);
+      expect(r.lowerBoundMs, system).toBeLessThanOrEqual(r.idealMs + 1e-6);
+    }
+  });
 });
