@@ -29,7 +29,7 @@ export class SimulatedLlm implements LlmClient {
     this.scale = opts.latencyScale ?? 1;
   }
 
-  draw(req: Pick<LlmRequest, 'model' | 'identity' | 'outputTokens'>) {
+  draw(req: Pick<LlmRequest, 'model' | 'identity' | 'outputTokens'> & { promptTokens?: number }) {
     return drawLatency({ seed: this.opts.seed, tail: this.opts.tail }, req);
   }
 

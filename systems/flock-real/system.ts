@@ -90,7 +90,7 @@ export function flockRealSystem(): System<FlockRealParams> {
           if (line.kind === 'ready') onReady(line);
           else if (line.kind === 'execution') {
             const a = byName.get(line.agent);
-            const d = a ? drawLatency({ seed: ctx.seed, tail }, { model: a.model, identity: line.identity, outputTokens: a.outputTokens }) : undefined;
+            const d = a ? drawLatency({ seed: ctx.seed, tail }, { model: a.model, identity: line.identity, outputTokens: a.outputTokens, promptTokens: line.tokensIn }) : undefined;
             const rec: ExecutionRecord = {
               agent: line.agent,
               identity: line.identity,
