@@ -151,7 +151,7 @@ describe('llm server: latency', () => {
       const s = await start({ latencyScale: 0 });
       const out = new Map<string, number>();
       await Promise.all(order.map(async (id) => {
-        const body = await (await chat(s, { model: 'claude-sonnet-4.x', messages: msgs(id), max_tokens: 100 }, header ? { 'x-flockbench-identity': id } : {})).json();
+        const body = await (await chat(s, { model: 'claude-sonnet-4.x', messages: msgs(id), max_tokens: 5000 }, header ? { 'x-flockbench-identity': id } : {})).json();
         out.set(id, body.usage.completion_tokens);
       }));
       return out;
@@ -162,7 +162,8 @@ describe('llm server: latency', () => {
       expect([...b.entries()].sort()).toEqual([...a.entries()].sort());
     }
     const withHeader = await run(ids, true);
-    for (const id of ids) expect(withHeader.get(id)).toBe(drawLatency({ seed: 7 }, { model: 'claude-sonnet-4.x', identity: id, outputTokens: 100 }).tokensOut);
+    // No declared length: prose around the default target (256 tokens), counted as written.
+    for (const id of ids) expect(withHeader.get(id)).toBe(drawLatency({ seed: 7 }, { model: 'claude-sonnet-4.x', identity: id, outputTokens: 256 }).tokensOut);
   });
 
   it('2k requests: measured TTFT and total percentiles match the keyed draw and the profile (scaled)', async () => {
@@ -266,7 +267,7 @@ describe('llm server: provider behaviour', () => {
     expect(m.queued).toBeGreaterThan(0);
     expect(m.queueDepth).toBe(0);
     // Too large to ever fit: 429 at once even in queueing mode, and the queue is not blocked.
-    const huge = await chat(q, { model: 'gpt-4o-mini', messages: msgs('h') }, { 'x-flockbench-prompt-tokens': '300000' });
+    const huge = await chat(q, { model: 'gpt-4.1', messages: msgs('h') }, { 'x-flockbench-prompt-tokens': '300000' });
     expect(huge.status).toBe(429);
     expect(q.metrics().queueDepth).toBe(0);
   });
