@@ -33,13 +33,14 @@ interface ServeFlags {
   fault5xx?: number;
   faultTimeout?: number;
   faultMalformed?: number;
+  maxBodyBytes?: number;
 }
 
 export function registerLlmCommands(program: Command): Command {
   const llm = program.command('llm').description('the simulated LLM provider');
   llm
     .command('serve')
-    .description('serve the simulated LLM as an OpenAI-compatible API on 127.0.0.1 until SIGINT')
+    .description('serve the simulated LLM as an OpenAI-compatible API on 127.0.0.1 until SIGINT (GET /metrics, POST /metrics/reset between runs)')
     .option('--port <n>', 'port (0: any free port)', num('int'), 0)
     .option('--seed <n>', 'seed of the latency, content and fault draws', num('int'), 1)
     .option('--latency-scale <x>', 'multiply every latency (0.01: a 700 ms call takes 7 ms)', num('nonneg'), 1)
@@ -53,6 +54,7 @@ export function registerLlmCommands(program: Command): Command {
     .option('--fault-5xx <rate>', 'share of attempts answered HTTP 500', num('rate'))
     .option('--fault-timeout <rate>', 'share of attempts that hang past the client deadline', num('rate'))
     .option('--fault-malformed <rate>', 'share of attempts with a truncated JSON body', num('rate'))
+    .option('--max-body-bytes <n>', 'largest request body; larger ones get HTTP 413 (default 8 MiB)', num('int'))
     .action(async (f: ServeFlags) => {
       const anyLimit = f.limits || f.rpm !== undefined || f.tpm !== undefined || f.maxConcurrent !== undefined || f.windowMs !== undefined || f.queue;
       const limits: LlmLimits | undefined = anyLimit ? { rpm: f.rpm, tpm: f.tpm, maxConcurrent: f.maxConcurrent, windowMs: f.windowMs } : undefined;
@@ -64,7 +66,9 @@ export function registerLlmCommands(program: Command): Command {
         limits,
         queueing: f.queue ?? false,
         faults: { http5xx: f.fault5xx, timeout: f.faultTimeout, malformed: f.faultMalformed },
+        maxBodyBytes: f.maxBodyBytes,
       });
+      // Printed once it listens with the tokenizer loaded: clients can start at once.
       console.log(server.url);
       await new Promise<void>((resolve) => {
         const stop = () => resolve();

@@ -8,7 +8,7 @@ import type { LlmClient } from './types.ts';
 
 export { HttpLlm, LlmCallError } from './http-client.ts';
 export { startLlmServer } from './server.ts';
-export type { LlmFaults, LlmLimits, LlmServer, LlmServerMetrics } from './server.ts';
+export type { LlmCallInfo, LlmFaults, LlmLimits, LlmServer, LlmServerMetrics, PairingHints } from './server.ts';
 export { SimulatedLlm } from './simulator.ts';
 
 export type LlmTransport = 'inprocess' | 'http';

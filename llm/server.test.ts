@@ -303,3 +303,43 @@ describe('llm server: provider behaviour', () => {
     expect(a.m.faults.timeout).toBe(a.out.filter((x) => x === 'hang').length);
   }, 20_000);
 });
+
+describe('llm server: calls without the identity header', () => {
+  it('keys them by pairing markers (agent + inputs, then the outputs it wrote), else by normalized content', async () => {
+    const calls: { identity: string; keyedBy: string; logicalIdentity: string }[] = [];
+    const s = await start({
+      onCall: (c) => calls.push(c),
+      pairing: {
+        agents: [{ agent: 'world_analyst', marker: 'Analyzes global events, geopolitics', outputTokens: 80 }, { agent: 'editor', marker: 'Synthesizes all analyst perspectives' }],
+        inputs: [{ key: 'news-0', marker: 'market policy growth study report one' }, { key: 'news-1', marker: 'market policy growth study report two' }],
+        identity: (agent, keys) => `${agent}(${[...keys].sort().join('+')})`,
+      },
+    });
+    const schema = { type: 'object', properties: { takeaway: { type: 'string' } }, required: ['takeaway'] };
+    const ask = async (system: string, userText: string) => {
+      const r = await chat(s, { model: 'gpt-4.1', messages: [{ role: 'system', content: system }, { role: 'user', content: userText }], response_format: { type: 'json_schema', json_schema: { name: 'o', schema } } });
+      return (await r.json()).choices[0].message.content as string;
+    };
+    const a0 = await ask('Analyzes global events, geopolitics. Return only JSON.', 'story: market policy growth study report one');
+    await ask('Analyzes global events, geopolitics. Return only JSON.', 'story: market policy growth study report one'); // a repeat: its own draw
+    const a1 = await ask('Analyzes global events, geopolitics. Return only JSON.', 'story: market policy growth study report two');
+    await ask('Synthesizes all analyst perspectives', `analyses: ${a0} ${a1}`);
+    expect(calls.map((c) => c.identity)).toEqual(['world_analyst(news-0)', 'world_analyst(news-0)#1', 'world_analyst(news-1)', 'editor(world_analyst(news-0)+world_analyst(news-1))']);
+    expect(calls.every((c) => c.keyedBy === 'paired')).toBe(true);
+    // Unknown agent: keyed by the messages, with ids and clocks removed.
+    const r1 = await chat(s, { model: 'gpt-4.1', messages: msgs('run 3f2b0c1e-9a7d-4c1b-8e2f-0123456789ab at 2025-10-07T12:00:00Z') });
+    const r2 = await chat(s, { model: 'gpt-4.1', messages: msgs('run 0b5e7f1a-1c2d-4e3f-9a8b-abcdefabcdef at 2026-01-01T08:30:00Z') });
+    await r1.text(); await r2.text();
+    expect(calls.at(-2)!.keyedBy).toBe('content');
+    expect(calls.at(-1)!.identity).toBe(`${calls.at(-2)!.identity}#1`);
+    expect(s.metrics().identities).toEqual({ header: 0, paired: 4, content: 2 });
+    // A reset starts a new run: repeats count again, the in-flight peak restarts.
+    const before = s.reset();
+    expect(before.requests).toBe(6);
+    const r3 = await chat(s, { model: 'gpt-4.1', messages: msgs('run 3f2b0c1e-9a7d-4c1b-8e2f-0123456789ab at 2025-10-07T12:00:00Z') });
+    await r3.text();
+    expect(calls.at(-1)!.identity).toBe(calls.at(-3)!.identity);
+    const m = await (await fetch(`${s.url}/metrics`)).json();
+    expect(m).toMatchObject({ requests: 1, inFlightPeak: 1, resets: 1 });
+  });
+});

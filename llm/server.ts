@@ -16,7 +16,7 @@
 //   x-flockbench-attempt        0-based attempt number; faults are drawn per (identity, attempt)
 //
 // Without them (a real client), the server works as a provider would:
-// - identity: the call's logical input (see logicalIdentity): registered pairing markers give the
+// - identity: the call's logical input (see identify): registered pairing markers give the
 //   harness's own identity `agent(input keys)`; otherwise a hash of the messages with volatile
 //   parts (UUIDs, timestamps, long ids) removed. The n-th repeat of an identity in a run is keyed
 //   `identity#n` (a fallback or a retry is another call, with its own draw).
@@ -90,6 +90,21 @@ export interface LlmServerOptions {
   maxBodyBytes?: number;
   /** How calls without x-flockbench-identity find their harness identity (default: none). */
   pairing?: PairingHints;
+  /** Told about every answered chat call once its reply is composed (before it is sent). */
+  onCall?: (call: LlmCallInfo) => void;
+}
+
+/** One answered chat call, as the server drew and counted it. */
+export interface LlmCallInfo {
+  model: string;
+  identity: string;
+  /** The identity without its repeat suffix (`#n`): the logical call it belongs to. */
+  logicalIdentity: string;
+  keyedBy: 'header' | 'paired' | 'content';
+  promptTokens: number;
+  completionTokens: number;
+  /** Unscaled latency drawn for the reply (TTFT incl. prefill + output), ms. */
+  latencyMs: number;
 }
 
 /**
@@ -356,7 +371,7 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
    * The logical identity of a header-less call: the harness's `agent(keys)` when the pairing
    * markers identify one agent and its inputs, else a hash of the normalized messages.
    */
-  function logicalIdentity(messages: ChatMessage[]): { base: string; paired: boolean; outputTokens?: number } {
+  function identify(messages: ChatMessage[]): { base: string; paired: boolean; outputTokens?: number } {
     if (pairing) {
       const prompt = messages.filter((x) => x.role !== 'assistant' && x.role !== 'tool').map((x) => textOf(x.content)).join('\n');
       const agents = pairing.agents.filter((a) => a.marker.length >= MIN_MARKER_CHARS && prompt.includes(a.marker));
@@ -477,17 +492,18 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
 
     const identityHeader = header(req, 'x-flockbench-identity');
     const attemptHeader = Number(header(req, 'x-flockbench-attempt'));
-    let identity: string, attempt: number, keyedBy: keyof LlmServerMetrics['identities'], targetTokens: number | undefined, pairedBase: string | undefined;
+    let identity: string, logicalIdentity: string, attempt: number, keyedBy: keyof LlmServerMetrics['identities'], targetTokens: number | undefined, pairedBase: string | undefined;
     if (identityHeader) {
-      identity = identityHeader;
+      identity = logicalIdentity = identityHeader;
       keyedBy = 'header';
       if (Number.isInteger(attemptHeader) && attemptHeader >= 0) attempt = attemptHeader;
       else { attempt = attempts.get(identity) ?? 0; attempts.set(identity, attempt + 1); }
     } else {
-      const k = logicalIdentity(c.messages);
+      const k = identify(c.messages);
       const n = repeats.get(k.base) ?? 0;
       repeats.set(k.base, n + 1);
       identity = n ? `${k.base}#${n}` : k.base;
+      logicalIdentity = k.base;
       attempt = Number.isInteger(attemptHeader) && attemptHeader >= 0 ? attemptHeader : n;
       keyedBy = k.paired ? 'paired' : 'content';
       targetTokens = k.outputTokens;
@@ -533,7 +549,7 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
 
     m.identities[keyedBy]++;
     try {
-      await respond({ c, identity, attempt, promptTokens, declaredTokens, targetTokens, fixed, pairedBase, headerIdentity: !!identityHeader }, res, signal, l);
+      await respond({ c, identity, logicalIdentity, keyedBy, attempt, promptTokens, declaredTokens, targetTokens, fixed, pairedBase, headerIdentity: !!identityHeader }, res, signal, l);
     } finally {
       if (l) release();
     }
@@ -542,6 +558,8 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
   interface Call {
     c: ChatRequest;
     identity: string;
+    logicalIdentity: string;
+    keyedBy: LlmCallInfo['keyedBy'];
     attempt: number;
     promptTokens: number;
     /** x-flockbench-output-tokens: usage and latency follow the draw around it. */
@@ -621,6 +639,7 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
     const completion = choices.reduce((s, ch) => s + ch.completionTokens, 0);
     const lat = latencyOf(c.model, d, x.promptTokens, Math.max(...choices.map((ch) => ch.completionTokens)));
     if (x.pairedBase && choices[0].marker.length >= MIN_MARKER_CHARS) inputMarkers.set(choices[0].marker, x.pairedBase);
+    opts.onCall?.({ model: c.model, identity: x.identity, logicalIdentity: x.logicalIdentity, keyedBy: x.keyedBy, promptTokens: x.promptTokens, completionTokens: completion, latencyMs: lat.totalMs });
     const ttftMs = lat.ttftMs * scale;
     const totalMs = lat.totalMs * scale;
     const t0 = performance.now();
