@@ -379,7 +379,12 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
       agents.sort((a, b) => b.marker.length - a.marker.length);
       const agent = agents.length && (agents.length === 1 || agents[0].marker.length > agents[1].marker.length) ? agents[0] : undefined;
       if (agent) {
-        const keys = [...new Set([...inputMarkers].filter(([marker]) => prompt.includes(marker)).map(([, key]) => key))];
+        // DSPy prompts carry more than the inputs (Flock passes earlier artifacts of the same
+        // correlation as a `context` field): look for input markers in the `input` field only.
+        const at = prompt.lastIndexOf('[[ ## input ## ]]');
+        const next = at < 0 ? -1 : prompt.indexOf('[[ ## ', at + 1);
+        const inputs = at < 0 ? prompt : prompt.slice(at, next < 0 ? undefined : next);
+        const keys = [...new Set([...inputMarkers].filter(([marker]) => inputs.includes(marker)).map(([, key]) => key))];
         if (keys.length) return { base: pairing.identity(agent.agent, keys), paired: true, outputTokens: agent.outputTokens };
       }
     }
