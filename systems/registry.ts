@@ -2,10 +2,10 @@
 // Each entry declares its parameters (validated before anything runs) and loads its
 // implementation lazily, so listing systems or running one never pays for importing the others.
 import { UserError } from '../core/errors.ts';
-import type { ParamDefs } from '../core/params.ts';
+import { resolveParams, type ParamDefs } from '../core/params.ts';
 import { blackboardParams, deferredParams } from './blackboard/params.ts';
 import { kafkaParams } from './blackboard-kafka/params.ts';
-import { flockRealParams } from './flock-real/params.ts';
+import { flockRealParams, flockRealSettings } from './flock-real/params.ts';
 import { parallelParams, stepwiseParams } from './langgraph/params.ts';
 import type { System, SystemEntry } from './types.ts';
 
@@ -44,8 +44,11 @@ export const SYSTEMS: SystemEntry<ParamDefs, unknown>[] = [
     load: async () => (await import('./blackboard-kafka/system.ts')).blackboardKafkaSystem(),
   }),
   entry({
-    name: 'flock-real', store: 'flock-memory', params: flockRealParams, policy: () => ({ kind: 'dataflow' }),
-    description: 'The real Flock (PyPI flock-core 0.5.7, Python, out of process): its publish/matching/semaphores/BatchSpec/store, LLM engine replaced by one HTTP call to the simulator',
+    name: 'flock-real', store: 'flock-memory', params: flockRealParams,
+    // DSPyEngine runs the synchronous DSPy program on the event loop: one call at a time.
+    policy: (p) => ({ kind: p.engine === 'dspy' ? 'serial' : 'dataflow' }),
+    check: (p) => { flockRealSettings(p); },
+    description: 'The real Flock (PyPI flock-core 0.5.7, Python, out of process): its publish/matching/semaphores/BatchSpec/store; engine: http (idealized: one async HTTP call per execution, default) or dspy (its DSPyEngine + LiteLLM, as shipped)',
     load: async () => (await import('./flock-real/system.ts')).flockRealSystem(),
   }),
 ];
@@ -56,6 +59,16 @@ export function systemEntry(name: string): SystemEntry<ParamDefs, unknown> {
   const s = SYSTEMS.find((x) => x.name === name);
   if (!s) throw new UnknownSystemError(`unknown system '${name}' (known: ${SYSTEMS.map((x) => x.name).join(', ')})`);
   return s;
+}
+
+/**
+ * A system's parameters as given (`systemParams.<name>`), resolved against its declaration and
+ * checked across parameters: a bad one is a BadParamError naming the key, before anything runs.
+ */
+export function resolveSystemParams(entry: SystemEntry<ParamDefs, unknown>, given: Record<string, unknown> = {}): Record<string, unknown> {
+  const resolved = resolveParams(`systemParams.${entry.name}`, entry.params, given) as Record<string, unknown>;
+  entry.check?.(resolved);
+  return resolved;
 }
 
 export async function loadSystem(name: string): Promise<System<unknown>> {

@@ -130,6 +130,8 @@ export interface SystemEntry<D extends ParamDefs = ParamDefs, P = Resolved<D>> {
   params: D;
   /** Its scheduling policy under these parameters (open: the run has open-loop arrivals). */
   policy(params: P, open: boolean): SchedulingPolicy;
+  /** Constraints between parameters the declaration cannot express; throws BadParamError. */
+  check?(params: P): void;
   /** Loaded lazily, so listing systems never imports LangGraph or broker clients. */
   load(): Promise<System<P>>;
 }
