@@ -73,7 +73,7 @@ function stringValue(s: Schema, ctx: Ctx): string {
     case 'uri': case 'url': return `https://example.com/${prose(rng, 1)}/${hex(rng, 6)}`;
     case 'uuid': return `${hex(rng, 8)}-${hex(rng, 4)}-4${hex(rng, 3)}-a${hex(rng, 3)}-${hex(rng, 12)}`;
   }
-  const min = typeof s.minLength === 'number' ? s.minLength : 0;
+  const min = typeof s.minLength === 'number' ? Math.min(s.minLength, MAX_STRING_CHARS) : 0;
   const max = typeof s.maxLength === 'number' ? s.maxLength : undefined;
   const free = max === undefined;
   let str = prose(ctx.text, free ? ctx.words : Math.max(1, Math.min(ctx.words, Math.ceil((max ?? 0) / 6))));
@@ -104,7 +104,13 @@ function numberValue(s: Schema, integer: boolean, rng: () => number): number {
   return v;
 }
 
+/** Past this depth a value is cut short (null): a schema that requires itself has no finite instance. */
+const HARD_DEPTH = 48;
+/** Longest string written, whatever minLength asks (a model would hit max_tokens first). */
+const MAX_STRING_CHARS = 65_536;
+
 function value(s0: unknown, ctx: Ctx, depth: number): unknown {
+  if (depth > HARD_DEPTH) return null;
   if (!s0 || typeof s0 !== 'object') return prose(ctx.text, 2); // `true` / `{}`: anything goes
   let s = s0 as Schema;
   for (let hops = 0; typeof s.$ref === 'string' && hops < 32; hops++) {

@@ -52,8 +52,8 @@ export async function probeLatency(o: ProbeOptions): Promise<{ rows: ProbeRow[];
     dTotal.push(d.totalMs * o.latencyScale);
   };
   try {
-    // Unmeasured warm-up: opens the keep-alive connections and loads the server's tokenizer
-    // (lazy, ~1-2 s on first use), which would otherwise land in the first wave's TTFT.
+    // Unmeasured warm-up: opens the keep-alive connections (and warms a remote server's JIT),
+    // which would otherwise land in the first wave's TTFT.
     await Promise.all(Array.from({ length: o.concurrency }, (_, k) => one(-1 - k, false)));
     await Promise.all(Array.from({ length: Math.min(o.concurrency, o.requests) }, async () => {
       while (next < o.requests) await one(next++);

@@ -475,7 +475,8 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
     }
     const c = validateChatRequest(body);
     const outHeader = Number(header(req, 'x-flockbench-output-tokens'));
-    const declaredTokens = outHeader > 0 ? outHeader : undefined;
+    // A declared length is the harness's; still bounded by the model's output cap.
+    const declaredTokens = outHeader > 0 ? Math.min(Math.round(outHeader), c.profile.maxOutputTokens) : undefined;
     const ptHeader = header(req, 'x-flockbench-prompt-tokens');
     let fixed: Record<string, unknown> | undefined;
     const fixedHeader = header(req, 'x-flockbench-fixed');
@@ -585,8 +586,9 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
     const key = index ? `${x.identity}~${index}` : x.identity;
     const rngFor = (stream: string) => () => keyedRng(seed, 'content', key, stream);
     const sized = (schema: unknown, target?: number) => valueForSchema(schema, (s) => rngFor(s)(), { targetTokens: target, countTokens: count });
-    const declared = x.declaredTokens !== undefined ? realizedTokens(d, x.declaredTokens) : undefined;
-    const target = declared ?? realizedTokens(d, x.targetTokens ?? DEFAULT_OUTPUT_TOKENS);
+    const cap = c.profile.maxOutputTokens;
+    const declared = x.declaredTokens !== undefined ? Math.min(cap, realizedTokens(d, x.declaredTokens)) : undefined;
+    const target = declared ?? Math.min(cap, realizedTokens(d, x.targetTokens ?? DEFAULT_OUTPUT_TOKENS));
     let text: string, marker = '', toolCall: Choice['toolCall'];
     let known: number | undefined; // token count known without encoding (prose: a token a word)
     const tool = chooseTool(c);
