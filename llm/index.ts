@@ -64,7 +64,8 @@ export async function createLlm(kind: LlmTransport, opts: CreateLlmOptions): Pro
   const latencyScale = opts.latencyScale ?? 1;
   if (kind === 'inprocess') return new SimulatedLlm({ seed: opts.seed, latencyScale, tail: opts.tail });
   const { url, limits, faults, queueing, warmConnections, ...client } = opts;
-  const server = url ? undefined : await startLlmServer({ seed: opts.seed, latencyScale, tail: opts.tail, limits, faults, queueing });
+  // The harness sends its own prompt counts and lengths: no tokenizer needed up front.
+  const server = url ? undefined : await startLlmServer({ seed: opts.seed, latencyScale, tail: opts.tail, limits, faults, queueing, loadTokenizer: false });
   const llm = new OwnedHttpLlm({ ...client, url: url ?? server!.url, seed: opts.seed, tail: opts.tail, latencyScale }, server);
   if (warmConnections) await llm.warmUp(warmConnections);
   return llm;

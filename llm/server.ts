@@ -90,6 +90,13 @@ export interface LlmServerOptions {
   maxBodyBytes?: number;
   /** How calls without x-flockbench-identity find their harness identity (default: none). */
   pairing?: PairingHints;
+  /**
+   * Load the tokenizer before listening (default true), so no request pays for it. A server that
+   * only the harness calls (it sends x-flockbench-prompt-tokens and a declared length) can pass
+   * false: the o200k tables are then loaded on the first request that needs a count. They make
+   * every GC of the process dearer, which shows in rate-limit timing on a busy 2-core box.
+   */
+  loadTokenizer?: boolean;
   /** Told about every answered chat call once its reply is composed (before it is sent). */
   onCall?: (call: LlmCallInfo) => void;
 }
@@ -349,7 +356,7 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
   const queueing = opts.queueing ?? false;
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const pairing = opts.pairing;
-  await loadEncoder();
+  if (opts.loadTokenizer ?? true) await loadEncoder();
 
   const fresh = (): LlmServerMetrics => ({
     requests: 0, connections: 0, byStatus: {}, rateLimited: 0, queued: 0, queueDepth: 0,
@@ -490,7 +497,7 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
     let promptTokens: number;
     if (ptHeader !== undefined && Number.isFinite(Number(ptHeader))) promptTokens = Number(ptHeader);
     else {
-      const enc = encoderNow();
+      const enc = encoderNow() ?? (await loadEncoder());
       const budget = { chars: EXACT_CHARS };
       promptTokens = countPromptTokens(enc, c.messages, budget) + countToolTokens(enc, c.rawTools as never[], budget) + countResponseFormatTokens(enc, c.rawResponseFormat, budget);
     }
@@ -581,7 +588,7 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
   /** Compose one choice: what is written, its length, its finish reason. */
   function compose(x: Call, d: CallDraw, index: number): Choice {
     const { c } = x;
-    const enc = encoderNow();
+    const enc = encoderNow(); // loaded: at start, or by the prompt count of a header-less call
     const count = (t: string) => countText(enc, t, { chars: Number.POSITIVE_INFINITY });
     const key = index ? `${x.identity}~${index}` : x.identity;
     const rngFor = (stream: string) => () => keyedRng(seed, 'content', key, stream);

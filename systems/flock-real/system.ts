@@ -98,7 +98,7 @@ export function flockRealSystem(): System<FlockRealParams> {
       // engine http sends the harness's headers (counts need no tokenizer); dspy needs counts and pairing.
       const server = await startLlmServer({
         port: 0, seed: ctx.seed, latencyScale: ctx.latencyScale, tail,
-        ...(dspy ? { pairing: pairingFor(w), onCall } : {}),
+        ...(dspy ? { pairing: pairingFor(w), onCall } : { loadTokenizer: false }),
       });
       // Flock writes .flock/ (logs, traces) where it runs: keep it out of the repo.
       const cwd = dspy ? mkdtempSync(join(tmpdir(), 'flock-real-')) : ROOT;
