@@ -160,7 +160,7 @@ function value(s0: unknown, ctx: Ctx, depth: number): unknown {
       const items = s.items && typeof s.items === 'object' && !Array.isArray(s.items) ? s.items : {};
       const out: unknown[] = [];
       const seen = new Set<string>();
-      for (let i = 0, tries = 0; out.length < n && tries < n * 8; tries++) {
+      for (let tries = 0; out.length < n && tries < n * 8; tries++) {
         const v = value(items, ctx, depth + 1);
         if (s.uniqueItems === true) {
           const k = JSON.stringify(v);
@@ -168,7 +168,6 @@ function value(s0: unknown, ctx: Ctx, depth: number): unknown {
           seen.add(k);
         }
         out.push(v);
-        i++;
       }
       return out;
     }

@@ -177,7 +177,9 @@ describe('simulated LLM with the Node openai SDK', () => {
   it('streams: content and usage as the non-streamed reply', async () => {
     const req = { model: 'gpt-4.1-mini', messages: user('stream this'), max_tokens: 50 };
     const stream = await client.chat.completions.create({ ...req, stream: true, stream_options: { include_usage: true } });
-    let text = '', usage, finish;
+    let text = '';
+    let usage: { completion_tokens: number; prompt_tokens: number } | undefined | null;
+    let finish: string | null | undefined;
     for await (const chunk of stream) {
       text += chunk.choices[0]?.delta?.content ?? '';
       finish = chunk.choices[0]?.finish_reason ?? finish;

@@ -701,9 +701,11 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
     await at(ttftMs);
     m.byStatus[200] = (m.byStatus[200] ?? 0) + 1;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', ...rl });
-    choices.forEach((ch, index) => res.write(chunk(index, ch.toolCall
-      ? { role: 'assistant', content: null, tool_calls: [{ index: 0, id: ch.toolCall.id, type: 'function', function: { name: ch.toolCall.name, arguments: '' } }] }
-      : { role: 'assistant', content: '', refusal: null })));
+    choices.forEach((ch, index) => {
+      res.write(chunk(index, ch.toolCall
+        ? { role: 'assistant', content: null, tool_calls: [{ index: 0, id: ch.toolCall.id, type: 'function', function: { name: ch.toolCall.name, arguments: '' } }] }
+        : { role: 'assistant', content: '', refusal: null }));
+    });
     // At most 16 chunks and at least ~2 ms apart: more would only cost CPU, not fidelity.
     const longest = Math.max(...choices.map((ch) => ch.text.length));
     const n = Math.max(1, Math.min(16, Math.max(...choices.map((ch) => ch.completionTokens)), longest, Math.floor((totalMs - ttftMs) / 2)));
@@ -720,7 +722,7 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
         if (piece) res.write(chunk(index, ch.toolCall ? { tool_calls: [{ index: 0, function: { arguments: piece } }] } : { content: piece }));
       });
     }
-    choices.forEach((ch, index) => res.write(chunk(index, {}, ch.finish)));
+    choices.forEach((ch, index) => { res.write(chunk(index, {}, ch.finish)); });
     if (c.includeUsage) res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: c.model, choices: [], usage })}\n\n`);
     res.end('data: [DONE]\n\n');
   }
