@@ -29,12 +29,26 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
-function chat(s: LlmServer, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+function chat(s: LlmServer, body: unknown, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
   return fetch(`${s.url}/v1/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
+    signal,
   });
+}
+
+/** Poll until `cond` holds (a state of the server, not a duration); fails after 30 s. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (const t0 = performance.now(); !cond(); await new Promise((r) => setTimeout(r, 5))) {
+    if (performance.now() - t0 > 30_000) throw new Error(`timed out waiting for ${what}`);
+  }
+}
+
+/** A rate-limiter clock the test moves: admissions are then counted, not raced. */
+function manualClock() {
+  const c = { ms: 0, now: () => c.ms };
+  return c;
 }
 
 const msgs = (text: string) => [{ role: 'user', content: text }];
@@ -212,37 +226,38 @@ describe('llm server: latency', () => {
 });
 
 describe('llm server: provider behaviour', () => {
-  it('answers 429 with rate-limit headers once RPM is exceeded, and admits again after the window', async () => {
-    const s = await start({ limits: { rpm: 20, windowMs: 1000 } });
+  it('admits exactly RPM requests per window, answers the rest 429 with rate-limit headers, and refills continuously', async () => {
+    const clock = manualClock();
+    const s = await start({ limits: { rpm: 20, windowMs: 1000 }, clock: clock.now });
     const burst = async (k: number, tag: string) => Promise.all(Array.from({ length: k }, (_, i) =>
       chat(s, { model: 'gpt-4o-mini', messages: msgs('r') }, { 'x-flockbench-identity': `${tag}:${i}`, 'x-flockbench-prompt-tokens': '10', 'x-flockbench-output-tokens': '10' })));
     const first = await burst(30, 'a');
+    expect(first.filter((r) => r.status === 200)).toHaveLength(20); // the full bucket, no more
     const limited = first.filter((r) => r.status === 429);
-    // 20 from the full bucket; on a loaded box the burst can take long enough for one or two refills.
-    const ok = first.filter((r) => r.status === 200).length;
-    expect(ok).toBeGreaterThanOrEqual(20);
-    expect(ok).toBeLessThanOrEqual(22);
-    expect(limited).toHaveLength(30 - ok);
+    expect(limited).toHaveLength(10);
     const r = limited[0];
-    const retryMs = Number(r.headers.get('retry-after-ms'));
-    expect(retryMs).toBeGreaterThan(0);
-    expect(retryMs).toBeLessThanOrEqual(50); // one request refills every 1000/20 ms
+    expect(r.headers.get('retry-after-ms')).toBe('50'); // one request refills every 1000/20 ms
     expect(r.headers.get('retry-after')).toBe('1');
     expect(r.headers.get('x-ratelimit-limit-requests')).toBe('20');
     expect(r.headers.get('x-ratelimit-remaining-requests')).toBe('0');
-    expect(r.headers.get('x-ratelimit-reset-requests')).toMatch(/^\d+(ms|(\.\d+)?s)$/);
+    expect(r.headers.get('x-ratelimit-reset-requests')).toBe('1s');
     expect(r.headers.get('x-ratelimit-limit-tokens')).toBe(String(MODELS['gpt-4o-mini'].tpm));
     const body = await r.json();
     expect(body.error.code).toBe('rate_limit_exceeded');
     expect(body.error.type).toBe('requests');
-    await new Promise((res) => setTimeout(res, 1050));
+    clock.ms += 1000;
     const second = await burst(20, 'b');
     expect(second.map((x) => x.status)).toEqual(Array(20).fill(200));
-    expect(s.metrics().rateLimited).toBe(30 - ok);
+    clock.ms += 49; // 0.98 of a request: still none
+    expect((await burst(1, 'c'))[0].status).toBe(429);
+    clock.ms += 1;
+    expect((await burst(1, 'd'))[0].status).toBe(200);
+    expect(s.metrics().rateLimited).toBe(11);
   });
 
   it('limits tokens per window and concurrency, and queues instead of rejecting when asked', async () => {
-    const s = await start({ limits: { rpm: 1000, tpm: 1000, windowMs: 1000 } });
+    const clock = manualClock();
+    const s = await start({ limits: { rpm: 1000, tpm: 1000, windowMs: 1000 }, clock: clock.now });
     const h = (i: number) => ({ 'x-flockbench-identity': `t:${i}`, 'x-flockbench-prompt-tokens': '150', 'x-flockbench-output-tokens': '50' });
     const rs = await Promise.all(Array.from({ length: 8 }, (_, i) => chat(s, { model: 'gpt-4.1', messages: msgs('t') }, h(i))));
     expect(rs.filter((r) => r.status === 200)).toHaveLength(5); // 5 x 200 tokens = 1000
@@ -252,19 +267,36 @@ describe('llm server: provider behaviour', () => {
     expect(big.status).toBe(429);
     expect((await big.json()).error.message).toMatch(/Request too large/);
 
-    const c = await start({ latencyScale: 0.01, limits: { rpm: 10_000, tpm: 10_000_000, maxConcurrent: 3 } });
-    const cs = await Promise.all(Array.from({ length: 6 }, (_, i) => chat(c, { model: 'gpt-4o-mini', messages: msgs(`c${i}`) })));
-    expect(cs.filter((r) => r.status === 429)).toHaveLength(3);
+    // Concurrency: every admitted request hangs (a timeout fault) until its client leaves, so
+    // the 3 slots are held for as long as the test says, whatever the machine's speed.
+    const c = await start({ limits: { rpm: 10_000, tpm: 10_000_000, maxConcurrent: 3 }, faults: { timeout: 1, hangMs: 600_000 } });
+    const hold = () => { const ac = new AbortController(); return { ac, done: chat(c, { model: 'gpt-4o-mini', messages: msgs('c') }, {}, ac.signal).catch(() => 'left') }; };
+    const held = [hold(), hold(), hold()];
+    await until(() => c.metrics().faults.timeout === 3, '3 admitted requests');
+    const over = await Promise.all(Array.from({ length: 3 }, (_, i) => chat(c, { model: 'gpt-4o-mini', messages: msgs(`c${i}`) })));
+    expect(over.map((r) => r.status)).toEqual([429, 429, 429]);
+    for (const x of held) x.ac.abort();
+    await Promise.all(held.map((x) => x.done));
+    await until(() => c.metrics().inFlight === 0, 'the held slots to free');
+    const again = hold();
+    await until(() => c.metrics().faults.timeout === 4, 'a request admitted into a freed slot');
+    again.ac.abort();
+    await again.done;
 
-    const q = await start({ latencyScale: 0.001, queueing: true, limits: { rpm: 20, windowMs: 500, maxConcurrent: 5 } });
-    const t0 = performance.now();
-    const qs = await Promise.all(Array.from({ length: 40 }, (_, i) => chat(q, { model: 'gpt-4o-mini', messages: msgs(`q${i}`) })));
+    // Queueing: with the clock stopped exactly RPM requests are admitted and the rest wait in
+    // FIFO order (no 429); one window later they all go through.
+    const qc = manualClock();
+    const q = await start({ latencyScale: 0.001, queueing: true, limits: { rpm: 20, windowMs: 500, maxConcurrent: 5 }, clock: qc.now });
+    const all = Promise.all(Array.from({ length: 40 }, (_, i) => chat(q, { model: 'gpt-4o-mini', messages: msgs(`q${i}`) })));
+    await until(() => q.metrics().byStatus[200] === 20 && q.metrics().queueDepth === 20, '20 answered, 20 waiting');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(q.metrics()).toMatchObject({ byStatus: { 200: 20 }, queueDepth: 20, rateLimited: 0 });
+    qc.ms += 500;
+    const qs = await all;
     expect(qs.map((r) => r.status)).toEqual(Array(40).fill(200));
-    // 20 at once, then 20 more refilled at 40/s: ~500 ms of queueing.
-    expect(performance.now() - t0).toBeGreaterThanOrEqual(450);
     const m = q.metrics();
     expect(m.rateLimited).toBe(0);
-    expect(m.queued).toBeGreaterThan(0);
+    expect(m.queued).toBeGreaterThanOrEqual(20);
     expect(m.queueDepth).toBe(0);
     // Too large to ever fit: 429 at once even in queueing mode, and the queue is not blocked.
     const huge = await chat(q, { model: 'gpt-4.1', messages: msgs('h') }, { 'x-flockbench-prompt-tokens': '300000' });
@@ -273,7 +305,8 @@ describe('llm server: provider behaviour', () => {
   });
 
   it('injects 5xx, hangs and malformed bodies, keyed by (identity, attempt)', async () => {
-    const faults = { http5xx: 0.2, timeout: 0.1, malformed: 0.2, hangMs: 200 };
+    // A hang ends when the server drops the connection after hangMs: no client deadline races it.
+    const faults = { http5xx: 0.2, timeout: 0.1, malformed: 0.2, hangMs: 20 };
     const observe = async () => {
       const s = await start({ faults });
       const out: string[] = [];
@@ -301,7 +334,7 @@ describe('llm server: provider behaviour', () => {
     expect(a.out).toContain('hang');
     expect(a.out.filter((x) => x === '200:json').length).toBeGreaterThan(40);
     expect(a.m.faults.timeout).toBe(a.out.filter((x) => x === 'hang').length);
-  }, 20_000);
+  });
 });
 
 describe('llm server: calls without the identity header', () => {

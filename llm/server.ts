@@ -97,6 +97,12 @@ export interface LlmServerOptions {
    * every GC of the process dearer, which shows in rate-limit timing on a busy 2-core box.
    */
   loadTokenizer?: boolean;
+  /**
+   * The rate limiter's clock, ms (default performance.now). Buckets refill and queued requests
+   * are admitted by it; latencies are always waited in real time. Tests pass one they advance,
+   * so admissions can be counted exactly whatever the machine's load.
+   */
+  clock?: () => number;
   /** Told about every answered chat call once its reply is composed (before it is sent). */
   onCall?: (call: LlmCallInfo) => void;
 }
@@ -356,6 +362,7 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
   const queueing = opts.queueing ?? false;
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const pairing = opts.pairing;
+  const clock = opts.clock ?? (() => performance.now());
   if (opts.loadTokenizer ?? true) await loadEncoder();
 
   const fresh = (): LlmServerMetrics => ({
@@ -402,7 +409,7 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
     let l = limiters.get(model);
     if (!l) {
       const p = MODELS[model];
-      const now = performance.now();
+      const now = clock();
       l = { requests: new TokenBucket(limits?.rpm ?? p.rpm, windowMs, now), tokens: new TokenBucket(limits?.tpm ?? p.tpm, windowMs, now), queue: [] };
       limiters.set(model, l);
     }
@@ -434,7 +441,7 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
     while (l.queue.length) {
       const head = l.queue[0];
       if (head.cancelled) { l.queue.shift(); m.queueDepth--; continue; }
-      const now = performance.now();
+      const now = clock();
       const a = check(l, head.need, now);
       if (a.ok) {
         l.queue.shift();
@@ -528,7 +535,7 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
     if (limits) {
       l = limiter(c.model);
       const need = promptTokens + (declaredTokens ?? c.maxTokens ?? DEFAULT_OUTPUT_TOKENS);
-      const now = performance.now();
+      const now = clock();
       if (need > l.tokens.capacity) {
         // Could never be admitted: OpenAI answers 429 "Request too large" at once, queue or not.
         m.rateLimited++;
@@ -660,7 +667,7 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
     const u = keyedRng(seed, 'fault', x.identity, x.attempt)();
     const r5 = faults.http5xx ?? 0, rt = faults.timeout ?? 0, rm = faults.malformed ?? 0;
     const fault = u < r5 ? 'http5xx' : u < r5 + rt ? 'timeout' : u < r5 + rt + rm ? 'malformed' : undefined;
-    const rl = l ? rateHeaders(l, performance.now()) : {};
+    const rl = l ? rateHeaders(l, clock()) : {};
 
     if (fault === 'timeout') {
       m.faults.timeout++;
