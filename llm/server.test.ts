@@ -58,15 +58,6 @@ function quantile(xs: number[], q: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
 }
 
-async function pool<T>(n: number, concurrency: number, f: (i: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = new Array(n);
-  let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < n) { const i = next++; out[i] = await f(i); }
-  }));
-  return out;
-}
-
 describe('llm server: OpenAI surface', () => {
   it('returns schema-valid structured output, the same payload as the in-process simulator', async () => {
     const s = await start();
@@ -180,49 +171,51 @@ describe('llm server: latency', () => {
     for (const id of ids) expect(withHeader.get(id)).toBe(drawLatency({ seed: 7 }, { model: 'claude-sonnet-4.x', identity: id, outputTokens: 256 }).tokensOut);
   });
 
-  it('2k requests: measured TTFT and total percentiles match the keyed draw and the profile (scaled)', async () => {
-    const scale = 0.1;
-    const model = 'gpt-4o-mini';
-    const n = 2000;
+  it('never answers before the keyed draw, and waits the draw at the given scale (not twice it)', async () => {
+    // Timing figures (percentiles of measured vs drawn TTFT) are `flockbench llm probe`'s job;
+    // here only what holds on any machine. A response never comes before its own draw (delays
+    // only add). And measured total against drawn total has a slope of 1: scheduling noise on a
+    // loaded box adds delay that does not grow with the draw, so the median pairwise slope
+    // (Theil-Sen) stays near 1 while a wrong scale (x2) or a mis-keyed draw (no relation, ~0)
+    // moves it far away. Declared lengths from 20 to 2000 tokens spread the draws over seconds;
+    // they are shuffled over the requests, so the order in which a busy event loop serves them
+    // (which adds its own delay) does not line up with the draws.
+    const scale = 0.2;
+    const model = 'claude-sonnet-4.x';
+    const n = 100;
     const s = await start({ latencyScale: scale });
     const agent = new Agent({ keepAlive: true });
-    const post = (identity: string) => new Promise<{ identity: string; ttft: number; total: number }>((resolve, reject) => {
+    const lengths = shuffled(Array.from({ length: n }, (_, i) => 20 + 20 * i), keyedRng(1, 'lengths'));
+    const outputTokens = (i: number) => lengths[i];
+    const post = (i: number) => new Promise<{ ttft: number; total: number }>((resolve, reject) => {
       const t0 = performance.now();
-      const r = request(`${s.url}/v1/chat/completions`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'x-flockbench-identity': identity, 'x-flockbench-output-tokens': '30', 'x-flockbench-prompt-tokens': '100' } }, (res) => {
+      const headers = { 'content-type': 'application/json', 'x-flockbench-identity': `lat:${i}`, 'x-flockbench-output-tokens': String(outputTokens(i)), 'x-flockbench-prompt-tokens': '100' };
+      const r = request(`${s.url}/v1/chat/completions`, { method: 'POST', agent, headers }, (res) => {
         const ttft = performance.now() - t0; // headers go out with the first chunk, at TTFT
         res.on('data', () => {});
-        res.on('end', () => resolve({ identity, ttft, total: performance.now() - t0 }));
+        res.on('end', () => resolve({ ttft, total: performance.now() - t0 }));
       });
       r.on('error', reject);
       r.end(JSON.stringify({ model, messages: msgs('q'), stream: true }));
     });
-    const samples = await pool(n, 24, (i) => post(`lat:${i}`));
+    const samples = await Promise.all(Array.from({ length: n }, (_, i) => post(i)));
     agent.destroy();
-    const drawn = samples.map((x) => drawLatency({ seed: 7 }, { model, identity: x.identity, outputTokens: 30 }));
-    // Never early: each request takes at least its own scaled draw (paired, so keyed correctly).
+    const drawn = samples.map((_, i) => drawLatency({ seed: 7 }, { model, identity: `lat:${i}`, outputTokens: outputTokens(i), promptTokens: 100 }));
     samples.forEach((x, i) => {
       expect(x.ttft).toBeGreaterThanOrEqual(drawn[i].ttftMs * scale - 1);
       expect(x.total).toBeGreaterThanOrEqual(drawn[i].totalMs * scale - 1);
     });
-    const p = MODELS[model].ttftMs;
-    for (const [q, target] of [[0.5, p.p50], [0.95, p.p95], [0.99, p.p99]] as const) {
-      const mT = quantile(samples.map((x) => x.ttft), q);
-      const dT = quantile(drawn.map((x) => x.ttftMs * scale), q);
-      const mTot = quantile(samples.map((x) => x.total), q);
-      const dTot = quantile(drawn.map((x) => x.totalMs * scale), q);
-      // Transport and scheduling overhead only adds. On an idle 2-core box it is ~1-5 ms; on a
-      // shared CI box (load 6 on 2 cores) we saw +20 ms at p50 and +90 ms at p95 from descheduling,
-      // so the upper bound is 10% + 100 ms: loose, but a wrong scale (x2) or a mis-keyed draw fails.
-      expect(mT).toBeGreaterThanOrEqual(dT - 1);
-      expect(mT).toBeLessThanOrEqual(dT * 1.1 + 100);
-      expect(mTot).toBeGreaterThanOrEqual(dTot - 1);
-      expect(mTot).toBeLessThanOrEqual(dTot * 1.1 + 100);
-      // The draw against the public target: 2k samples put the p99 on ~20 tail points, so allow
-      // 25% there; 8% at p50/p95 (binomial s.e. of the p95 is ~0.5 points of probability).
-      const tol = q === 0.99 ? 0.25 : 0.08;
-      expect(Math.abs(dT / scale - target) / target).toBeLessThanOrEqual(tol);
+    const slopes: number[] = [];
+    for (let i = 0; i < n; i++) {
+      for (let j = i + 1; j < n; j++) {
+        const dx = (drawn[j].totalMs - drawn[i].totalMs) * scale;
+        if (Math.abs(dx) >= 200) slopes.push((samples[j].total - samples[i].total) / dx);
+      }
     }
-  }, 20_000);
+    const slope = quantile(slopes, 0.5);
+    expect(slope).toBeGreaterThan(0.7);
+    expect(slope).toBeLessThan(1.4);
+  });
 });
 
 describe('llm server: provider behaviour', () => {

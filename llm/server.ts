@@ -479,7 +479,13 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
     res.end(body);
   }
 
-  async function chat(req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
+  /**
+   * `arrivedAt`: when the request came in. Its latency is waited from there (or from its
+   * admission, if it queued), so the CPU the server spends reading, counting and composing
+   * replies on a busy event loop is absorbed by the wait instead of added to it.
+   */
+  async function chat(req: IncomingMessage, res: ServerResponse, signal: AbortSignal, arrivedAt: number): Promise<void> {
+    let t0 = arrivedAt;
     const raw = await readBody(req, maxBodyBytes);
     let body: unknown;
     try {
@@ -553,6 +559,7 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
             signal.addEventListener('abort', () => { w.cancelled = true; reject(signal.reason); }, { once: true });
             pump(c.model);
           });
+          t0 = performance.now(); // queueing delay comes on top of the draw
         } else {
           m.rateLimited++;
           const lim = a.reason === 'tokens' ? l.tokens.capacity : a.reason === 'requests' ? l.requests.capacity : limits.maxConcurrent;
@@ -569,7 +576,7 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
 
     m.identities[keyedBy]++;
     try {
-      await respond({ c, identity, logicalIdentity, keyedBy, attempt, promptTokens, declaredTokens, targetTokens, fixed, pairedBase, headerIdentity: !!identityHeader }, res, signal, l);
+      await respond({ c, identity, logicalIdentity, keyedBy, attempt, promptTokens, declaredTokens, targetTokens, fixed, pairedBase, headerIdentity: !!identityHeader }, res, signal, l, t0);
     } finally {
       if (l) release();
     }
@@ -653,7 +660,7 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
     return { message, text, toolCall, finish, completionTokens: tokens, marker };
   }
 
-  async function respond(x: Call, res: ServerResponse, signal: AbortSignal, l: ModelLimiter | undefined): Promise<void> {
+  async function respond(x: Call, res: ServerResponse, signal: AbortSignal, l: ModelLimiter | undefined, t0: number): Promise<void> {
     const { c } = x;
     const d = drawCall({ seed, tail }, { model: c.model, identity: x.identity });
     const choices = Array.from({ length: c.n }, (_, i) => compose(x, d, i));
@@ -663,7 +670,6 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
     opts.onCall?.({ model: c.model, identity: x.identity, logicalIdentity: x.logicalIdentity, keyedBy: x.keyedBy, promptTokens: x.promptTokens, completionTokens: completion, latencyMs: lat.totalMs });
     const ttftMs = lat.ttftMs * scale;
     const totalMs = lat.totalMs * scale;
-    const t0 = performance.now();
     const u = keyedRng(seed, 'fault', x.identity, x.attempt)();
     const r5 = faults.http5xx ?? 0, rt = faults.timeout ?? 0, rm = faults.malformed ?? 0;
     const fault = u < r5 ? 'http5xx' : u < r5 + rt ? 'timeout' : u < r5 + rt + rm ? 'malformed' : undefined;
@@ -752,6 +758,7 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
     m.requests++;
     m.inFlight++;
     m.inFlightPeak = Math.max(m.inFlightPeak, m.inFlight);
+    const arrivedAt = performance.now();
     const ac = new AbortController();
     live.add(ac);
     const counted = m;
@@ -762,7 +769,7 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
       if (!res.writableFinished) ac.abort(new Error('client closed the connection'));
     });
     const handle = async () => {
-      if (req.method === 'POST' && url === '/v1/chat/completions') return chat(req, res, ac.signal);
+      if (req.method === 'POST' && url === '/v1/chat/completions') return chat(req, res, ac.signal, arrivedAt);
       req.resume();
       throw new HttpError(404, `Invalid URL (${req.method} ${url})`, 'invalid_request_error');
     };
