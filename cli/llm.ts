@@ -1,5 +1,6 @@
 // `flockbench llm serve`: run the simulated OpenAI-compatible provider until SIGINT, for
 // external clients (Python systems, the openai SDK, curl) and for manual poking.
+import { availableParallelism, loadavg } from 'node:os';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { TailMode } from '../llm/profiles.ts';
 import { startLlmServer, type LlmLimits } from '../llm/server.ts';
@@ -107,7 +108,8 @@ export function registerLlmCommands(program: Command): Command {
         const cells = [x.configuredTtftMs, x.drawnTtftMs, x.measuredTtftMs, x.drawnTotalMs, x.measuredTotalMs].map((v) => `${v.toFixed(1)} ms`.padStart(15));
         process.stdout.write(`  ${x.percentile.padEnd(4)} ${cells.join(' ')}\n`);
       }
-      if (r.failures) process.exitCode = 1;
+      process.stdout.write(`  answered before their draw: ${r.early} (load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} CPUs)\n`);
+      if (r.failures || r.early) process.exitCode = 1;
     });
 
   return program;
