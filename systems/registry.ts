@@ -45,8 +45,12 @@ export const SYSTEMS: SystemEntry<ParamDefs, unknown>[] = [
   }),
   entry({
     name: 'flock-real', store: 'flock-memory', params: flockRealParams,
-    // DSPyEngine runs the synchronous DSPy program on the event loop: one call at a time.
-    policy: (p) => ({ kind: p.engine === 'dspy' ? 'serial' : 'dataflow' }),
+    // Flock's own dataflow (per-agent semaphores, BatchSpec and its timeouts) in both engines.
+    // DSPyEngine calls the DSPy program synchronously on the event loop (all but the one call it
+    // streams), so its LLM calls go one at a time: llmInFlightPeak was 1 in every measured run,
+    // closed and open arrivals. Not `serial`: a batch timeout still flushes while analysts wait
+    // for the loop, and the replay must see that partial batch.
+    policy: (p) => (p.engine === 'dspy' ? { kind: 'dataflow', maxConcurrency: 1 } : { kind: 'dataflow' }),
     check: (p) => { flockRealSettings(p); },
     description: 'The real Flock (PyPI flock-core 0.5.7, Python, out of process): its publish/matching/semaphores/BatchSpec/store; engine: http (idealized: one async HTTP call per execution, default) or dspy (its DSPyEngine + LiteLLM, as shipped)',
     load: async () => (await import('./flock-real/system.ts')).flockRealSystem(),

@@ -108,7 +108,8 @@ export interface System<P = unknown> {
  * A system's scheduling policy, for the zero-overhead replay that gives a run's ideal makespan
  * (harness/collect/ideal.ts): dataflow (per-agent FIFO under its limit), superstep (one graph
  * run per publish, Pregel barriers), superstep-per-task (one graph run per task), serial (one
- * execution at a time). `maxConcurrency`: a graph's global task window; `dispatchEveryMs`: a
+ * execution at a time). `maxConcurrency`: a graph's global task window, or for dataflow the
+ * executions in flight over all agents; `dispatchEveryMs`: a
  * batch window (unscaled) that holds published tasks until its next tick.
  */
 export interface SchedulingPolicy {
