@@ -16,7 +16,7 @@ types, run_until_idle(). The engine is the job's `engine`:
   payloads pair with the TS systems.
 - "dspy" (as shipped): Flock's own default engine, DSPyEngine through LiteLLM, pointed at the
   same simulator by OPENAI_BASE_URL. It cannot send our headers: the simulator keys its calls by
-  pairing markers (see harness/llm/server.ts). A `Recorder` utility (Flock's public component
+  pairing markers (see llm/server.ts). A `Recorder` utility (Flock's public component
   hooks) reports each execution; Flock's console output utility is added back when asked,
   since any utility replaces Flock's default one.
 """
