@@ -1,5 +1,6 @@
 // `flockbench llm serve`: run the simulated OpenAI-compatible provider until SIGINT, for
 // external clients (Python systems, the openai SDK, curl) and for manual poking.
+import { availableParallelism, loadavg } from 'node:os';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { TailMode } from '../llm/profiles.ts';
 import { startLlmServer, type LlmLimits } from '../llm/server.ts';
@@ -33,13 +34,14 @@ interface ServeFlags {
   fault5xx?: number;
   faultTimeout?: number;
   faultMalformed?: number;
+  maxBodyBytes?: number;
 }
 
 export function registerLlmCommands(program: Command): Command {
   const llm = program.command('llm').description('the simulated LLM provider');
   llm
     .command('serve')
-    .description('serve the simulated LLM as an OpenAI-compatible API on 127.0.0.1 until SIGINT')
+    .description('serve the simulated LLM as an OpenAI-compatible API on 127.0.0.1 until SIGINT (GET /metrics, POST /metrics/reset between runs)')
     .option('--port <n>', 'port (0: any free port)', num('int'), 0)
     .option('--seed <n>', 'seed of the latency, content and fault draws', num('int'), 1)
     .option('--latency-scale <x>', 'multiply every latency (0.01: a 700 ms call takes 7 ms)', num('nonneg'), 1)
@@ -53,6 +55,7 @@ export function registerLlmCommands(program: Command): Command {
     .option('--fault-5xx <rate>', 'share of attempts answered HTTP 500', num('rate'))
     .option('--fault-timeout <rate>', 'share of attempts that hang past the client deadline', num('rate'))
     .option('--fault-malformed <rate>', 'share of attempts with a truncated JSON body', num('rate'))
+    .option('--max-body-bytes <n>', 'largest request body; larger ones get HTTP 413 (default 8 MiB)', num('int'))
     .action(async (f: ServeFlags) => {
       const anyLimit = f.limits || f.rpm !== undefined || f.tpm !== undefined || f.maxConcurrent !== undefined || f.windowMs !== undefined || f.queue;
       const limits: LlmLimits | undefined = anyLimit ? { rpm: f.rpm, tpm: f.tpm, maxConcurrent: f.maxConcurrent, windowMs: f.windowMs } : undefined;
@@ -64,7 +67,9 @@ export function registerLlmCommands(program: Command): Command {
         limits,
         queueing: f.queue ?? false,
         faults: { http5xx: f.fault5xx, timeout: f.faultTimeout, malformed: f.faultMalformed },
+        maxBodyBytes: f.maxBodyBytes,
       });
+      // Printed once it listens with the tokenizer loaded: clients can start at once.
       console.log(server.url);
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
@@ -103,7 +108,8 @@ export function registerLlmCommands(program: Command): Command {
         const cells = [x.configuredTtftMs, x.drawnTtftMs, x.measuredTtftMs, x.drawnTotalMs, x.measuredTotalMs].map((v) => `${v.toFixed(1)} ms`.padStart(15));
         process.stdout.write(`  ${x.percentile.padEnd(4)} ${cells.join(' ')}\n`);
       }
-      if (r.failures) process.exitCode = 1;
+      process.stdout.write(`  answered before their draw: ${r.early} (load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} CPUs)\n`);
+      if (r.failures || r.early) process.exitCode = 1;
     });
 
   return program;

@@ -101,7 +101,7 @@ export class HttpLlm implements LlmClient {
     return this.opts.url;
   }
 
-  draw(req: Pick<LlmRequest, 'model' | 'identity' | 'outputTokens'>): LatencyDraw {
+  draw(req: Pick<LlmRequest, 'model' | 'identity' | 'outputTokens'> & { promptTokens?: number }): LatencyDraw {
     return drawLatency({ seed: this.opts.seed, tail: this.opts.tail }, req);
   }
 

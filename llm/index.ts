@@ -9,7 +9,7 @@ import type { LlmClient } from './types.ts';
 
 export { HttpLlm, LlmCallError } from './http-client.ts';
 export { startLlmServer } from './server.ts';
-export type { LlmFaults, LlmLimits, LlmServer, LlmServerMetrics } from './server.ts';
+export type { LlmCallInfo, LlmFaults, LlmLimits, LlmServer, LlmServerMetrics, PairingHints } from './server.ts';
 export type { LimiterStats, LlmSlowdown } from './limits.ts';
 export { SimulatedLlm } from './simulator.ts';
 
@@ -68,7 +68,8 @@ export async function createLlm(kind: LlmTransport, opts: CreateLlmOptions): Pro
   const latencyScale = opts.latencyScale ?? 1;
   if (kind === 'inprocess') return new SimulatedLlm({ seed: opts.seed, latencyScale, tail: opts.tail, limits: opts.limits, slowdown: opts.slowdown });
   const { url, limits, faults, queueing, slowdown, warmConnections, ...client } = opts;
-  const server = url ? undefined : await startLlmServer({ seed: opts.seed, latencyScale, tail: opts.tail, limits, faults, queueing, slowdown });
+  // The harness sends its own prompt counts and lengths: no tokenizer needed up front.
+  const server = url ? undefined : await startLlmServer({ seed: opts.seed, latencyScale, tail: opts.tail, limits, faults, queueing, slowdown, loadTokenizer: false });
   const llm = new OwnedHttpLlm({ ...client, url: url ?? server!.url, seed: opts.seed, tail: opts.tail, latencyScale }, server);
   if (warmConnections) await llm.warmUp(warmConnections);
   return llm;

@@ -4,6 +4,19 @@
 // - TTFT p50/p95/p99: modelstats.ai "LLM API latency spikes" (24 h of probes every 5 min, one US DC).
 // - Output speed: artificialanalysis.ai model pages.
 // - Prices: provider price pages as copied in LiteLLM's model_prices_and_context_window.json.
+// - Context windows and output caps: the same LiteLLM file (max_input_tokens, max_output_tokens;
+//   litellm 1.78.0). The HTTP simulator answers 400 past them, as the provider does.
+// - Prefill (TTFT growth with prompt length): the profile's TTFT percentiles are short-prompt
+//   probes; a prompt adds promptTokens / prefillTokensPerSec. gpt-4.1-mini: artificialanalysis.ai
+//   (https://artificialanalysis.ai/models/gpt-4-1-mini/providers) reports 0.93 s TTFT for OpenAI on
+//   its 10k-input-token workload vs 0.661 s p50 here, i.e. ~27 ms per 1k prompt tokens
+//   (37k tokens/s). The same slope is used for gpt-4o-mini and gpt-4.1 (no same-model figure
+//   found); a floor-of-TTFT study (https://blog.0xmmo.co/forensics/post.html) measured
+//   gpt-4.1-nano at 176 ms (<1 KB) vs 359 ms (64 KB, ~16k tokens) and 882 ms (256 KB), ~11 ms per
+//   1k tokens, the same order. claude-sonnet-4.x: Artificial Analysis' 1.80 s TTFT for Sonnet 4.5
+//   (as quoted at https://lattice.uptownhr.com/claude-opus-4-5/speed-analysis) vs 0.941 s p50
+//   here: ~86 ms per 1k tokens (11.6k tokens/s). A linear fit: the public curves are sub-linear
+//   past ~100k tokens (the floor study's exponents 0.3-1.0), so very long prompts are pessimistic.
 //
 // Shape: a lognormal fitted to p50/p95 under-predicts the public p99 by 1.3-4.4x, so TTFT is a
 // mixture: a lognormal body (weight 1-w) plus a slow-path lognormal (weight w, fixed sigma),
@@ -20,16 +33,22 @@ export interface ModelProfile {
   outputTokensPerSec: number;
   priceInPerMTok: number;
   priceOutPerMTok: number;
+  /** Prompt tokens ingested per second before the first token (TTFT = drawn base + prompt / this). */
+  prefillTokensPerSec: number;
+  /** Largest prompt + completion (tokens); larger requests get HTTP 400 context_length_exceeded. */
+  contextWindowTokens: number;
+  /** Largest max_tokens / max_completion_tokens accepted; larger gets HTTP 400. */
+  maxOutputTokens: number;
   /** Rate limits of a typical tier-1 account (used by the HTTP simulator). */
   rpm: number;
   tpm: number;
 }
 
 export const MODELS: Record<string, ModelProfile> = {
-  'gpt-4o-mini': { id: 'gpt-4o-mini', ttftMs: { p50: 536, p95: 844, p99: 4461 }, outputTokensPerSec: 105, priceInPerMTok: 0.15, priceOutPerMTok: 0.6, rpm: 500, tpm: 200_000 },
-  'gpt-4.1-mini': { id: 'gpt-4.1-mini', ttftMs: { p50: 661, p95: 1087, p99: 2169 }, outputTokensPerSec: 77, priceInPerMTok: 0.4, priceOutPerMTok: 1.6, rpm: 500, tpm: 200_000 },
-  'gpt-4.1': { id: 'gpt-4.1', ttftMs: { p50: 726, p95: 1220, p99: 1946 }, outputTokensPerSec: 64, priceInPerMTok: 2, priceOutPerMTok: 8, rpm: 500, tpm: 30_000 },
-  'claude-sonnet-4.x': { id: 'claude-sonnet-4.x', ttftMs: { p50: 941, p95: 2939, p99: 4787 }, outputTokensPerSec: 80, priceInPerMTok: 3, priceOutPerMTok: 15, rpm: 50, tpm: 38_000 },
+  'gpt-4o-mini': { id: 'gpt-4o-mini', ttftMs: { p50: 536, p95: 844, p99: 4461 }, outputTokensPerSec: 105, priceInPerMTok: 0.15, priceOutPerMTok: 0.6, prefillTokensPerSec: 37_200, contextWindowTokens: 128_000, maxOutputTokens: 16_384, rpm: 500, tpm: 200_000 },
+  'gpt-4.1-mini': { id: 'gpt-4.1-mini', ttftMs: { p50: 661, p95: 1087, p99: 2169 }, outputTokensPerSec: 77, priceInPerMTok: 0.4, priceOutPerMTok: 1.6, prefillTokensPerSec: 37_200, contextWindowTokens: 1_047_576, maxOutputTokens: 32_768, rpm: 500, tpm: 200_000 },
+  'gpt-4.1': { id: 'gpt-4.1', ttftMs: { p50: 726, p95: 1220, p99: 1946 }, outputTokensPerSec: 64, priceInPerMTok: 2, priceOutPerMTok: 8, prefillTokensPerSec: 37_200, contextWindowTokens: 1_047_576, maxOutputTokens: 32_768, rpm: 500, tpm: 30_000 },
+  'claude-sonnet-4.x': { id: 'claude-sonnet-4.x', ttftMs: { p50: 941, p95: 2939, p99: 4787 }, outputTokensPerSec: 80, priceInPerMTok: 3, priceOutPerMTok: 15, prefillTokensPerSec: 11_600, contextWindowTokens: 200_000, maxOutputTokens: 64_000, rpm: 50, tpm: 38_000 },
 };
 
 export type TailMode = 'calibrated' | 'light';

@@ -1,27 +1,53 @@
 // The simulated LLM as an OpenAI-compatible HTTP server: the same keyed latency draw and content
 // as the in-process simulator, plus what a provider does to you — RPM/TPM token buckets, a
-// concurrency cap, 429s with x-ratelimit-* headers (or queueing), and keyed fault injection.
+// concurrency cap, 429s with x-ratelimit-* headers (or queueing), keyed fault injection, and the
+// API's own checks (400 for malformed requests, output caps and context windows, 413 past the
+// body limit), so real clients (openai for Python and Node, LiteLLM, DSPy) run against it.
 //
-// Routes: POST /v1/chat/completions (JSON or `stream: true` SSE), GET /v1/models, GET /metrics.
+// Routes: POST /v1/chat/completions (JSON or `stream: true` SSE), GET /v1/models,
+// GET /v1/models/{id}, GET /metrics, POST /metrics/reset. Every response has an x-request-id.
+//
 // Headers the harness sends (all optional, so any OpenAI client works against it):
 //   x-flockbench-identity       the call's identity; the latency draw and content are keyed by it
-//                               (fallback: a hash of the messages, so paired comparisons still hold)
-//   x-flockbench-output-tokens  target output tokens (fallback: max_completion_tokens, max_tokens, 256)
+//   x-flockbench-output-tokens  target output tokens: usage and latency follow the keyed draw
+//                               around it ("declared" length; the payload is a stand-in)
 //   x-flockbench-prompt-tokens  the harness's own prompt count, reported as usage.prompt_tokens
-//                               (fallback: o200k count of the messages, see tokens.ts)
 //   x-flockbench-fixed          JSON object of fixed payload fields merged into structured content
 //   x-flockbench-attempt        0-based attempt number; faults are drawn per (identity, attempt)
-//                               (fallback: the server counts attempts per identity)
+//
+// Without them (a real client), the server works as a provider would:
+// - identity: the call's logical input (see identify): registered pairing markers give the
+//   harness's own identity `agent(input keys)`; otherwise a hash of the messages with volatile
+//   parts (UUIDs, timestamps, long ids) removed. The n-th repeat of an identity in a run is keyed
+//   `identity#n` (a fallback or a retry is another call, with its own draw).
+// - the reply: a tool call when a tool fits the request and no tool result came back yet; JSON
+//   valid against response_format (json_schema with $ref/$defs, anyOf, nullable types, const,
+//   enum) or a JSON object (json_object); DSPy's `[[ ## field ## ]]` sections when the system
+//   prompt is DSPy's ChatAdapter; prose otherwise. Its length is drawn around a target
+//   (the pairing agent's outputTokens, else 256 tokens); max_tokens caps it (finish_reason
+//   "length", content cut there).
+// - usage: completion tokens counted (o200k) from the content returned; prompt tokens from the
+//   messages, tool definitions and response_format schema. Latency follows these counts:
+//   TTFT = keyed draw + prompt prefill, then completion tokens at the keyed speed.
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JsonSchema } from '../core/schema.ts';
 import { keyedRng, shortHash } from '../core/random.ts';
-import { drawLatency } from './draw.ts';
+import { prose, valueForSchema } from './content.ts';
+import { drawCall, latencyOf, realizedTokens, type CallDraw } from './draw.ts';
+import { chatAdapterReply, parseDspyPrompt, type DspyField } from './dspy.ts';
 import { limitWindowMs, ProviderLimiter, RequestTooLargeError, slowdownFactor, type LlmLimits, type LlmSlowdown } from './limits.ts';
 import { MODELS, type TailMode } from './profiles.ts';
+import { checkContext, errorBody, HttpError, validateChatRequest, type ChatRequest, type ToolSpec } from './request.ts';
 import { responseContent } from './simulator.ts';
-import { countPromptTokens, loadEncoder, type ChatMessage } from './tokens.ts';
+import {
+  countPromptTokens, countResponseFormatTokens, countText, countToolTokens, encoderNow, EXACT_CHARS, loadEncoder, truncateToTokens, type ChatMessage,
+} from './tokens.ts';
+
+/** Provider limits (see llm/limits.ts); re-exported here, where the HTTP options live. */
+export type { LlmLimits };
 
 /** Fault rates, each a probability in [0, 1] drawn per (identity, attempt). */
 export interface LlmFaults {
@@ -34,10 +60,6 @@ export interface LlmFaults {
   /** How long a hung request is held before the socket is destroyed (default 600 000 ms). */
   hangMs?: number;
 }
-
-/** Provider limits (see llm/limits.ts); re-exported here, where the HTTP options live. */
-export type { LlmLimits };
-
 export interface LlmServerOptions {
   /** Port on 127.0.0.1 (default 0: any free port). */
   port?: number;
@@ -45,13 +67,58 @@ export interface LlmServerOptions {
   /** Multiplies every latency (default 1). */
   latencyScale?: number;
   tail?: TailMode;
-  /** Absent or `false`: no limits. `true` or an object: RPM/TPM buckets per model (llm/limits.ts). */
   limits?: boolean | LlmLimits;
   faults?: LlmFaults;
   /** Over a limit, queue the request (FIFO per model) instead of answering 429 (default false). */
   queueing?: boolean;
   /** Server-load slowdown above a concurrency capacity (default: off; llm/limits.ts). */
   slowdown?: LlmSlowdown;
+  /** Largest request body accepted (default 8 MiB); larger ones get HTTP 413. */
+  maxBodyBytes?: number;
+  /** How calls without x-flockbench-identity find their harness identity (default: none). */
+  pairing?: PairingHints;
+  /**
+   * Load the tokenizer before listening (default true), so no request pays for it. A server that
+   * only the harness calls (it sends x-flockbench-prompt-tokens and a declared length) can pass
+   * false: the o200k tables are then loaded on the first request that needs a count. They make
+   * every GC of the process dearer, which shows in rate-limit timing on a busy 2-core box.
+   */
+  loadTokenizer?: boolean;
+  /**
+   * The rate limiter's clock, ms (default performance.now). Buckets refill and queued requests
+   * are admitted by it; latencies are always waited in real time. Tests pass one they advance,
+   * so admissions can be counted exactly whatever the machine's load.
+   */
+  clock?: () => number;
+  /** Told about every answered chat call once its reply is composed (before it is sent). */
+  onCall?: (call: LlmCallInfo) => void;
+}
+
+/** One answered chat call, as the server drew and counted it. */
+export interface LlmCallInfo {
+  model: string;
+  identity: string;
+  /** The identity without its repeat suffix (`#n`): the logical call it belongs to. */
+  logicalIdentity: string;
+  keyedBy: 'header' | 'paired' | 'content';
+  promptTokens: number;
+  completionTokens: number;
+  /** Unscaled latency drawn for the reply (TTFT incl. prefill + output), ms. */
+  latencyMs: number;
+}
+
+/**
+ * Markers that let the server give a header-less call (a real framework's) the identity the
+ * harness gives the same logical call, so its draw is paired with the other systems': when the
+ * prompt contains exactly one agent's marker and some input markers, the identity is
+ * `identity(agent, input keys)`. Outputs the server writes for such calls become input markers
+ * themselves (their longest free-text string), so a downstream batch (an editor reading 8
+ * analyses) is paired too.
+ */
+export interface PairingHints {
+  agents: { agent: string; marker: string; outputTokens?: number }[];
+  inputs: { key: string; marker: string }[];
+  identity: (agent: string, inputKeys: string[]) => string;
 }
 
 export interface LlmServerMetrics {
@@ -66,19 +133,30 @@ export interface LlmServerMetrics {
   queueDepth: number;
   faults: { http5xx: number; timeout: number; malformed: number };
   inFlight: number;
+  /** Most chat requests in flight at once since the server started or was last reset. */
   inFlightPeak: number;
   streams: number;
   tokens: { prompt: number; completion: number };
+  /** How answered calls were keyed: harness header, pairing markers, or message content. */
+  identities: { header: number; paired: number; content: number };
+  /** Replies cut by max_tokens (finish_reason "length"). */
+  truncated: number;
+  /** Resets (POST /metrics/reset or reset()) so far; counters above restart at each. */
+  resets: number;
 }
 
 export interface LlmServer {
   url: string;
   port: number;
   metrics(): LlmServerMetrics;
+  /** Restart the counters, the in-flight peak and the per-run identity repeats (a new run). */
+  reset(): LlmServerMetrics;
   close(): Promise<void>;
 }
 
+/** Target length of a reply nobody declared (tokens, before the keyed length factor). */
 const DEFAULT_OUTPUT_TOKENS = 256;
+const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
 
 /** OpenAI's duration format for x-ratelimit-reset-*: "120ms", "1.5s", "6m0s". */
 export function formatResetDuration(ms: number): string {
@@ -88,21 +166,27 @@ export function formatResetDuration(ms: number): string {
   return `${Math.floor(s / 60)}m${Math.round(s % 60)}s`;
 }
 
-class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly type: string, readonly param: string | null = null, readonly code: string | null = null) {
-    super(message);
-  }
-}
-
-function errorBody(e: HttpError): string {
-  return JSON.stringify({ error: { message: e.message, type: e.type, param: e.param, code: e.code } });
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
+    const tooLarge = () => new HttpError(413, `Request body too large: the limit is ${limit} bytes.`, 'invalid_request_error', null, 'request_too_large');
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) { req.resume(); reject(tooLarge()); return; }
     const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    let size = 0;
+    const onData = (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        // Drain the rest without keeping it: memory stays bounded whatever the client sends.
+        chunks.length = 0;
+        req.off('data', onData);
+        req.resume();
+        reject(tooLarge());
+        return;
+      }
+      chunks.push(c);
+    };
+    req.on('data', onData);
+    req.on('end', () => { if (size <= limit) resolve(Buffer.concat(chunks).toString('utf8')); });
     req.on('error', reject);
   });
 }
@@ -112,78 +196,84 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-const TEXT_WORDS = ('the a of market policy model signal risk growth study report shows data result team plan ' +
-  'said new first level early trend review update source claim point case rate strong weak').split(' ');
-
-/** Deterministic prose of roughly `tokens` tokens (common words are one o200k token each). */
+/** Deterministic prose of exactly `tokens` tokens (every word is one o200k token). */
 export function responseText(seed: number, identity: string, tokens: number): string {
-  const rng = keyedRng(seed, 'text', identity);
-  const words: string[] = [];
-  for (let i = 0; i < tokens; i++) words.push(TEXT_WORDS[Math.floor(rng() * TEXT_WORDS.length)]);
-  return words.join(' ');
+  return prose(keyedRng(seed, 'text', identity), tokens);
 }
 
-interface Parsed {
-  model: string;
-  messages: ChatMessage[];
-  stream: boolean;
-  includeUsage: boolean;
-  schema?: JsonSchema;
-  tool?: string;
-  identity: string;
-  outputTokens: number;
-  promptTokensHeader?: number;
-  fixed?: Record<string, unknown>;
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) return content.map((p) => (typeof p?.text === 'string' ? p.text : '')).join('\n');
+  return content == null ? '' : JSON.stringify(content);
 }
 
-function parseRequest(req: IncomingMessage, raw: string): Parsed {
-  let body: Record<string, unknown>;
-  try {
-    body = JSON.parse(raw);
-  } catch {
-    throw new HttpError(400, 'We could not parse the JSON body of your request. (HINT: This likely means you aren\'t using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)', 'invalid_request_error');
-  }
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'The request body must be a JSON object.', 'invalid_request_error');
-  if (typeof body.model !== 'string' || !body.model) throw new HttpError(400, 'you must provide a model parameter', 'invalid_request_error');
-  if (!MODELS[body.model]) throw new HttpError(404, `The model \`${body.model}\` does not exist or you do not have access to it.`, 'invalid_request_error', null, 'model_not_found');
-  if (!Array.isArray(body.messages)) throw new HttpError(400, "Missing required parameter: 'messages'.", 'invalid_request_error', 'messages', 'missing_required_parameter');
-  if (body.messages.length === 0) throw new HttpError(400, "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.", 'invalid_request_error', 'messages', 'empty_array');
-  const messages = body.messages as ChatMessage[];
+/** Volatile parts of a prompt (ids, clocks) that differ between runs of the same logical call. */
+const VOLATILE: [RegExp, string][] = [
+  [/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '<uuid>'],
+  [/\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?/g, '<time>'],
+  [/\b(call|chatcmpl|req|run|msg)_[A-Za-z0-9]{8,}\b/g, '<id>'],
+  [/\b[0-9a-f]{16,}\b/gi, '<hex>'],
+  [/\b\d{10,}(\.\d+)?\b/g, '<num>'],
+];
 
-  let schema: JsonSchema | undefined;
-  let tool: string | undefined;
-  const rf = body.response_format as { type?: string; json_schema?: { schema?: JsonSchema } } | undefined;
-  if (rf?.type === 'json_schema') {
-    if (!rf.json_schema?.schema || typeof rf.json_schema.schema !== 'object') throw new HttpError(400, "Missing required parameter: 'response_format.json_schema.schema'.", 'invalid_request_error', 'response_format.json_schema.schema', 'missing_required_parameter');
-    schema = rf.json_schema.schema;
-  } else if (Array.isArray(body.tools) && body.tools.length > 0) {
-    const tools = body.tools as { function?: { name?: string; parameters?: JsonSchema } }[];
-    const choice = body.tool_choice as { function?: { name?: string } } | string | undefined;
-    const wanted = typeof choice === 'object' ? choice?.function?.name : undefined;
-    const t = (wanted && tools.find((x) => x.function?.name === wanted)) || tools[0];
-    if (choice !== 'none' && t.function?.parameters) {
-      schema = t.function.parameters;
-      tool = t.function.name ?? 'tool';
-    }
-  }
+/** The messages with volatile parts replaced: equal for equal logical calls. */
+export function normalizedPrompt(messages: ChatMessage[]): string {
+  let text = messages.map((m) => `${String(m.role)}\u0000${textOf(m.content)}\u0000${m.tool_calls ? JSON.stringify(m.tool_calls) : ''}`).join('\u0001');
+  for (const [re, by] of VOLATILE) text = text.replace(re, by);
+  return text;
+}
 
-  const identity = header(req, 'x-flockbench-identity') ?? `msg:${shortHash(JSON.stringify(messages), 24)}`;
-  const outHeader = Number(header(req, 'x-flockbench-output-tokens'));
-  const maxTok = Number(body.max_completion_tokens ?? body.max_tokens);
-  const outputTokens = outHeader > 0 ? outHeader : maxTok > 0 ? maxTok : DEFAULT_OUTPUT_TOKENS;
-  const ptHeader = header(req, 'x-flockbench-prompt-tokens');
-  const promptTokensHeader = ptHeader !== undefined && Number.isFinite(Number(ptHeader)) ? Number(ptHeader) : undefined;
-  let fixed: Record<string, unknown> | undefined;
-  const fixedHeader = header(req, 'x-flockbench-fixed');
-  if (fixedHeader) {
-    try {
-      fixed = JSON.parse(fixedHeader);
-    } catch {
-      throw new HttpError(400, 'x-flockbench-fixed must be a JSON object.', 'invalid_request_error', null, null);
-    }
+/** The longest string leaf of a payload: how a later prompt that quotes it is recognized. */
+export function payloadMarker(payload: unknown): string {
+  let best = '';
+  const walk = (v: unknown) => {
+    if (typeof v === 'string') { if (v.length > best.length) best = v; }
+    else if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+  };
+  walk(payload);
+  return best;
+}
+
+/** Markers shorter than this are too likely to occur by chance. */
+const MIN_MARKER_CHARS = 16;
+
+const STOP = new Set('the and for with what which from that this into your you are get set has have give tell about please'.split(' '));
+function words(text: string): Set<string> {
+  return new Set(text.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase().split(/[^a-z0-9]+/).filter((w) => w.length >= 3 && !STOP.has(w)));
+}
+
+/**
+ * The tool a request calls, if any. Forced (`required`, a named function): always. `auto`: none
+ * once a tool result is the last message (answer in text, so tool loops end), else the tool whose
+ * name or description shares words with the last user message, or none when nothing matches.
+ */
+export function chooseTool(c: ChatRequest): ToolSpec | undefined {
+  if (!c.tools.length || c.toolChoice === 'none') return undefined;
+  if (typeof c.toolChoice === 'object') { const name = c.toolChoice.name; return c.tools.find((t) => t.name === name); }
+  const last = c.messages[c.messages.length - 1];
+  const afterResult = last?.role === 'tool' || last?.role === 'function';
+  if (afterResult && c.toolChoice === 'auto') return undefined;
+  const user = [...c.messages].reverse().find((m) => m.role === 'user');
+  const asked = words(textOf(user?.content));
+  let best: ToolSpec | undefined, bestScore = 0;
+  for (const t of c.tools) {
+    const have = words(`${t.name} ${t.description ?? ''}`);
+    let score = 0;
+    for (const w of have) if (asked.has(w)) score++;
+    if (score > bestScore) { best = t; bestScore = score; }
   }
-  const so = body.stream_options as { include_usage?: boolean } | undefined;
-  return { model: body.model, messages, stream: body.stream === true, includeUsage: so?.include_usage === true, schema, tool, identity, outputTokens, promptTokensHeader, fixed };
+  return best ?? (c.toolChoice === 'required' ? c.tools[0] : undefined);
+}
+
+interface Choice {
+  message: Record<string, unknown>;
+  /** The text streamed: content, or the tool call's arguments. */
+  text: string;
+  toolCall?: { id: string; name: string };
+  finish: 'stop' | 'length' | 'tool_calls';
+  completionTokens: number;
+  marker: string;
 }
 
 /**
@@ -196,7 +286,10 @@ async function waitUntil(t0: number, ms: number, signal: AbortSignal): Promise<v
   }
 }
 
-/** Start the simulated provider. Resolves once it listens. */
+/**
+ * Start the simulated provider. Resolves once it listens, with the tokenizer loaded (so the first
+ * request does not pay for it in its TTFT).
+ */
 export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer> {
   const scale = opts.latencyScale ?? 1;
   const tail = opts.tail;
@@ -206,16 +299,49 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
   const faults = opts.faults ?? {};
   const hangMs = faults.hangMs ?? 600_000;
   const queueing = opts.queueing ?? false;
-  let serving = 0; // requests past admission, being answered (the slowdown counts these)
+  const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const pairing = opts.pairing;
+  const clock = opts.clock ?? (() => performance.now());
+  if (opts.loadTokenizer ?? true) await loadEncoder();
 
-  const m: LlmServerMetrics = {
+  const fresh = (): LlmServerMetrics => ({
     requests: 0, connections: 0, byStatus: {}, rateLimited: 0, queued: 0, queueDepth: 0,
     faults: { http5xx: 0, timeout: 0, malformed: 0 }, inFlight: 0, inFlightPeak: 0, streams: 0,
-    tokens: { prompt: 0, completion: 0 },
-  };
-  const limiter = limits ? new ProviderLimiter(limits, windowMs) : undefined;
+    tokens: { prompt: 0, completion: 0 }, identities: { header: 0, paired: 0, content: 0 }, truncated: 0, resets: 0,
+  });
+  let m = fresh();
+  const limiter = limits ? new ProviderLimiter(limits, windowMs, clock) : undefined;
+  let serving = 0; // requests past admission, being answered (the slowdown counts these)
   const attempts = new Map<string, number>();
+  /** Repeats of a derived identity in this run (reset() starts a new run). */
+  const repeats = new Map<string, number>();
+  /** Input markers: the pairing's seeds plus the outputs written for paired calls. */
+  const inputMarkers = new Map<string, string>((pairing?.inputs ?? []).filter((x) => x.marker.length >= MIN_MARKER_CHARS).map((x) => [x.marker, x.key]));
   const live = new Set<AbortController>();
+
+  /**
+   * The logical identity of a header-less call: the harness's `agent(keys)` when the pairing
+   * markers identify one agent and its inputs, else a hash of the normalized messages.
+   */
+  function identify(messages: ChatMessage[]): { base: string; paired: boolean; outputTokens?: number } {
+    if (pairing) {
+      const prompt = messages.filter((x) => x.role !== 'assistant' && x.role !== 'tool').map((x) => textOf(x.content)).join('\n');
+      const agents = pairing.agents.filter((a) => a.marker.length >= MIN_MARKER_CHARS && prompt.includes(a.marker));
+      // Descriptions may contain one another: the longest match wins, and it must be unique.
+      agents.sort((a, b) => b.marker.length - a.marker.length);
+      const agent = agents.length && (agents.length === 1 || agents[0].marker.length > agents[1].marker.length) ? agents[0] : undefined;
+      if (agent) {
+        // DSPy prompts carry more than the inputs (Flock passes earlier artifacts of the same
+        // correlation as a `context` field): look for input markers in the `input` field only.
+        const at = prompt.lastIndexOf('[[ ## input ## ]]');
+        const next = at < 0 ? -1 : prompt.indexOf('[[ ## ', at + 1);
+        const inputs = at < 0 ? prompt : prompt.slice(at, next < 0 ? undefined : next);
+        const keys = [...new Set([...inputMarkers].filter(([marker]) => inputs.includes(marker)).map(([, key]) => key))];
+        if (keys.length) return { base: pairing.identity(agent.agent, keys), paired: true, outputTokens: agent.outputTokens };
+      }
+    }
+    return { base: `content:${shortHash(normalizedPrompt(messages), 24)}`, paired: false };
+  }
 
   function rateHeaders(model: string, now: number): Record<string, string> {
     const l = limiter!.buckets(model);
@@ -236,59 +362,193 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
     res.end(body);
   }
 
-  async function chat(req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
-    const p = parseRequest(req, await readBody(req));
+  /**
+   * `arrivedAt`: when the request came in. Its latency is waited from there (or from its
+   * admission, if it queued), so the CPU the server spends reading, counting and composing
+   * replies on a busy event loop is absorbed by the wait instead of added to it.
+   */
+  async function chat(req: IncomingMessage, res: ServerResponse, signal: AbortSignal, arrivedAt: number): Promise<void> {
+    let t0 = arrivedAt;
+    const raw = await readBody(req, maxBodyBytes);
+    let body: unknown;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      throw new HttpError(400, 'We could not parse the JSON body of your request. (HINT: This likely means you aren\'t using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)', 'invalid_request_error');
+    }
+    const c = validateChatRequest(body);
+    const outHeader = Number(header(req, 'x-flockbench-output-tokens'));
+    // A declared length is the harness's; still bounded by the model's output cap.
+    const declaredTokens = outHeader > 0 ? Math.min(Math.round(outHeader), c.profile.maxOutputTokens) : undefined;
+    const ptHeader = header(req, 'x-flockbench-prompt-tokens');
+    let fixed: Record<string, unknown> | undefined;
+    const fixedHeader = header(req, 'x-flockbench-fixed');
+    if (fixedHeader) {
+      try {
+        fixed = JSON.parse(fixedHeader);
+      } catch {
+        throw new HttpError(400, 'x-flockbench-fixed must be a JSON object.', 'invalid_request_error', null, null);
+      }
+    }
+    let promptTokens: number;
+    if (ptHeader !== undefined && Number.isFinite(Number(ptHeader))) promptTokens = Number(ptHeader);
+    else {
+      const enc = encoderNow() ?? (await loadEncoder());
+      const budget = { chars: EXACT_CHARS };
+      promptTokens = countPromptTokens(enc, c.messages, budget) + countToolTokens(enc, c.rawTools as never[], budget) + countResponseFormatTokens(enc, c.rawResponseFormat, budget);
+    }
+    checkContext(c, promptTokens);
+
+    const identityHeader = header(req, 'x-flockbench-identity');
     const attemptHeader = Number(header(req, 'x-flockbench-attempt'));
-    let attempt: number;
-    if (Number.isInteger(attemptHeader) && attemptHeader >= 0) attempt = attemptHeader;
-    else { attempt = attempts.get(p.identity) ?? 0; attempts.set(p.identity, attempt + 1); }
-    const promptTokens = p.promptTokensHeader ?? countPromptTokens(await loadEncoder(), p.messages);
+    let identity: string, logicalIdentity: string, attempt: number, keyedBy: keyof LlmServerMetrics['identities'], targetTokens: number | undefined, pairedBase: string | undefined;
+    if (identityHeader) {
+      identity = logicalIdentity = identityHeader;
+      keyedBy = 'header';
+      if (Number.isInteger(attemptHeader) && attemptHeader >= 0) attempt = attemptHeader;
+      else { attempt = attempts.get(identity) ?? 0; attempts.set(identity, attempt + 1); }
+    } else {
+      const k = identify(c.messages);
+      const n = repeats.get(k.base) ?? 0;
+      repeats.set(k.base, n + 1);
+      identity = n ? `${k.base}#${n}` : k.base;
+      logicalIdentity = k.base;
+      attempt = Number.isInteger(attemptHeader) && attemptHeader >= 0 ? attemptHeader : n;
+      keyedBy = k.paired ? 'paired' : 'content';
+      targetTokens = k.outputTokens;
+      if (k.paired) pairedBase = k.base;
+    }
 
     // Admission: token buckets and the concurrency cap (llm/limits.ts, shared with the in-process simulator).
     if (limiter) {
-      const need = promptTokens + p.outputTokens;
-      if (limiter.tooLarge(p.model, need)) {
+      const need = promptTokens + (declaredTokens ?? c.maxTokens ?? DEFAULT_OUTPUT_TOKENS);
+      if (limiter.tooLarge(c.model, need)) {
         // Could never be admitted: OpenAI answers 429 "Request too large" at once, queue or not.
         m.rateLimited++;
-        const cap = limiter.buckets(p.model).tokens.capacity;
-        throw new HttpError(429, new RequestTooLargeError(p.model, cap, need).message, 'tokens', null, 'rate_limit_exceeded');
+        const cap = limiter.buckets(c.model).tokens.capacity;
+        throw new HttpError(429, new RequestTooLargeError(c.model, cap, need).message, 'tokens', null, 'rate_limit_exceeded');
       }
       if (queueing) {
         // FIFO per model: nobody overtakes a request already waiting.
-        await limiter.admit(p.model, need, signal);
+        const waited = await limiter.admit(c.model, need, signal);
+        if (waited > 0) t0 = performance.now(); // queueing delay comes on top of the draw
       } else {
-        const a = limiter.tryAdmit(p.model, need);
+        const a = limiter.tryAdmit(c.model, need);
         if (!a.ok) {
           m.rateLimited++;
-          const l = limiter.buckets(p.model);
+          const l = limiter.buckets(c.model);
           const lim = a.reason === 'tokens' ? l.tokens.capacity : a.reason === 'requests' ? l.requests.capacity : limits!.maxConcurrent;
           const what = a.reason === 'tokens' ? 'tokens per min (TPM)' : a.reason === 'requests' ? 'requests per min (RPM)' : 'concurrent requests';
           const waitMs = Math.max(1, Math.ceil(a.waitMs));
-          const e = new HttpError(429, `Rate limit reached for ${p.model} in organization org-flockbench on ${what}: Limit ${lim}. Please try again in ${formatResetDuration(waitMs)}.`, a.reason === 'concurrency' ? 'requests' : a.reason, null, 'rate_limit_exceeded');
-          send(res, 429, errorBody(e), { ...rateHeaders(p.model, performance.now()), 'retry-after': String(Math.ceil(waitMs / 1000)), 'retry-after-ms': String(waitMs) });
+          const e = new HttpError(429, `Rate limit reached for ${c.model} in organization org-flockbench on ${what}: Limit ${lim}. Please try again in ${formatResetDuration(waitMs)}.`, a.reason === 'concurrency' ? 'requests' : a.reason, null, 'rate_limit_exceeded');
+          send(res, 429, errorBody(e), { ...rateHeaders(c.model, clock()), 'retry-after': String(Math.ceil(waitMs / 1000)), 'retry-after-ms': String(waitMs) });
           return;
         }
       }
     }
 
+    m.identities[keyedBy]++;
     serving++;
     try {
-      await respond(p, attempt, promptTokens, res, signal, slowdownFactor(serving, opts.slowdown));
+      await respond({ c, identity, logicalIdentity, keyedBy, attempt, promptTokens, declaredTokens, targetTokens, fixed, pairedBase, headerIdentity: !!identityHeader }, res, signal, slowdownFactor(serving, opts.slowdown), t0);
     } finally {
       serving--;
       limiter?.release();
     }
   }
 
-  async function respond(p: Parsed, attempt: number, promptTokens: number, res: ServerResponse, signal: AbortSignal, slowdown: number): Promise<void> {
-    const d = drawLatency({ seed, tail }, { model: p.model, identity: p.identity, outputTokens: p.outputTokens });
-    const ttftMs = d.ttftMs * scale * slowdown;
-    const totalMs = d.totalMs * scale * slowdown;
-    const t0 = performance.now();
-    const u = keyedRng(seed, 'fault', p.identity, attempt)();
+  interface Call {
+    c: ChatRequest;
+    identity: string;
+    logicalIdentity: string;
+    keyedBy: LlmCallInfo['keyedBy'];
+    attempt: number;
+    promptTokens: number;
+    /** x-flockbench-output-tokens: usage and latency follow the draw around it. */
+    declaredTokens?: number;
+    /** Target length of a header-less reply (the paired agent's), default DEFAULT_OUTPUT_TOKENS. */
+    targetTokens?: number;
+    fixed?: Record<string, unknown>;
+    /** The paired identity (without repeat suffix) whose outputs become input markers. */
+    pairedBase?: string;
+    headerIdentity: boolean;
+  }
+
+  /** Compose one choice: what is written, its length, its finish reason. */
+  function compose(x: Call, d: CallDraw, index: number): Choice {
+    const { c } = x;
+    const enc = encoderNow(); // loaded: at start, or by the prompt count of a header-less call
+    const count = (t: string) => countText(enc, t, { chars: Number.POSITIVE_INFINITY });
+    const key = index ? `${x.identity}~${index}` : x.identity;
+    const rngFor = (stream: string) => () => keyedRng(seed, 'content', key, stream);
+    const sized = (schema: unknown, target?: number) => valueForSchema(schema, (s) => rngFor(s)(), { targetTokens: target, countTokens: count });
+    const cap = c.profile.maxOutputTokens;
+    const declared = x.declaredTokens !== undefined ? Math.min(cap, realizedTokens(d, x.declaredTokens)) : undefined;
+    const target = declared ?? Math.min(cap, realizedTokens(d, x.targetTokens ?? DEFAULT_OUTPUT_TOKENS));
+    let text: string, marker = '', toolCall: Choice['toolCall'];
+    let known: number | undefined; // token count known without encoding (prose: a token a word)
+    const tool = chooseTool(c);
+    if (tool) {
+      const v = sized(tool.parameters ?? { type: 'object', properties: {} });
+      text = JSON.stringify(v.value);
+      toolCall = { id: `call_${shortHash(`${seed}:${key}:${x.attempt}`, 24)}`, name: tool.name };
+    } else if (c.responseFormat.type === 'json_schema') {
+      let structured: unknown;
+      if (x.headerIdentity && declared !== undefined) {
+        // The harness's own schema: the payload the in-process simulator returns too.
+        try { structured = responseContent(seed, { identity: x.identity, schema: c.responseFormat.schema as JsonSchema, fixed: x.fixed }); } catch { structured = undefined; }
+      }
+      if (structured === undefined) {
+        const v = sized(c.responseFormat.schema, target);
+        structured = x.fixed && v.value && typeof v.value === 'object' ? { ...(v.value as object), ...x.fixed } : v.value;
+        marker = v.marker;
+      }
+      text = JSON.stringify(structured);
+    } else {
+      const system = c.messages.filter((msg) => msg.role === 'system' || msg.role === 'developer').map((msg) => textOf(msg.content)).join('\n');
+      const dspy = parseDspyPrompt(system);
+      if (dspy && (dspy.adapter === 'chat' ? c.responseFormat.type === 'text' : true)) {
+        const fields = dspyValues(dspy.fields, target, rngFor, sized);
+        marker = fields.marker;
+        text = dspy.adapter === 'chat' && c.responseFormat.type === 'text'
+          ? chatAdapterReply(fields.values.map((f) => ({ name: f.name, text: f.chat })))
+          : JSON.stringify(Object.fromEntries(fields.values.map((f) => [f.name, f.json])));
+      } else if (c.responseFormat.type === 'json_object') {
+        text = JSON.stringify({ response: prose(rngFor('text')(), Math.max(1, target - 6)) });
+      } else {
+        text = declared !== undefined ? responseText(seed, key, declared) : prose(rngFor('text')(), target);
+        known = declared ?? target;
+      }
+    }
+    // Usage: what was written (the declared draw for the harness), cut at max_tokens.
+    let tokens = declared !== undefined && !tool ? declared : known ?? count(text) + (tool ? count(tool.name) + 4 : 0);
+    let finish: Choice['finish'] = tool ? 'tool_calls' : 'stop';
+    if (c.maxTokens !== undefined && tokens > c.maxTokens) {
+      text = declared !== undefined && !tool && c.responseFormat.type === 'text' ? responseText(seed, key, c.maxTokens) : truncateToTokens(enc, text, c.maxTokens);
+      tokens = c.maxTokens;
+      finish = 'length';
+      m.truncated++;
+    }
+    const message = toolCall
+      ? { role: 'assistant', content: null, tool_calls: [{ id: toolCall.id, type: 'function', function: { name: toolCall.name, arguments: text } }], refusal: null, annotations: [] }
+      : { role: 'assistant', content: text, refusal: null, annotations: [] };
+    return { message, text, toolCall, finish, completionTokens: tokens, marker };
+  }
+
+  async function respond(x: Call, res: ServerResponse, signal: AbortSignal, slowdown: number, t0: number): Promise<void> {
+    const { c } = x;
+    const d = drawCall({ seed, tail }, { model: c.model, identity: x.identity });
+    const choices = Array.from({ length: c.n }, (_, i) => compose(x, d, i));
+    const completion = choices.reduce((s, ch) => s + ch.completionTokens, 0);
+    const lat = latencyOf(c.model, d, x.promptTokens, Math.max(...choices.map((ch) => ch.completionTokens)));
+    if (x.pairedBase && choices[0].marker.length >= MIN_MARKER_CHARS) inputMarkers.set(choices[0].marker, x.pairedBase);
+    opts.onCall?.({ model: c.model, identity: x.identity, logicalIdentity: x.logicalIdentity, keyedBy: x.keyedBy, promptTokens: x.promptTokens, completionTokens: completion, latencyMs: lat.totalMs });
+    const ttftMs = lat.ttftMs * scale * slowdown;
+    const totalMs = lat.totalMs * scale * slowdown;
+    const u = keyedRng(seed, 'fault', x.identity, x.attempt)();
     const r5 = faults.http5xx ?? 0, rt = faults.timeout ?? 0, rm = faults.malformed ?? 0;
     const fault = u < r5 ? 'http5xx' : u < r5 + rt ? 'timeout' : u < r5 + rt + rm ? 'malformed' : undefined;
-    const rl = limiter ? rateHeaders(p.model, performance.now()) : {};
+    const rl = limiter ? rateHeaders(c.model, clock()) : {};
 
     if (fault === 'timeout') {
       m.faults.timeout++;
@@ -303,20 +563,19 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
       return;
     }
 
-    const id = `chatcmpl-${shortHash(`${seed}:${p.identity}:${attempt}`, 24)}`;
+    const id = `chatcmpl-${shortHash(`${seed}:${x.identity}:${x.attempt}`, 24)}`;
     const created = Math.floor(Date.now() / 1000);
-    const structured = p.schema ? responseContent(seed, { identity: p.identity, schema: p.schema, fixed: p.fixed }) : undefined;
-    const text = structured ? JSON.stringify(structured) : responseText(seed, p.identity, d.tokensOut);
-    const usage = { prompt_tokens: promptTokens, completion_tokens: d.tokensOut, total_tokens: promptTokens + d.tokensOut };
-    const toolCall = p.tool ? { id: `call_${shortHash(id, 24)}`, type: 'function', function: { name: p.tool, arguments: text } } : undefined;
-    const finish = toolCall ? 'tool_calls' : 'stop';
-    m.tokens.prompt += promptTokens;
-    m.tokens.completion += d.tokensOut;
+    const usage = { prompt_tokens: x.promptTokens, completion_tokens: completion, total_tokens: x.promptTokens + completion };
+    m.tokens.prompt += x.promptTokens;
+    m.tokens.completion += completion;
 
-    if (!p.stream) {
+    if (!c.stream) {
       await waitUntil(t0, totalMs, signal);
-      const message = toolCall ? { role: 'assistant', content: null, tool_calls: [toolCall], refusal: null } : { role: 'assistant', content: text, refusal: null };
-      let body = JSON.stringify({ id, object: 'chat.completion', created, model: p.model, choices: [{ index: 0, message, logprobs: null, finish_reason: finish }], usage, system_fingerprint: 'fp_flockbench' });
+      let body = JSON.stringify({
+        id, object: 'chat.completion', created, model: c.model,
+        choices: choices.map((ch, index) => ({ index, message: ch.message, logprobs: null, finish_reason: ch.finish })),
+        usage, service_tier: 'default', system_fingerprint: 'fp_flockbench',
+      });
       if (fault === 'malformed') { m.faults.malformed++; body = body.slice(0, Math.floor(body.length / 2)); }
       send(res, 200, body, rl);
       return;
@@ -324,17 +583,21 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
 
     // SSE: first chunk at TTFT, the content in up to 16 chunks paced to end at the total latency.
     m.streams++;
-    const chunk = (delta: Record<string, unknown>, finishReason: string | null = null, extra: Record<string, unknown> = {}) =>
-      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: p.model, system_fingerprint: 'fp_flockbench', choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }], ...extra })}\n\n`;
+    const chunk = (index: number, delta: Record<string, unknown>, finishReason: string | null = null) =>
+      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: c.model, system_fingerprint: 'fp_flockbench', choices: [{ index, delta, logprobs: null, finish_reason: finishReason }] })}\n\n`;
     const at = (ms: number) => waitUntil(t0, ms, signal);
     await at(ttftMs);
     m.byStatus[200] = (m.byStatus[200] ?? 0) + 1;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', ...rl });
-    res.write(chunk(toolCall ? { role: 'assistant', content: null, tool_calls: [{ index: 0, id: toolCall.id, type: 'function', function: { name: p.tool, arguments: '' } }] } : { role: 'assistant', content: '', refusal: null }));
+    choices.forEach((ch, index) => {
+      res.write(chunk(index, ch.toolCall
+        ? { role: 'assistant', content: null, tool_calls: [{ index: 0, id: ch.toolCall.id, type: 'function', function: { name: ch.toolCall.name, arguments: '' } }] }
+        : { role: 'assistant', content: '', refusal: null }));
+    });
     // At most 16 chunks and at least ~2 ms apart: more would only cost CPU, not fidelity.
-    const n = Math.max(1, Math.min(16, d.tokensOut, text.length, Math.floor((totalMs - ttftMs) / 2)));
+    const longest = Math.max(...choices.map((ch) => ch.text.length));
+    const n = Math.max(1, Math.min(16, Math.max(...choices.map((ch) => ch.completionTokens)), longest, Math.floor((totalMs - ttftMs) / 2)));
     for (let i = 0; i < n; i++) {
-      const piece = text.slice(Math.floor((i * text.length) / n), Math.floor(((i + 1) * text.length) / n));
       await at(ttftMs + ((totalMs - ttftMs) * (i + 1)) / n);
       if (res.destroyed) return;
       if (fault === 'malformed' && i === Math.floor(n / 2)) {
@@ -342,36 +605,52 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
         res.write(`data: {"id":"${id}","choices":[{"delta":{"content":\n\n`);
         continue;
       }
-      res.write(chunk(toolCall ? { tool_calls: [{ index: 0, function: { arguments: piece } }] } : { content: piece }));
+      choices.forEach((ch, index) => {
+        const piece = ch.text.slice(Math.floor((i * ch.text.length) / n), Math.floor(((i + 1) * ch.text.length) / n));
+        if (piece) res.write(chunk(index, ch.toolCall ? { tool_calls: [{ index: 0, function: { arguments: piece } }] } : { content: piece }));
+      });
     }
-    res.write(chunk({}, finish));
-    if (p.includeUsage) res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: p.model, choices: [], usage })}\n\n`);
+    choices.forEach((ch, index) => { res.write(chunk(index, {}, ch.finish)); });
+    if (c.includeUsage) res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: c.model, choices: [], usage })}\n\n`);
     res.end('data: [DONE]\n\n');
   }
 
+  const modelObject = (id: string) => ({ id, object: 'model', created: 0, owned_by: 'flockbench' });
+
   const server = createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
     const url = (req.url ?? '/').split('?')[0];
+    res.setHeader('x-request-id', `req_${randomBytes(12).toString('hex')}`);
     if (req.method === 'GET' && url === '/v1/models') {
-      return send(res, 200, JSON.stringify({ object: 'list', data: Object.keys(MODELS).map((id) => ({ id, object: 'model', created: 0, owned_by: 'flockbench' })) }), {}, false);
+      return send(res, 200, JSON.stringify({ object: 'list', data: Object.keys(MODELS).map(modelObject) }), {}, false);
+    }
+    if (req.method === 'GET' && url.startsWith('/v1/models/')) {
+      const id = decodeURIComponent(url.slice('/v1/models/'.length));
+      if (MODELS[id]) return send(res, 200, JSON.stringify(modelObject(id)), {}, false);
+      return send(res, 404, errorBody(new HttpError(404, `The model '${id}' does not exist`, 'invalid_request_error', 'model', 'model_not_found')), {}, false);
     }
     if (req.method === 'GET' && url === '/metrics') return send(res, 200, JSON.stringify(metrics()), {}, false);
+    if (req.method === 'POST' && url === '/metrics/reset') { req.resume(); return send(res, 200, JSON.stringify(reset()), {}, false); }
     m.requests++;
     m.inFlight++;
     m.inFlightPeak = Math.max(m.inFlightPeak, m.inFlight);
+    const arrivedAt = performance.now();
     const ac = new AbortController();
     live.add(ac);
+    const counted = m;
     res.on('close', () => {
-      m.inFlight--;
+      counted.inFlight--;
+      if (counted !== m) m.inFlight--; // a reset happened meanwhile: the new counters carried it
       live.delete(ac);
       if (!res.writableFinished) ac.abort(new Error('client closed the connection'));
     });
     const handle = async () => {
-      if (req.method === 'POST' && url === '/v1/chat/completions') return chat(req, res, ac.signal);
+      if (req.method === 'POST' && url === '/v1/chat/completions') return chat(req, res, ac.signal, arrivedAt);
+      req.resume();
       throw new HttpError(404, `Invalid URL (${req.method} ${url})`, 'invalid_request_error');
     };
     handle().catch((e: unknown) => {
       if (ac.signal.aborted) { if (!res.destroyed) res.destroy(); return; }
-      if (e instanceof HttpError) return send(res, e.status, errorBody(e));
+      if (e instanceof HttpError) return send(res, e.status, errorBody(e), e.status === 413 ? { connection: 'close' } : {});
       send(res, 500, errorBody(new HttpError(500, `simulator error: ${(e as Error).message}`, 'server_error')));
     });
   });
@@ -388,6 +667,18 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
     return out;
   }
 
+  function reset(): LlmServerMetrics {
+    const before = metrics();
+    const next = fresh();
+    next.inFlight = m.inFlight;
+    next.inFlightPeak = m.inFlight;
+    next.resets = m.resets + 1;
+    m = next;
+    repeats.clear();
+    attempts.clear();
+    return before;
+  }
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, '127.0.0.1', () => { server.off('error', reject); resolve(); });
@@ -398,6 +689,7 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
     url: `http://127.0.0.1:${port}`,
     port,
     metrics,
+    reset,
     close() {
       closed ??= new Promise<void>((resolve) => {
         limiter?.close();
@@ -408,4 +700,33 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
       return closed;
     },
   };
+}
+
+/** Values of DSPy's output fields: schema fields sized so the reply nears `target` tokens. */
+function dspyValues(
+  fields: DspyField[],
+  target: number,
+  rngFor: (stream: string) => () => () => number,
+  sized: (schema: unknown, target?: number) => { value: unknown; marker: string },
+): { values: { name: string; chat: string; json: unknown }[]; marker: string } {
+  const textFields = fields.filter((f) => f.value.kind === 'text' || f.value.kind === 'schema').length || 1;
+  const share = Math.max(8, Math.floor(target / textFields));
+  let marker = '';
+  const values = fields.map((f) => {
+    const rng = rngFor(`dspy:${f.name}`)();
+    const v = f.value;
+    switch (v.kind) {
+      case 'bool': { const b = rng() < 0.5; return { name: f.name, chat: b ? 'True' : 'False', json: b }; }
+      case 'int': { const n = Math.floor(rng() * 100); return { name: f.name, chat: String(n), json: n }; }
+      case 'float': { const n = Math.round(rng() * 1e4) / 1e4; return { name: f.name, chat: String(n), json: n }; }
+      case 'choice': { const c = v.values[Math.floor(rng() * v.values.length)]; return { name: f.name, chat: c, json: c }; }
+      case 'schema': {
+        const s = sized(v.schema, share);
+        if (s.marker.length > marker.length) marker = s.marker;
+        return { name: f.name, chat: JSON.stringify(s.value), json: s.value };
+      }
+      default: { const t = prose(rng, share); if (t.length > marker.length) marker = t; return { name: f.name, chat: t, json: t }; }
+    }
+  });
+  return { values, marker };
 }

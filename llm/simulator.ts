@@ -40,7 +40,7 @@ export class SimulatedLlm implements LlmClient {
     if (limits) this.limiter = new ProviderLimiter(limits, limitWindowMs(limits, this.scale));
   }
 
-  draw(req: Pick<LlmRequest, 'model' | 'identity' | 'outputTokens'>) {
+  draw(req: Pick<LlmRequest, 'model' | 'identity' | 'outputTokens'> & { promptTokens?: number }) {
     return drawLatency({ seed: this.opts.seed, tail: this.opts.tail }, req);
   }
 

@@ -44,8 +44,11 @@ export interface LlmStats {
 export interface LlmClient {
   readonly transport: 'inprocess' | 'http';
   complete(req: LlmRequest): Promise<LlmResponse>;
-  /** The latency this call would take (unscaled ms), without waiting: used by lower bounds and tests. */
-  draw(req: Pick<LlmRequest, 'model' | 'identity' | 'outputTokens'>): LatencyDraw;
+  /**
+   * The latency this call would take (unscaled ms), without waiting: used by lower bounds and
+   * tests. Prefill time is included for `promptTokens` (none when absent).
+   */
+  draw(req: Pick<LlmRequest, 'model' | 'identity' | 'outputTokens'> & { promptTokens?: number }): LatencyDraw;
   stats(): LlmStats;
   close(): Promise<void>;
 }

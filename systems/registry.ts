@@ -2,10 +2,10 @@
 // Each entry declares its parameters (validated before anything runs) and loads its
 // implementation lazily, so listing systems or running one never pays for importing the others.
 import { UserError } from '../core/errors.ts';
-import type { ParamDefs } from '../core/params.ts';
+import { resolveParams, type ParamDefs } from '../core/params.ts';
 import { blackboardParams, deferredParams } from './blackboard/params.ts';
 import { kafkaParams } from './blackboard-kafka/params.ts';
-import { flockRealParams } from './flock-real/params.ts';
+import { flockRealParams, flockRealSettings } from './flock-real/params.ts';
 import { langgraphPyParams } from './langgraph-py/params.ts';
 import { parallelParams, perItemParams, stepwiseParams, subgraphParams } from './langgraph/params.ts';
 import { langgraphPyRefusal, openLoopRefusal, perItemRefusal, subgraphRefusal } from './langgraph/refusals.ts';
@@ -62,7 +62,14 @@ export const SYSTEMS: SystemEntry<ParamDefs, unknown>[] = [
     load: async () => (await import('./blackboard-kafka/system.ts')).blackboardKafkaSystem(),
   }),
   entry({
-    name: 'flock-real', store: 'flock-memory', params: flockRealParams, policy: () => ({ kind: 'dataflow' }),
+    name: 'flock-real', store: 'flock-memory', params: flockRealParams,
+    // Flock's own dataflow (per-agent semaphores, BatchSpec and its timeouts) in both engines.
+    // DSPyEngine calls the DSPy program synchronously on the event loop (all but the one call it
+    // streams), so its LLM calls go one at a time: llmInFlightPeak was 1 in every measured run,
+    // closed and open arrivals. Not `serial`: a batch timeout still flushes while analysts wait
+    // for the loop, and the replay must see that partial batch.
+    policy: (p) => (p.engine === 'dspy' ? { kind: 'dataflow', maxConcurrency: 1 } : { kind: 'dataflow' }),
+    check: (p) => { flockRealSettings(p); },
     // Its Python runner makes one LLM call per agent execution with one output: it has no tool
     // agents and no coalescing batches, so it would run something else. Refuse instead.
     refuses: (w) => {
@@ -72,7 +79,7 @@ export const SYSTEMS: SystemEntry<ParamDefs, unknown>[] = [
       if (co) return `workload ${w.name}: agent ${co.name} coalesces its batch into one call, which the real Flock runner does not implement`;
       return undefined;
     },
-    description: 'The real Flock (PyPI flock-core 0.5.7, Python, out of process): its publish/matching/semaphores/BatchSpec/store, LLM engine replaced by one HTTP call to the simulator',
+    description: 'The real Flock (PyPI flock-core 0.5.7, Python, out of process): its publish/matching/semaphores/BatchSpec/store; engine: http (idealized: one async HTTP call per execution, default) or dspy (its DSPyEngine + LiteLLM, as shipped)',
     load: async () => (await import('./flock-real/system.ts')).flockRealSystem(),
   }),
   entry({
@@ -96,6 +103,16 @@ export function systemEntry(name: string): SystemEntry<ParamDefs, unknown> {
   const s = SYSTEMS.find((x) => x.name === name);
   if (!s) throw new UnknownSystemError(`unknown system '${name}' (known: ${SYSTEMS.map((x) => x.name).join(', ')})`);
   return s;
+}
+
+/**
+ * A system's parameters as given (`systemParams.<name>`), resolved against its declaration and
+ * checked across parameters: a bad one is a BadParamError naming the key, before anything runs.
+ */
+export function resolveSystemParams(entry: SystemEntry<ParamDefs, unknown>, given: Record<string, unknown> = {}): Record<string, unknown> {
+  const resolved = resolveParams(`systemParams.${entry.name}`, entry.params, given) as Record<string, unknown>;
+  entry.check?.(resolved);
+  return resolved;
 }
 
 export async function loadSystem(name: string): Promise<System<unknown>> {

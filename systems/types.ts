@@ -114,7 +114,8 @@ export interface System<P = unknown> {
  * run per publish, Pregel barriers), superstep-per-task (one graph run per task),
  * superstep-subgraph (one graph run per publish, each task in its own subgraph, global batches
  * after every subgraph), serial (one execution at a time). `maxConcurrency`: a graph's global
- * task window; `dispatchEveryMs`: a batch window (unscaled) that holds published tasks until its
+ * task window, or for dataflow the executions in flight over all agents;
+ * `dispatchEveryMs`: a batch window (unscaled) that holds published tasks until its
  * next tick; `maxRuns`: graph runs in flight at once.
  */
 export interface SchedulingPolicy {
@@ -143,6 +144,8 @@ export interface SystemEntry<D extends ParamDefs = ParamDefs, P = Resolved<D>> {
    * anything runs; start() refuses with the same line.
    */
   refuses?(w: WorkloadSpec, params: P): string | undefined;
+  /** Constraints between parameters the declaration cannot express; throws BadParamError. */
+  check?(params: P): void;
   /** Loaded lazily, so listing systems never imports LangGraph or broker clients. */
   load(): Promise<System<P>>;
 }

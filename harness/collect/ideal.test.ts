@@ -92,6 +92,19 @@ describe('ideal makespan: zero-overhead replays of each policy on known schedule
     expect(run('superstep-subgraph', g, at(g, [0, 0]), dg, { maxConcurrency: 1 })).toBe(45);
   });
 
+  it('dataflow under a global limit: one execution at a time, yet batch timeouts still flush', () => {
+    expect(run('dataflow', w, at(w, [0, 0]), d, { maxConcurrency: 1 })).toBe(155);
+    // Two slots, FIFO: a1(A) 0-10 and a2(A) 0-50, a1(B) 10-30, a2(B) 30-60, editors 50-55, 60-100.
+    expect(run('dataflow', w, at(w, [0, 0]), d, { maxConcurrency: 2 })).toBe(100);
+    // Story A's editor batches 2 analyses within 25 ms of the first: a1 ends at 10, a2 (one slot)
+    // at 60, so the timeout (35) flushes editor(a1) alone, which waits for the slot until 60;
+    // a2's analysis opens a new batch, flushed at 85. Serial knows no timeouts: both in one batch.
+    const timed = { ...w, tasks: [w.tasks[0]!], agents: [w.agents[0]!, w.agents[1]!, { ...w.agents[2]!, consumes: { types: ['Analysis'], batch: { size: 2, timeoutMs: 25, by: 'correlationId' as const } } }] };
+    const dd = { 'a1(A)': 10, 'a2(A)': 50, 'editor(a1(A))': 5, 'editor(a2(A))': 7 };
+    expect(run('dataflow', timed, at(timed, [0]), dd, { maxConcurrency: 1 })).toBe(85 + 7);
+    expect(run('serial', timed, at(timed, [0]), dd)).toBeUndefined();
+  });
+
   it('is undefined when the run lacks a draw the replay needs', () => {
     expect(run('dataflow', w, at(w, [0, 0]), { 'a1(A)': 10 })).toBeUndefined();
   });

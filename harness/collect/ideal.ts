@@ -10,7 +10,8 @@
 // Policies:
 //   dataflow            every agent a FIFO queue under its concurrency limit; outputs route at
 //                       once (the blackboard, eager and deferred; the real Flock; broker-backed
-//                       blackboards at the agent's limit).
+//                       blackboards at the agent's limit); with maxConcurrency, also at most that
+//                       many executions in flight over all agents (the real Flock with DSPyEngine: 1).
 //   superstep           one graph run per publish: agents in dependency levels, each level one
 //                       superstep that ends when its slowest execution ends (Pregel's barrier);
 //                       tasks of a superstep take a global slot (maxConcurrency) in Send order,
@@ -42,7 +43,7 @@ export interface IdealInput {
    * what it returned (not `#i`), so the replay takes them from the run where it can.
    */
   outputKeysOf?(identity: string): readonly string[] | undefined;
-  /** superstep policies: LangGraph's global task window per graph run (default unbounded). */
+  /** superstep policies: LangGraph's global task window per graph run; dataflow: executions in flight over all agents (default unbounded). */
   maxConcurrency?: number;
   /** Latency scale: batch and join timeouts are multiplied by it (default 1). */
   latencyScale?: number;
@@ -162,21 +163,25 @@ function dataflow(input: IdealInput, q: EventQueue): { last: number; executions:
   const timers: Timers = { after: (ms, fn) => q.at(q.now + ms, fn) };
   let last = 0;
   let executions = 0;
+  // A global limit over all agents (the real Flock with DSPyEngine: one call at a time), taken
+  // after the agent's own slot, so batches and their timeouts still route as in dataflow.
+  const global = new SimSemaphore(input.maxConcurrency ?? Infinity);
   const states = w.agents.map((spec) => {
     const sem = new SimSemaphore(spec.maxConcurrency);
     const st = {
       spec,
       router: new Router<Artifact>(spec, (a) => a, {
         ready: (inputs) => {
-          sem.acquire(() => {
+          sem.acquire(() => global.acquire(() => {
             executions++;
             const end = q.now + duration(input, spec, inputs);
             q.at(end, () => {
               if (end > last) last = end;
+              global.release();
               sem.release();
               for (const o of outputsOf(spec, inputs, input)) route(o);
             });
-          });
+          }));
         },
       }, timers, scale),
     };

@@ -7,10 +7,10 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { canonicalJson } from '../../core/canonical.ts';
 import { UserError } from '../../core/errors.ts';
-import { BadParamError, resolveParams } from '../../core/params.ts';
+import { BadParamError } from '../../core/params.ts';
 import { validateLlmOptions } from '../../llm/options.ts';
 import type { TailMode } from '../../llm/profiles.ts';
-import { SYSTEMS } from '../../systems/registry.ts';
+import { resolveSystemParams, SYSTEMS } from '../../systems/registry.ts';
 import { WORKLOADS, workload as lookupWorkload } from '../../workloads/registry.ts';
 import type { WorkloadSpec } from '../../workloads/spec.ts';
 import type { LlmTransport } from './run-once.ts';
@@ -180,7 +180,7 @@ export function expandMatrix(m: MatrixFile, o: ExpandOverrides = {}): Cell[] {
     const given = expandAxes(m.systemParams?.[s], `systemParams.${s}`);
     return [s, given.map((sp) => {
       try {
-        const resolved = resolveParams(`systemParams.${s}`, entry.params, sp) as Record<string, unknown>;
+        const resolved = resolveSystemParams(entry, sp);
         return Object.fromEntries(Object.entries(resolved).filter(([, v]) => v !== undefined));
       } catch (e) {
         return rethrow(e);

@@ -6,12 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import * as hdr from 'hdr-histogram-js';
 import { multisetHash } from '../../core/canonical.ts';
-import { resolveParams } from '../../core/params.ts';
 import { sleepUntil } from '../../core/time.ts';
 import type { TailMode } from '../../llm/profiles.ts';
 import { SimulatedLlm, type SimulatorOptions } from '../../llm/simulator.ts';
 import type { LlmClient } from '../../llm/types.ts';
-import { SYSTEMS, UnsupportedBySystemError } from '../../systems/registry.ts';
+import { resolveSystemParams, SYSTEMS, UnsupportedBySystemError } from '../../systems/registry.ts';
 import type { FaultHooks, RunContext, Session, SessionResult, System } from '../../systems/types.ts';
 import { planArrivals, type Arrival } from '../../workloads/arrivals.ts';
 import { prepareTools } from '../../workloads/tools.ts';
@@ -93,7 +92,7 @@ export async function runSession<P>(sys: System<P>, w: WorkloadSpec, ctx: RunCon
 export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
   const name = typeof o.system === 'string' ? o.system : o.system.name;
   const entry = SYSTEMS.find((s) => s.name === name);
-  const params = entry ? resolveParams(`systemParams.${name}`, entry.params, o.systemParams) : { ...o.systemParams };
+  const params = entry ? resolveSystemParams(entry, o.systemParams) : { ...o.systemParams };
   const refusal = entry?.refuses?.(o.workload, params);
   if (refusal) throw new UnsupportedBySystemError(`${name}: ${refusal}`);
   const sys = typeof o.system === 'string' ? await entry!.load() : o.system;

@@ -9,6 +9,8 @@ import { canonicalJson } from '../../core/canonical.ts';
 import { executionIdentity, outputCorrelation, promptTokensFor } from '../../workloads/execute.ts';
 import { buildWorkload } from '../../workloads/registry.ts';
 import type { AgentSpec, Artifact } from '../../workloads/spec.ts';
+import { resolveSystemParams, systemEntry } from '../registry.ts';
+import { flockRealSettings, type FlockRealParams } from './params.ts';
 import { assertFlockVenv, FLOCK_PYTHON, FLOCK_RUNNER } from './system.ts';
 
 describe('flock-real (needs .venv: bash scripts/flock/setup.sh)', () => {
@@ -71,4 +73,50 @@ describe('flock-real (needs .venv: bash scripts/flock/setup.sh)', () => {
     expect(real.llm.tokensOut).toBe(ref.llm.tokensOut);
     expect(real.llm.costUsd).toBeCloseTo(ref.llm.costUsd, 9);
   });
+});
+
+describe('flock-real engine: dspy (Flock as shipped; needs .venv)', () => {
+  it('resolves its parameters with Flock 0.5.7 defaults and rejects bad ones', () => {
+    const entry = systemEntry('flock-real');
+    const settings = (given: Record<string, unknown>) => flockRealSettings(resolveSystemParams(entry, given) as FlockRealParams);
+    expect(settings({})).toEqual({ engine: 'http', autoTrace: false, consoleOutput: false, maxAgentIterations: 1_000_000_000 });
+    expect(settings({ engine: 'dspy' })).toEqual({ engine: 'dspy', adapter: 'default', autoTrace: true, consoleOutput: true, maxAgentIterations: 1000 });
+    expect(settings({ engine: 'dspy', adapter: 'json', autoTrace: false })).toMatchObject({ adapter: 'json', autoTrace: false });
+    expect(() => settings({ engine: 'langchain' })).toThrow(/'engine' must be one of http\|dspy/);
+    expect(() => settings({ adapter: 'json' })).toThrow(/'adapter' applies to engine: dspy only/);
+    expect(() => settings({ engine: 'dspy', colour: true })).toThrow(/unknown parameter 'colour'/);
+    expect(entry.policy(resolveSystemParams(entry, { engine: 'dspy' }), false)).toEqual({ kind: 'dataflow', maxConcurrency: 1 });
+    expect(entry.policy(resolveSystemParams(entry, {}), false)).toEqual({ kind: 'dataflow' });
+  });
+
+  it('runs the tutorial workload through DSPyEngine + LiteLLM, its calls paired with the TS systems', async () => {
+    assertFlockVenv();
+    const { runOnce } = await import('../../harness/runner/run-once.ts');
+    const w = () => buildWorkload('review-analysis', { analysts: 4, tasks: 1 });
+    const ref = await runOnce({ system: 'blackboard-eager', workload: w(), seed: 21, latencyScale: 0.01 });
+    const real = await runOnce({ system: 'flock-real', workload: w(), seed: 21, latencyScale: 0.01, systemParams: { engine: 'dspy', consoleOutput: false } });
+    const count = (r: typeof real, type: string) => r.artifacts.filter((a) => a.type === type).length;
+    expect(count(real, 'NewsAnalysis')).toBe(4);
+    expect(count(real, 'NewsDigest')).toBeGreaterThanOrEqual(1);
+    expect(count(real, 'WorkflowError')).toBe(0);
+    // The same analyst executions (agent + input keys) as the TS blackboard: keys flow through
+    // Flock. The editor's batch may split: its timeout is scaled (30 s x 0.01), the DSPy
+    // engine's serial calls and CPU are not all scaled (at x1, 4 serial calls of ~6 s split it too).
+    const analysts = (r: typeof real) => r.executions.filter((e) => e.agent !== 'editor').map((e) => e.identity).sort();
+    expect(analysts(real)).toEqual(analysts(ref));
+    const editorInputs = real.executions.filter((e) => e.agent === 'editor').flatMap((e) => e.inputKeys).sort();
+    expect(editorInputs).toEqual(analysts(ref));
+    const c = real.params.counters as Record<string, number>;
+    // Every call was recognized as its execution (pairing markers): one call per execution.
+    expect(c.llmCalls).toBe(real.executions.length);
+    expect(c.llmCallsPaired).toBe(c.llmCalls);
+    for (const e of real.executions) expect(e.drawnLatencyMs).toBeGreaterThan(0);
+    // DSPyEngine calls the DSPy program synchronously on the event loop: one call at a time.
+    expect(c.llmInFlightPeak).toBe(1);
+    // Its policy (dataflow, one execution at a time) replays the run when the replay makes the
+    // same batches (a real run slowed past the scaled editor timeout splits its batch; the
+    // zero-overhead replay does not, and then has no draw for the split batch).
+    if (real.executions.filter((e) => e.agent === 'editor').length === 1) expect(real.idealMs).toBeGreaterThan(0);
+    expect(real.params.settings as Record<string, unknown>).toMatchObject({ engine: 'dspy', adapter: 'default', autoTrace: true, maxAgentIterations: 1000 });
+  }, 300_000);
 });

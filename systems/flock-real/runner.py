@@ -10,9 +10,15 @@ prints banners to stdout, so the protocol gets its own fd.
 What is real Flock here: publish(), subscription matching (types, where, channels),
 create_task scheduling, per-agent semaphores (max_concurrency), BatchEngine (size + timeout
 watchdog), the in-memory store, output building/validation through the registered pydantic
-types, run_until_idle(). What is replaced: the engine. Instead of DSPyEngine + LiteLLM, each
-agent runs `HttpEngine`: one POST to the harness's simulated OpenAI-compatible endpoint with
-the execution's identity headers, so latency draws and payloads pair with the TS systems.
+types, run_until_idle(). The engine is the job's `engine`:
+- "http" (idealized): each agent runs `HttpEngine`, one async POST to the harness's simulated
+  OpenAI-compatible endpoint with the execution's identity headers, so latency draws and
+  payloads pair with the TS systems.
+- "dspy" (as shipped): Flock's own default engine, DSPyEngine through LiteLLM, pointed at the
+  same simulator by OPENAI_BASE_URL. It cannot send our headers: the simulator keys its calls by
+  pairing markers (see llm/server.ts). A `Recorder` utility (Flock's public component
+  hooks) reports each execution; Flock's console output utility is added back when asked,
+  since any utility replaces Flock's default one.
 """
 
 from __future__ import annotations
@@ -222,6 +228,18 @@ async def run(job: dict) -> None:
 
     await warm_up(bool(job.get("consoleOutput", False)))
 
+    engine = job.get("engine", "http")
+    if engine == "dspy":
+        # Import what the first DSPy call would import lazily (dspy, litellm), before the clock.
+        import dspy  # noqa: F401
+        import litellm  # noqa: F401
+
+        adapter = job.get("adapter", "default")
+        if adapter == "chat":
+            dspy.configure(adapter=dspy.ChatAdapter())
+        elif adapter == "json":
+            dspy.configure(adapter=dspy.JSONAdapter())
+
     w = job["workload"]
     seed = job["seed"]
     scale = float(job["latencyScale"])
@@ -349,10 +367,73 @@ async def run(job: dict) -> None:
             # No artifacts: Flock's _make_outputs publishes nothing for this execution.
             return EvalResult(artifacts=result_arts, state={})
 
-    flock = Flock(f"openai/{w['agents'][0]['model']}" if w["agents"] else None, max_agent_iterations=10**9)
+    import contextvars
+
+    current = contextvars.ContextVar("flockbench_execution", default=None)
+
+    class Recorder(AgentComponent):
+        """Reports each execution of Flock's own engine (engine: dspy) through public hooks:
+        inputs at pre-evaluate, outputs (keyed before they are published) at post-evaluate,
+        errors, and the `execution` line when the execution ends."""
+
+        name: str = "flockbench_recorder"
+        spec: dict = {}
+
+        async def on_pre_evaluate(self, agent, ctx, inputs):
+            arts = list(inputs.artifacts)
+            input_keys = [key_of.get(x.id, str(x.id)) for x in arts]
+            in_corrs = [corr_of.get(x.id, str(x.correlation_id)) for x in arts]
+            current.set({
+                "agent": self.spec["name"], "identity": execution_identity(self.spec["name"], input_keys),
+                "inputKeys": input_keys, "correlationIds": list(dict.fromkeys(in_corrs)),
+                "corr": output_correlation(in_corrs), "startMs": now_ms(), "tokensIn": 0, "tokensOut": 0,
+                "outputKeys": [],
+            })
+            return inputs
+
+        async def on_post_evaluate(self, agent, ctx, inputs, result):
+            rec = current.get()
+            if rec is not None:
+                out_type = self.spec["publishes"]
+                outs = [a for a in result.artifacts if a.type == out_type and a.id not in key_of]
+                if outs:
+                    for a in outs:
+                        key_of[a.id] = rec["identity"]
+                        corr_of[a.id] = rec["corr"]
+                    rec["outputKeys"] = [rec["identity"]]
+                else:
+                    logs = "; ".join(getattr(result, "logs", []) or [])[:300]
+                    rec["error"] = f"{self.spec['name']}: no valid {out_type} from the engine ({logs})"
+            return result
+
+        async def on_error(self, agent, ctx, error):
+            rec = current.get()
+            if rec is not None:
+                rec["error"] = f"{type(error).__name__}: {error}"[:500]
+
+        async def on_terminate(self, agent, ctx):
+            rec = current.get()
+            if rec is None or rec.get("done"):
+                return
+            rec["done"] = True
+            rec["endMs"] = now_ms()
+            if rec.get("error"):
+                rec["outputKeys"] = [f"error:{rec['identity']}"]
+                errors.append({
+                    "key": f"error:{rec['identity']}", "type": ERROR_TYPE,
+                    "payload": {"agent": rec["agent"], "error": rec["error"], "inputKeys": sorted(rec["inputKeys"])},
+                    "correlationId": rec["corr"], "producedBy": rec["agent"],
+                })
+            emit({"kind": "execution", **{k: v for k, v in rec.items() if k not in ("corr", "done")}})
+
+    max_iterations = int(job.get("maxAgentIterations") or 10**9)
+    flock = Flock(f"openai/{w['agents'][0]['model']}" if w["agents"] else None, max_agent_iterations=max_iterations)
     flock.add_component(CorrelationTagComponent())
+    one_model = len({a["model"] for a in w["agents"]}) <= 1
 
     for a in w["agents"]:
+        if engine == "dspy" and (a.get("failWhen") or (a.get("fanOut") or 1) != 1):
+            raise ValueError(f"agent {a['name']}: failWhen / fanOut need engine: http (the DSPy engine writes what the LLM writes)")
         sub = a["consumes"]
         if len(sub["types"]) != 1 or sub.get("join"):
             raise ValueError(f"agent {a['name']}: join / multi-type subscriptions are not mapped to flock-real yet")
@@ -379,13 +460,27 @@ async def run(job: dict) -> None:
         else:
             builder = builder.consumes(t, **kwargs)
         builder = builder.publishes(models[a["publishes"]])
-        builder = builder.with_engines(HttpEngine(spec=a)).max_concurrency(a["maxConcurrency"])
-        # Flock's default utility (used when an agent has none) renders every result as a rich
-        # table on the console: ~100+ ms CPU per execution here, and its `no_output` flag is not
-        # honoured in 0.5.7. A service would not print; a no-op utility replaces it unless the
-        # job asks for Flock's console output (systemParams.consoleOutput).
-        if not job.get("consoleOutput", False):
-            builder = builder.with_utilities(AgentComponent(name="flockbench_quiet"))
+        if engine == "dspy":
+            # Flock's default engine (DSPyEngine, the orchestrator's model, the description as
+            # instructions) unless agents use different models: then DSPyEngine per agent.
+            if not one_model:
+                from flock.engines import DSPyEngine
+
+                builder = builder.with_engines(DSPyEngine(model=f"openai/{a['model']}", instructions=a.get("description") or a["name"]))
+            utilities = [Recorder(spec=a)]
+            if job.get("consoleOutput", False):
+                from flock.utility.output_utility_component import OutputUtilityComponent
+
+                utilities.append(OutputUtilityComponent())
+            builder = builder.with_utilities(*utilities).max_concurrency(a["maxConcurrency"])
+        else:
+            builder = builder.with_engines(HttpEngine(spec=a)).max_concurrency(a["maxConcurrency"])
+            # Flock's default utility (used when an agent has none) renders every result as a
+            # rich table on the console: ~100+ ms CPU per execution here, and its `no_output`
+            # flag is not honoured in 0.5.7. A service would not print; a no-op utility replaces
+            # it unless the job asks for Flock's console output (systemParams.consoleOutput).
+            if not job.get("consoleOutput", False):
+                builder = builder.with_utilities(AgentComponent(name="flockbench_quiet"))
         if a.get("allowSelfTrigger"):
             builder = builder.prevent_self_trigger(False)
 
