@@ -5,7 +5,7 @@
 // Kafka's transactions_test.py and Jepsen's 2024 analysis, see RESEARCH.md §4).
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { REPO_ROOT, killNode, restartNode, startKafka, statusKafka, stopKafka, type KafkaNodes } from '../../brokers/kafka/cluster.ts';
+import { REPO_ROOT, killNode, restartNode, startKafka, statusKafka, stopKafka, waitForKafka, type KafkaNodes } from '../../brokers/kafka/cluster.ts';
 import '../../brokers/kafka/client-guard.ts';
 import { describeError } from '../../core/errors.ts';
 import { runOnce } from '../runner/run-once.ts';
@@ -232,14 +232,22 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosOutcome> {
         kills++;
         note('kill', `node ${k.node + 1} (SIGKILL)`, String(k.node));
         await sleep(downMs);
-        try {
-          await restartNode(k.node, baseDir, 120_000);
-          recoveries++;
-          note('restarted', `node ${k.node + 1}, cluster healthy`, String(k.node));
-        } catch (e) {
-          note('restart-failed', `node ${k.node + 1}: ${(e as Error).message}`, String(k.node));
-          break;
+        // A JVM can take minutes to start on a loaded 2-core machine: wait long, then try again
+        // (a failed restart would cut the schedule short and make the modes differ).
+        let back = false;
+        for (let attempt = 1; attempt <= 3 && !back; attempt++) {
+          try {
+            // Still booting from the previous attempt: wait for it rather than start another JVM.
+            if (attempt > 1 && statusKafka(baseDir).nodes[k.node]?.alive) await waitForKafka(bootstrap, nodes, 300_000, baseDir);
+            else await restartNode(k.node, baseDir, 300_000);
+            back = true;
+          } catch (e) {
+            note('restart-failed', `node ${k.node + 1} (attempt ${attempt}): ${(e as Error).message}`, String(k.node));
+          }
         }
+        if (!back) break;
+        recoveries++;
+        note('restarted', `node ${k.node + 1}, cluster healthy`, String(k.node));
       }
     } finally {
       scheduleDone = true;
