@@ -411,7 +411,9 @@ export class AgentWorker implements ConsumerView {
   }
 
   private scheduleCommit(): void {
-    if (this.committing || this.commitTimer || this.closed) return;
+    // A failed consumer commits nothing more: it is about to be replaced, and before this guard
+    // its commit loop went on re-sending the same outputs every lingerMs until it was closed.
+    if (this.committing || this.commitTimer || this.closed || this.failure !== undefined) return;
     const delay = this.completions.length >= this.o.batchSize ? 0 : this.o.lingerMs;
     this.commitTimer = setTimeout(() => {
       this.commitTimer = undefined;
