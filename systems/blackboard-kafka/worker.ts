@@ -217,6 +217,17 @@ export class AgentWorker implements ConsumerView {
   }
 
   async start(): Promise<void> {
+    // Exactly-once: initialise the transactional producer FIRST, like the Java client's
+    // initTransactions() before subscribing. InitProducerId bumps the epoch of this
+    // transactional id: it fences the producer of the consumer this one replaces, and returns
+    // only once that producer's last transaction is complete (committed if its EndTxn got
+    // through, else aborted). Only then may the consumer read its committed offsets: read
+    // earlier, while that transaction's offsets were still pending, they are the offsets from
+    // before it (the client's OffsetFetch does not ask for stable offsets), and the inputs it
+    // committed are processed and committed a second time (a chaos run duplicated 10 artifacts
+    // this way). Initialised lazily, an abandoned open transaction would also hold the last
+    // stable offset of every partition it wrote to until the transaction timeout.
+    if (this.o.mode === 'exactly-once') await this.recreateProducer(false);
     this.consumer = guardConsumer(new Consumer({
       ...clientBase(this.o.bootstrap, `fb-${this.o.agent.name}-${this.o.index}`),
       groupId: this.o.groupId,
@@ -259,12 +270,6 @@ export class AgentWorker implements ConsumerView {
       // (consumer crash, session timeout) invalidates the run instead of silently losing work.
       if (this.measuring && !this.o.allowRejoin) this.fail(new Error(`consumer group ${this.o.groupId} rebalanced during the run (member ${this.name}); the run is invalid`));
     });
-    // Exactly-once: initialise the transactional producer now, like the Java client's
-    // initTransactions(). InitProducerId bumps the epoch of this transactional id, which fences
-    // the producer of the consumer this one replaces and aborts its open transaction at once;
-    // initialised lazily, that transaction would hold the last stable offset of every partition
-    // it wrote to (and with it every read-committed reader) until the transaction timeout.
-    if (this.o.mode === 'exactly-once') await this.recreateProducer(false);
   }
 
   /** Partitions currently assigned to this consumer, as `topic:partition`. */
