@@ -39,7 +39,7 @@ export function verdict(r: ChaosOutcome): string {
 
 export async function storeChaos(dbPath: string, rows: ChaosOutcome[], env: Record<string, unknown>): Promise<void> {
   const { ResultsDb } = await import('../harness/results/db.ts');
-  const { chaos } = await import('../harness/results/schema.ts');
+  const { chaos, faults } = await import('../harness/results/schema.ts');
   const db = await ResultsDb.open(dbPath);
   try {
     await db.append([[chaos, rows.map((r) => ({
@@ -51,9 +51,11 @@ export async function storeChaos(dbPath: string, rows: ChaosOutcome[], env: Reco
         hitLimit: r.hitLimit, unresolvedPartitions: r.unresolvedPartitions, dlq: r.dlq, extraRecords: r.check.totals.extraRecords,
         lostKeys: r.check.byType.flatMap((t) => t.lost.map((k) => `${t.type}:${k}`)).slice(0, 100),
         duplicatedKeys: r.check.byType.flatMap((t) => t.duplicated.map((d) => `${t.type}:${d.key} x${d.count}`)).slice(0, 100),
-        uncommitted: r.uncommitted ?? null, counters: r.counters, schedule: r.schedule, faults: r.events,
+        uncommitted: r.uncommitted ?? null, counters: r.counters, schedule: r.schedule,
       }),
-    }))]]);
+    }))], [faults, rows.flatMap((r) => r.events.map((e, seq) => ({
+      run_id: r.runId, seq, at_ms: e.atMs, kind: e.kind, target: e.target ?? null, progress: e.progress ?? null, detail: e.detail,
+    })))]]);
   } finally {
     db.close();
   }
