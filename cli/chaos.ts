@@ -16,10 +16,11 @@ const int = (name: string, min: number) => (v: string) => {
 
 /** One row per mode, as printed. */
 export function formatChaos(rows: ChaosOutcome[]): string {
-  const head = ['mode', 'expected', 'observed', 'lost', 'duplicated', 'extra', 'unexpected', 'kills', 'recoveries', 'crashes', 'makespan_s', 'run'];
+  const head = ['seed', 'mode', 'expected', 'observed', 'lost', 'duplicated', 'extra', 'unexpected', 'kills', 'recoveries', 'crashes', 'at_limit', 'open_tx', 'dlq', 'restarts', 'produced_not_committed', 'makespan_s', 'run'];
   const body = rows.map((r) => [
-    r.mode, r.check.totals.expected, r.check.totals.observed, r.check.totals.lost, r.check.totals.duplicated, r.check.totals.extraRecords,
-    r.check.totals.unexpected, r.kills, r.recoveries, r.workerCrashes, (r.makespanMs / 1000).toFixed(1), r.error ? `FAILED: ${r.error}` : 'completed',
+    r.seed, r.mode, r.check.totals.expected, r.check.totals.observed, r.check.totals.lost, r.check.totals.duplicated, r.check.totals.extraRecords,
+    r.check.totals.unexpected, r.kills, r.recoveries, r.workerCrashes, r.hitLimit ? 'YES' : 'no', r.unresolvedPartitions, r.dlq,
+    r.counters.workerRestarts ?? '-', r.counters.producedNotCommitted ?? '-', (r.makespanMs / 1000).toFixed(1), r.error ? `FAILED: ${r.error}` : 'completed',
   ].map(String));
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => (i === head.length - 1 ? 0 : b[i]!.length))));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padStart(w[i]!))).join('  ');
@@ -29,8 +30,8 @@ export function formatChaos(rows: ChaosOutcome[]): string {
 /** The plain-language verdict, one line per mode. */
 export function verdict(r: ChaosOutcome): string {
   const t = r.check.totals;
-  const faults = `${r.kills} broker kill(s), ${r.workerCrashes} worker crash(es)`;
-  if (r.check.exact) return `${r.mode}: exactly once under ${faults}: 0 lost, 0 duplicated`;
+  const faults = `${r.kills} broker kill(s), ${r.workerCrashes} worker crash(es)${r.hitLimit ? ', AT ITS TIME LIMIT' : ''}`;
+  if (r.check.exact && !r.error) return `${r.mode}: exactly once under ${faults}: 0 lost, 0 duplicated`;
   const dupKeys = r.check.byType.flatMap((x) => x.duplicated.map((d) => `${d.key} x${d.count}`)).slice(0, 3).join(', ');
   const lostKeys = r.check.byType.flatMap((x) => x.lost).slice(0, 3).join(', ');
   return `${r.mode}: NOT exactly once under ${faults}: ${t.lost} lost${lostKeys ? ` (e.g. ${lostKeys})` : ''}, ${t.duplicated} duplicated${dupKeys ? ` (e.g. ${dupKeys})` : ''}, ${t.unexpected} unexpected`;
@@ -38,15 +39,23 @@ export function verdict(r: ChaosOutcome): string {
 
 export async function storeChaos(dbPath: string, rows: ChaosOutcome[], env: Record<string, unknown>): Promise<void> {
   const { ResultsDb } = await import('../harness/results/db.ts');
-  const { chaos } = await import('../harness/results/schema.ts');
+  const { chaos, faults } = await import('../harness/results/schema.ts');
   const db = await ResultsDb.open(dbPath);
   try {
     await db.append([[chaos, rows.map((r) => ({
       run_id: r.runId, started_at: r.startedAt, mode: r.mode, nodes: r.nodes, tasks: r.tasks, kills: r.kills, worker_crashes: r.workerCrashes,
       expected: r.check.totals.expected, observed: r.check.totals.observed, lost: r.check.totals.lost, duplicated: r.check.totals.duplicated,
       unexpected: r.check.totals.unexpected, makespan_ms: r.makespanMs,
-      env: JSON.stringify({ ...env, seed: r.seed, depth: r.depth, latencyScale: r.latencyScale, recoveries: r.recoveries, error: r.error ?? null, extraRecords: r.check.totals.extraRecords, uncommitted: r.uncommitted ?? null, counters: r.counters, events: r.events }),
-    }))]]);
+      env: JSON.stringify({
+        ...env, seed: r.seed, depth: r.depth, latencyScale: r.latencyScale, recoveries: r.recoveries, error: r.error ?? null,
+        hitLimit: r.hitLimit, unresolvedPartitions: r.unresolvedPartitions, dlq: r.dlq, extraRecords: r.check.totals.extraRecords,
+        lostKeys: r.check.byType.flatMap((t) => t.lost.map((k) => `${t.type}:${k}`)).slice(0, 100),
+        duplicatedKeys: r.check.byType.flatMap((t) => t.duplicated.map((d) => `${t.type}:${d.key} x${d.count}`)).slice(0, 100),
+        uncommitted: r.uncommitted ?? null, counters: r.counters, schedule: r.schedule,
+      }),
+    }))], [faults, rows.flatMap((r) => r.events.map((e, seq) => ({
+      run_id: r.runId, seq, at_ms: e.atMs, kind: e.kind, target: e.target ?? null, progress: e.progress ?? null, detail: e.detail,
+    })))]]);
   } finally {
     db.close();
   }
@@ -61,7 +70,9 @@ export function registerChaosCommand(program: Command): void {
     .option('--tasks <n>', 'map tasks (depth 2)', int('--tasks', 1), 300)
     .option('--kills <k>', 'broker SIGKILL + restart cycles per mode', int('--kills', 0), 0)
     .option('--worker-crashes <n>', 'worker crashes between produce and commit per mode', int('--worker-crashes', 0), 3)
-    .option('--seed <s>', 'seed of the simulated LLM and the crash schedule', int('--seed', 0), 1)
+    .option('--seed <s>', 'seed of the simulated LLM and the fault schedule (first run)', int('--seed', 0), 1)
+    .option('--runs <n>', 'runs per mode, seeds seed, seed+1, ... (one cluster for all)', int('--runs', 1), 1)
+    .option('--run-limit-s <s>', 'time limit of one run; a run at its limit is a failure', int('--run-limit-s', 10), 180)
     .option('--latency-scale <x>', 'simulated latency multiplier', (v) => Number(v), 0.05)
     .option('--json', 'print the outcomes as JSON')
     .option('--db <path>', 'DuckDB results file', 'results/flockbench.duckdb')
@@ -73,24 +84,30 @@ export function registerChaosCommand(program: Command): void {
       const { runChaos, withChaosCluster } = await import('../harness/chaos/run.ts');
       const { environment } = await import('../harness/env.ts');
       const log = o.json ? () => {} : (l: string) => process.stderr.write(l + '\n');
+      const env = { env: environment() };
       const rows = await withChaosCluster(nodes as 1 | 3, async () => {
         const out: ChaosOutcome[] = [];
-        for (const mode of modes) {
-          out.push(await runChaos({ mode, nodes: nodes as 1 | 3, tasks: o.tasks, kills: o.kills, workerCrashes: o.workerCrashes, seed: o.seed, latencyScale: o.latencyScale, log }));
+        for (let run = 0; run < o.runs; run++) {
+          for (const mode of modes) {
+            const r = await runChaos({ mode, nodes: nodes as 1 | 3, tasks: o.tasks, kills: o.kills, workerCrashes: o.workerCrashes, seed: o.seed + run, latencyScale: o.latencyScale, timeoutMs: o.runLimitS * 1000, log });
+            out.push(r);
+            // Stored as soon as the mode finished: a later failure must not lose it.
+            await storeChaos(o.db, [r], env);
+            if (!o.json) process.stderr.write(`${formatChaos([r]).split('\n')[1]}\n`);
+          }
         }
         return out;
       });
-      await storeChaos(o.db, rows, { env: environment() });
       if (o.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
       else {
         process.stdout.write(formatChaos(rows) + '\n');
         for (const r of rows) process.stdout.write(verdict(r) + '\n');
         process.stdout.write(`${rows.length} row(s) stored in ${o.db} (table chaos)\n`);
       }
-      const eo = rows.find((r) => r.mode === 'exactly-once');
-      if (eo && (eo.check.totals.lost > 0 || eo.check.totals.duplicated > 0 || eo.error)) {
-        process.stderr.write(`finding: exactly-once ${eo.error ? `run failed (${eo.error}); ` : ''}lost ${eo.check.totals.lost}, duplicated ${eo.check.totals.duplicated}\n`);
-        process.exitCode = 1;
+      const bad = rows.filter((r) => r.mode === 'exactly-once' && (r.check.totals.lost > 0 || r.check.totals.duplicated > 0 || r.check.totals.unexpected > 0 || r.error));
+      for (const eo of bad) {
+        process.stderr.write(`finding: exactly-once seed ${eo.seed} ${eo.error ? `run failed (${eo.error}); ` : ''}lost ${eo.check.totals.lost}, duplicated ${eo.check.totals.duplicated}\n`);
       }
+      if (bad.length) process.exitCode = 1;
     });
 }

@@ -33,6 +33,11 @@ export interface FaultHooks {
    * (return true to crash). Exactly-once aborts; at-least-once redelivers from the committed offset.
    */
   afterProduce?(c: { attempt: number; inputKeys: string[] }): boolean;
+  /**
+   * True while faults are still scheduled (chaos runs): the session is not idle then, so a run
+   * never ends before its fault schedule did and both delivery modes get all of it.
+   */
+  holdIdle?(): boolean;
 }
 
 /** How the run's LLM client was made, so a system that spawns processes can make the same one there. */

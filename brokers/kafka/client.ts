@@ -77,7 +77,7 @@ export function leaderLost(e: unknown): boolean {
 
 type FetchCallback = (e: unknown, r?: unknown) => void;
 type Retrying = {
-  [kPerformWithRetry]: (op: string, operation: unknown, cb: unknown, attempt?: number, errors?: unknown[], skip?: (e: unknown) => boolean) => unknown;
+  [kPerformWithRetry]: (op: string, operation: unknown, cb: unknown, attempt?: number, errors?: unknown[], skip?: (e: unknown) => boolean, ...rest: unknown[]) => unknown;
   fetch: (options: unknown, cb?: FetchCallback) => unknown;
   clearMetadata(): void;
   closed: boolean;
@@ -97,9 +97,10 @@ type Retrying = {
 export function followLeaders<C extends Consumer<string, string, string, string>>(consumer: C, budgetMs = 120_000, pauseMs = 200): C {
   const c = consumer as unknown as Retrying;
   const perform = c[kPerformWithRetry];
-  c[kPerformWithRetry] = function (this: unknown, op, operation, cb, attempt = 0, errors = [], skip) {
+  // Trailing arguments pass through (2.x adds a retry limit after `skip`).
+  c[kPerformWithRetry] = function (this: unknown, op, operation, cb, attempt = 0, errors = [], skip, ...rest) {
     const s = op === 'fetch' ? (e: unknown) => Boolean(skip?.(e)) || leaderLost(e) : skip;
-    return perform.call(this, op, operation, cb, attempt, errors, s);
+    return perform.call(this, op, operation, cb, attempt, errors, s, ...rest);
   };
   const fetch = c.fetch.bind(consumer);
   let failingSince = 0;

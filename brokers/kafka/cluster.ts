@@ -239,6 +239,16 @@ function assertPortsFree(nodes: KafkaNodes): void {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** `p`, or a rejection after `ms` (the timer never keeps the process alive). */
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
 /**
  * Polls until the cluster answers: metadata lists `nodes` brokers, a record produced to
  * `__flockbench_health` is consumed back, and a transaction commits (proves the transaction
@@ -258,7 +268,9 @@ export async function waitForKafka(bootstrap: string[], nodes: KafkaNodes, timeo
       }
     }
     try {
-      await healthCheck(bootstrap, nodes);
+      // Bounded: a client call that never settles (seen with @platformatic/kafka 1.35 right
+      // after a broker restart) must not hang the wait past its deadline.
+      await withTimeout(healthCheck(bootstrap, nodes), Math.max(1000, Math.min(30_000, deadline - Date.now())), 'health check');
       return;
     } catch (e) {
       lastError = (e as Error).message;

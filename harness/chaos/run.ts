@@ -5,17 +5,18 @@
 // Kafka's transactions_test.py and Jepsen's 2024 analysis, see RESEARCH.md §4).
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { REPO_ROOT, killNode, restartNode, startKafka, statusKafka, stopKafka, type KafkaNodes } from '../../brokers/kafka/cluster.ts';
+import { REPO_ROOT, killNode, restartNode, startKafka, statusKafka, stopKafka, waitForKafka, type KafkaNodes } from '../../brokers/kafka/cluster.ts';
 import '../../brokers/kafka/client-guard.ts';
 import { describeError } from '../../core/errors.ts';
 import { runOnce } from '../runner/run-once.ts';
 import type { DeliveryMode } from '../../systems/blackboard-kafka/worker.ts';
 import { KafkaBlackboardStore } from '../../systems/blackboard/stores/kafka/store.ts';
+import { dlqTopic } from '../../systems/blackboard/stores/kafka/layout.ts';
 import { keyedRng } from '../../core/random.ts';
 import { buildWorkload } from '../../workloads/registry.ts';
 import { ERROR_TYPE, type WorkloadSpec } from '../../workloads/spec.ts';
 import { checkWorkload, type CheckResult, type CheckTotals } from './checker.ts';
-import { Admin, clientBase, readTopicValues } from '../../brokers/kafka/client.ts';
+import { listEnds, readTopicValues } from '../../brokers/kafka/client.ts';
 
 /** Chaos clusters live apart from `brokers up` (default dir, port 9092) so a running experiment is never touched. */
 export const CHAOS_KAFKA_DIR = join(REPO_ROOT, '.brokers', 'kafka-chaos');
@@ -38,8 +39,6 @@ export interface ChaosOptions {
   latencyScale?: number;
   /** Partitions per type topic; default 4. */
   partitions?: number;
-  /** First kill this long after seeds start, ms; default 1500. */
-  firstKillMs?: number;
   /** A killed broker stays down this long before restart, ms; default 2000. */
   downMs?: number;
   /** Abort the run after this long, ms; default 180_000. */
@@ -50,12 +49,29 @@ export interface ChaosOptions {
   readUncommitted?: boolean;
   /** Progress lines (kills, restarts); default silent. */
   log?: (line: string) => void;
+  /** Called after the log was read and before the run's topics are deleted (diagnostics). */
+  inspect?: (run: { runId: string; bootstrap: string[]; topics: string[]; check: CheckResult }) => Promise<void>;
 }
 
 export interface ChaosEvent {
   atMs: number;
   kind: 'kill' | 'restarted' | 'restart-failed' | 'worker-crash';
   detail: string;
+  /** Node index (0-based) for kills and restarts; the crashed seed key for worker crashes. */
+  target?: string;
+  /** Workload progress (0..1, see faultSchedule) when the fault fired. */
+  progress?: number;
+}
+
+/**
+ * The faults of one chaos run, a pure function of (seed, kills, workerCrashes, nodes, workload):
+ * both delivery modes get the same one. Kills fire at fixed points of workload progress (not
+ * of wall time, which differs between modes and machines), each on a seeded node (never the
+ * one killed just before); a crash hits each crash key exactly once, whatever batch it is in.
+ */
+export interface FaultSchedule {
+  kills: { atProgress: number; node: number }[];
+  crashKeys: string[];
 }
 
 export interface ChaosOutcome {
@@ -67,8 +83,16 @@ export interface ChaosOutcome {
   depth: number;
   seed: number;
   latencyScale: number;
-  /** Broker kills actually executed (the run may end before the schedule does). */
+  /** Broker kills executed (equal to the schedule's unless a kill or restart failed). */
   kills: number;
+  /** The planned faults (identical for both modes of one seed). */
+  schedule: FaultSchedule;
+  /** The run hit its time limit (a failure, never dropped). */
+  hitLimit: boolean;
+  /** Partitions whose high watermark stayed above the last stable offset (open transactions) when the log was read. */
+  unresolvedPartitions: number;
+  /** Records in the run's dead-letter topic (an artifact sent there is lost to the checker). */
+  dlq: number;
   /** Killed brokers back and the cluster healthy again. */
   recoveries: number;
   /** Injected worker crashes (fault hook returned true). */
@@ -86,7 +110,7 @@ export interface ChaosOutcome {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Seed keys whose first worker1 execution crashes after producing; seeded, same for both modes. */
+/** Seed keys whose worker1 execution crashes (once each) after producing; seeded, same for both modes. */
 export function crashKeys(w: WorkloadSpec, n: number, seed: number): Set<string> {
   const keys = w.tasks.map((i) => i.key);
   const rnd = keyedRng('chaos-crash', seed);
@@ -97,19 +121,39 @@ export function crashKeys(w: WorkloadSpec, n: number, seed: number): Set<string>
   return out;
 }
 
-/** Index (0-based) of the broker leading the most partitions of `topics`; node 1 if unknown. */
-async function busiestLeader(bootstrap: string[], topics: string[]): Promise<number> {
-  const admin = new Admin(clientBase(bootstrap, 'fb-chaos-admin', 5000));
-  try {
-    const md = await admin.metadata({ topics, forceUpdate: true });
-    const led = new Map<number, number>();
-    for (const t of md.topics.values()) for (const p of t.partitions) if (p && p.leader >= 0) led.set(p.leader, (led.get(p.leader) ?? 0) + 1);
-    const best = [...led].sort((a, b) => b[1] - a[1])[0];
-    return best ? best[0] - 1 : 0;
-  } catch {
-    return 0;
-  } finally {
-    await admin.close().catch(() => {});
+/**
+ * The run's faults (see FaultSchedule). Kill k of K fires when the fraction of agent
+ * executions that reached their commit point passes (k + 1) / (K + 1) * 0.8 (so every kill
+ * happens while work remains, and a restarted broker has work to rejoin); its node is seeded.
+ */
+export function faultSchedule(w: WorkloadSpec, o: { kills: number; workerCrashes: number; seed: number; nodes: KafkaNodes }): FaultSchedule {
+  const rnd = keyedRng('chaos-kill', o.seed);
+  const kills: FaultSchedule['kills'] = [];
+  let prev = -1;
+  for (let k = 0; k < o.kills; k++) {
+    let node = Math.floor(rnd() * o.nodes);
+    if (o.nodes > 1 && node === prev) node = (node + 1 + Math.floor(rnd() * (o.nodes - 1))) % o.nodes;
+    prev = node;
+    kills.push({ atProgress: Math.round(((k + 1) / (o.kills + 1)) * 0.8 * 1000) / 1000, node });
+  }
+  return { kills, crashKeys: [...crashKeys(w, o.workerCrashes, o.seed)].sort() };
+}
+
+/** Waits (bounded) until no partition of `topics` has an open transaction (high watermark = last stable offset); returns how many still do. */
+export async function waitResolved(bootstrap: string[], topics: string[], timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let open = -1;
+  for (;;) {
+    try {
+      const lso = await listEnds(bootstrap, topics, 10_000);
+      const hw = await listEnds(bootstrap, topics, 10_000, undefined, 'read-uncommitted');
+      open = [...hw].filter(([tp, e]) => e > (lso.get(tp) ?? 0n)).length;
+      if (open === 0) return 0;
+    } catch {
+      // A broker still restarting: try again.
+    }
+    if (Date.now() >= deadline) return open < 0 ? topics.length : open;
+    await sleep(500);
   }
 }
 
@@ -150,47 +194,63 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosOutcome> {
   const downMs = o.downMs ?? 2000;
   const log = o.log ?? (() => {});
   const w = buildWorkload('map', { tasks, depth });
-  const crash = crashKeys(w, o.workerCrashes ?? 3, seed);
+  const schedule = faultSchedule(w, { kills: killsWanted, workerCrashes: o.workerCrashes ?? 3, seed, nodes });
+  const crash = new Set(schedule.crashKeys);
   const runId = randomUUID();
   const startedAt = new Date().toISOString();
   const events: ChaosEvent[] = [];
   const t0 = Date.now();
-  const note = (kind: ChaosEvent['kind'], detail: string) => {
-    events.push({ atMs: Date.now() - t0, kind, detail });
-    log(`[chaos ${o.mode}] +${((Date.now() - t0) / 1000).toFixed(1)}s ${kind} ${detail}`);
+  // Progress: distinct (agent, input) executions that reached their commit point, of all expected.
+  const totalExecutions = w.tasks.length * w.agents.length;
+  const reached = new Set<string>();
+  const progress = () => reached.size / totalExecutions;
+  const note = (kind: ChaosEvent['kind'], detail: string, target?: string) => {
+    events.push({ atMs: Date.now() - t0, kind, detail, target, progress: Math.round(progress() * 1000) / 1000 });
+    log(`[chaos ${o.mode}] +${((Date.now() - t0) / 1000).toFixed(1)}s (${new Date().toISOString().slice(11, 23)}) p=${progress().toFixed(2)} ${kind} ${detail}`);
   };
   let workerCrashes = 0;
   const crashed = new Set<string>();
   let kills = 0;
   let recoveries = 0;
   let runDone = false;
-  let schedule: Promise<void> = Promise.resolve();
+  let scheduleDone = schedule.kills.length === 0;
+  let chaos: Promise<void> = Promise.resolve();
   const store = new KafkaBlackboardStore({ bootstrap, runId, types: [...w.types.map((t) => t.name), ERROR_TYPE] });
   const topics = store.types.map((t) => store.topicOf(t));
 
   const chaosLoop = async () => {
-    await sleep(o.firstKillMs ?? 1500);
-    for (let k = 0; k < killsWanted && !runDone; k++) {
-      const idx = nodes === 3 ? await busiestLeader(bootstrap, topics) : 0;
-      if (runDone) break;
-      try {
-        await killNode(idx, baseDir);
-      } catch (e) {
-        note('restart-failed', `could not kill node ${idx + 1}: ${(e as Error).message}`);
-        break;
-      }
-      kills++;
-      note('kill', `node ${idx + 1} (SIGKILL)`);
-      await sleep(downMs);
-      try {
-        await restartNode(idx, baseDir, 120_000);
+    try {
+      for (const k of schedule.kills) {
+        while (!runDone && progress() < k.atProgress) await sleep(20);
+        if (runDone) break;
+        try {
+          await killNode(k.node, baseDir);
+        } catch (e) {
+          note('restart-failed', `could not kill node ${k.node + 1}: ${(e as Error).message}`, String(k.node));
+          break;
+        }
+        kills++;
+        note('kill', `node ${k.node + 1} (SIGKILL)`, String(k.node));
+        await sleep(downMs);
+        // A JVM can take minutes to start on a loaded 2-core machine: wait long, then try again
+        // (a failed restart would cut the schedule short and make the modes differ).
+        let back = false;
+        for (let attempt = 1; attempt <= 3 && !back; attempt++) {
+          try {
+            // Still booting from the previous attempt: wait for it rather than start another JVM.
+            if (attempt > 1 && statusKafka(baseDir).nodes[k.node]?.alive) await waitForKafka(bootstrap, nodes, 300_000, baseDir);
+            else await restartNode(k.node, baseDir, 300_000);
+            back = true;
+          } catch (e) {
+            note('restart-failed', `node ${k.node + 1} (attempt ${attempt}): ${(e as Error).message}`, String(k.node));
+          }
+        }
+        if (!back) break;
         recoveries++;
-        note('restarted', `node ${idx + 1}, cluster healthy`);
-      } catch (e) {
-        note('restart-failed', `node ${idx + 1}: ${(e as Error).message}`);
-        break;
+        note('restarted', `node ${k.node + 1}, cluster healthy`, String(k.node));
       }
-      await sleep(1000);
+    } finally {
+      scheduleDone = true;
     }
   };
 
@@ -210,17 +270,23 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosOutcome> {
     const r = await runOnce({
       system: 'blackboard-kafka',
       onOpen: () => {
-        schedule = chaosLoop();
+        chaos = chaosLoop();
       },
       faults: {
-        afterProduce: ({ attempt, inputKeys }) => {
-          const hit = attempt === 1 && inputKeys.find((k) => crash.has(k) && !crashed.has(k));
+        afterProduce: ({ inputKeys }) => {
+          for (const k of inputKeys) reached.add(k);
+          // Every crash key crashes exactly once, whichever batch and attempt it is in, so the
+          // number of crashes is the schedule's in both modes.
+          const hit = inputKeys.find((k) => crash.has(k) && !crashed.has(k));
           if (!hit) return false;
           crashed.add(hit);
           workerCrashes++;
-          note('worker-crash', `after producing, before commit; batch of ${inputKeys.length} incl. ${hit}`);
+          note('worker-crash', `after producing, before commit; batch of ${inputKeys.length} incl. ${hit}`, hit);
           return true;
         },
+        // The run is not over before the fault schedule is (kills fire at progress <= 0.8, so
+        // this only holds the end, never the work).
+        holdIdle: () => !scheduleDone,
       },
       workload: w,
       seed,
@@ -243,6 +309,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosOutcome> {
         restartFailedWorkers: CHAOS_WORKER_RESTARTS,
         replicas: nodes,
         deleteTopics: false,
+        // Each crash is one more execution of its batch; with every crash key in one batch the
+        // last re-run must still be below the DLQ threshold.
+        maxAttempts: schedule.crashKeys.length + 2,
       },
     });
     makespanMs = r.makespanMs;
@@ -258,13 +327,20 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosOutcome> {
     else process.env.FLOCKBENCH_KAFKA_CLIENT_TIMEOUT = timeoutBefore;
     runDone = true;
     // A node still down would make the read below (and the next run) fail: finish the cycle.
-    await schedule;
+    await chaos;
   }
   try {
+    // Read once every transaction has resolved (bounded): a transaction still open when the
+    // log is read would count its outputs as lost although they may commit a moment later.
+    const unresolvedPartitions = await waitResolved(bootstrap, store.allTopics(), 60_000);
+    if (unresolvedPartitions) log(`[chaos ${o.mode}] ${unresolvedPartitions} partition(s) still have an open transaction; reading anyway`);
     const committed = await readLog(bootstrap, topics, 1);
+    const dlq = (await readTopicValues(bootstrap, [dlqTopic(runId)], 'read-committed').catch(() => [])).length;
     const check = checkWorkload(w, committed);
     const uncommitted = o.readUncommitted === false ? undefined : checkWorkload(w, await readLog(bootstrap, topics, 0)).totals;
-    return { runId, startedAt, mode: o.mode, nodes, tasks, depth, seed, latencyScale, kills, recoveries, workerCrashes, makespanMs, error, check, uncommitted, counters, events };
+    await o.inspect?.({ runId, bootstrap, topics: store.allTopics(), check });
+    const hitLimit = Boolean(error && /run exceeded \d+ ms/.test(error));
+    return { runId, startedAt, mode: o.mode, nodes, tasks, depth, seed, latencyScale, kills, schedule, hitLimit, unresolvedPartitions, dlq, recoveries, workerCrashes, makespanMs, error, check, uncommitted, counters, events };
   } finally {
     await store.deleteTopics().catch(() => {});
   }

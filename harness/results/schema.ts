@@ -171,6 +171,16 @@ export const chaos = table('chaos', '`flockbench chaos`: one row per delivery mo
   env: col('JSON', 'environment, seed, options, events, counters, error'),
 });
 
+export const faults = table('faults', '`flockbench chaos`: one row per fault event of a chaos row (broker kill, restart, failed restart, worker crash), in the order they happened. Both modes of one seed get the same planned faults.', {
+  run_id: col('VARCHAR', 'the chaos row (`chaos.run_id`)', { notNull: true }),
+  seq: col('INTEGER', 'order within the run', { unit: 'count', notNull: true }),
+  at_ms: col('DOUBLE', 'time since the run started', { unit: 'ms', notNull: true }),
+  kind: col('VARCHAR', '`kill`, `restarted`, `restart-failed` or `worker-crash`', { notNull: true }),
+  target: col('VARCHAR', 'node index (0-based) for kills and restarts; the crashed seed key for worker crashes'),
+  progress: col('DOUBLE', 'fraction of the agent executions that had reached their commit point', { unit: '0..1' }),
+  detail: col('VARCHAR', 'one line, as printed'),
+});
+
 export const bench = table('bench', '`flockbench bench`: per-event engine overhead with zero-latency agents.', {
   bench_id: col('VARCHAR', 'one bench invocation', { notNull: true }),
   started_at: col('TIMESTAMP', 'wall clock at start'),
@@ -189,7 +199,7 @@ export const bench = table('bench', '`flockbench bench`: per-event engine overhe
   env: col('JSON', 'environment; `state` completed/skipped/errored with the reason'),
 });
 
-export const TABLES: TableDef[] = [meta, runs, samples, taskLatencies, executions, spans, chaos, bench];
+export const TABLES: TableDef[] = [meta, runs, samples, taskLatencies, executions, spans, chaos, faults, bench];
 
 export type RunRow = RowOf<typeof runs.columns>;
 export type SampleRow = RowOf<typeof samples.columns>;
@@ -197,6 +207,7 @@ export type TaskLatencyRow = RowOf<typeof taskLatencies.columns>;
 export type ExecutionRow = RowOf<typeof executions.columns>;
 export type SpanRow = Omit<RowOf<typeof spans.columns>, 'run_id' | 'created_at'>;
 export type ChaosRow = RowOf<typeof chaos.columns>;
+export type FaultRow = RowOf<typeof faults.columns>;
 export type BenchRow = RowOf<typeof bench.columns>;
 
 export function createTableSql(t: TableDef): string {

@@ -218,3 +218,44 @@ describe('blackboard-kafka worker processes', () => {
     await expect(run).rejects.toThrow(/worker process 1 exited with SIGKILL/);
   }, 120_000);
 });
+
+describe('blackboard-kafka commit failures', () => {
+  // The at-least-once run of the issue that wrote 8,251 records for 900 (one key x917): an
+  // offset commit that failed fast (its coordinator gone) failed the consumer, and its commit
+  // loop went on re-sending the same batch of outputs every lingerMs until the supervisor
+  // closed it. Now a failed commit is retried after a pause, outputs already sent are not sent
+  // again (only a crash reprocesses), and a failed consumer commits nothing more.
+  it('at-least-once: offset commits failing for a while are retried; every output is written once', async () => {
+    const w = buildWorkload('map', { tasks: 6, depth: 1 });
+    const ref = await reference(w);
+    let store: KafkaBlackboardStore | undefined;
+    let failures = 0;
+    const k = await onKafka(w, { delivery: 'at-least-once', partitions: 2, consumers: 1, batchSize: 2, lingerMs: 0, deleteTopics: false }, (h) => {
+      store = h.store;
+      for (const x of h.workers) {
+        // The first 4 offset commits of each consumer fail fast, as against a dead coordinator.
+        let left = 4;
+        const c = x.consumer as unknown as { commit: (...a: unknown[]) => Promise<unknown> };
+        const real = c.commit.bind(x.consumer);
+        c.commit = (...a: unknown[]) => {
+          if (left <= 0) return real(...a);
+          left--;
+          failures++;
+          return Promise.reject(new Error('Connection closed (test)'));
+        };
+      }
+    });
+    try {
+      const c = k.params.counters as Record<string, number>;
+      expect(k.finalHash).toEqual(ref.finalHash);
+      expect(failures).toBeGreaterThan(0);
+      expect(c.failedCommits).toBe(failures);
+      expect(c.producedNotCommitted).toBe(failures);
+      // Sent once each, although their offset commits failed and were retried.
+      const raw = await readUncommitted(kafka.bootstrap(), typeTopic(store!.runId, 'Stage1'));
+      expect(raw.length).toBe(6);
+    } finally {
+      await store?.deleteTopics();
+    }
+  }, 120_000);
+});

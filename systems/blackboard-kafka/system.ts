@@ -39,12 +39,17 @@ export function kafkaBootstrapFor(p: Pick<KafkaSystemParams, 'bootstrap'>): stri
 }
 
 const DEBUG = Boolean(process.env.FLOCKBENCH_DEBUG_KAFKA);
-const debug = (...a: unknown[]) => { if (DEBUG) console.error('[blackboard-kafka]', ...a); };
+const debug = (...a: unknown[]) => { if (DEBUG) console.error(new Date().toISOString().slice(11, 23), '[blackboard-kafka]', ...a); };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A supervised consumer idle with records to fetch and no position change this long is restarted. */
-const STALL_MS = 10_000;
+/**
+ * A supervised consumer holding work (records to fetch, or received records not committed)
+ * whose fetch positions and successful commits do not move for this long is restarted.
+ * Aborted transactions and re-executions are not progress: a consumer whose every commit
+ * fails (e.g. evicted from its group) would otherwise look busy forever.
+ */
+const STALL_MS = 15_000;
 
 
 /** What a test can reach once the consumers are up (to inject poison records or kill a process). */
@@ -129,14 +134,21 @@ export function blackboardKafkaSystem(name = 'blackboard-kafka', hooks: { onStar
       const refresh = () => refreshAll(procs);
       const groupTopics = new Map(w.agents.map((a) => [agentGroup(ctx.runId, a.name), a.consumes.types.map((t) => typeTopic(ctx.runId, t))]));
       const consumedTopics = [...new Set([...groupTopics.values()].flat())];
-      // Every output topic, the terminal ones included: a run is done when its last outputs are visible.
-      const outputTopics = [...new Set(types.map((t) => typeTopic(ctx.runId, t)))];
+      // Every topic the run writes: all type topics (the terminal ones included, which nobody
+      // consumes), the consumption log and the DLQ. A run is done when all of it is resolved.
+      const writtenTopics = store.allTopics();
       let lastLag = 0;
       let restarts = 0;
+      let lastRestartAt = 0;
       let monitorErrors = 0;
       const progress = new Map<AgentWorker, { key: string; since: number }>();
       const restart = async (x: AgentWorker) => {
+        // Back off while restarts keep failing (a coordinator still down): 1, 2, 4 s, at most 8 s.
+        const backoff = Math.min(8000, 1000 * 2 ** Math.max(0, Math.min(3, restarts - 1)));
+        const wait = lastRestartAt + backoff - Date.now();
+        if (wait > 0) await sleep(wait);
         restarts++;
+        lastRestartAt = Date.now();
         debug('restarting', x.name, 'after', describeError(x.failure));
         retired.push(x);
         await x.close();
@@ -206,16 +218,17 @@ export function blackboardKafkaSystem(name = 'blackboard-kafka', hooks: { onStar
             }
             lastLag = lag;
             // Supervision (restartFailedWorkers > 0): a consumer with work (records to fetch on
-            // its partitions, or held records) whose positions and counters do not move for
-            // STALL_MS is stuck (a request pinned to a broker that died) and is restarted like a
-            // failed one.
+            // its partitions, or received records not committed) whose fetch positions and
+            // successful commits do not move for STALL_MS is stuck (a request pinned to a broker
+            // that died, or evicted from its group with every commit failing) and is restarted
+            // like a failed one. Aborts and re-executions are not progress.
             if (p.restartFailedWorkers > 0) {
               const now = Date.now();
               for (const x of views) {
                 if (!(x instanceof AgentWorker) || x.failure) continue;
                 const pos = x.positions();
                 const own = x.assigned().reduce((s, tp) => s + Number(partitionLag(ends.get(tp) ?? 0n, pos.get(tp))), 0);
-                const key = JSON.stringify([[...pos].map(([tp, o]) => [tp, String(o)]), x.counters, x.inFlight]);
+                const key = JSON.stringify([[...pos].map(([tp, o]) => [tp, String(o)]), x.counters.commits]);
                 const seen = progress.get(x);
                 if (!seen || seen.key !== key || (own === 0 && !x.busy())) progress.set(x, { key, since: now });
                 else if (now - seen.since > STALL_MS) x.failure = new Error(`${x.name}: no progress for ${STALL_MS} ms with ${own} record(s) to fetch and ${x.buffered()} held`);
@@ -225,14 +238,15 @@ export function blackboardKafkaSystem(name = 'blackboard-kafka', hooks: { onStar
             // Exactly-once: a transaction still open (e.g. its coordinator is failing over, or its
             // commit markers are not written yet) holds the last stable offset below the high
             // watermark; what it wrote is neither visible nor aborted yet, so the run is not idle
-            // until every partition of every output topic resolved (the terminal topics too:
-            // nobody consumes them, so no lag shows their open transactions).
+            // until every partition of every topic the run writes resolved (the terminal topics,
+            // the consumption log and the DLQ too: nobody consumes them, so no lag shows their
+            // open transactions).
             let unresolved = 0;
             if (lag === 0 && p.delivery === 'exactly-once' && !views.some((x) => x.busy())) {
               try {
                 const [lso, hw] = await Promise.all([
-                  listEnds(bootstrap, outputTopics, 10_000, admin),
-                  listEnds(bootstrap, outputTopics, 10_000, admin, 'read-uncommitted'),
+                  listEnds(bootstrap, writtenTopics, 10_000, admin),
+                  listEnds(bootstrap, writtenTopics, 10_000, admin, 'read-uncommitted'),
                 ]);
                 for (const [tp, e] of hw) if (e > (lso.get(tp) ?? 0n)) unresolved++;
               } catch {
@@ -240,7 +254,8 @@ export function blackboardKafkaSystem(name = 'blackboard-kafka', hooks: { onStar
               }
               if (unresolved) debug('open transactions on', unresolved, 'partition(s)');
             }
-            idleChecks = lag === 0 && unresolved === 0 && !views.some((x) => x.busy()) ? idleChecks + 1 : 0;
+            // A chaos run is not idle while faults are still scheduled (ctx.faults.holdIdle).
+            idleChecks = lag === 0 && unresolved === 0 && !views.some((x) => x.busy()) && !ctx.faults?.holdIdle?.() ? idleChecks + 1 : 0;
           }
         },
         async collect() {
@@ -270,6 +285,8 @@ export function blackboardKafkaSystem(name = 'blackboard-kafka', hooks: { onStar
               filtered: sum('filtered'),
               transactions: sum('transactions'),
               aborts: sum('aborts'),
+              failedCommits: sum('failedCommits'),
+              producedNotCommitted: sum('producedNotCommitted'),
               producerRecreations: sum('producerRecreations'),
               commits: sum('commits'),
               peakInFlight: Math.max(0, ...everyConsumer.map((x) => x.counters.peakInFlight)),

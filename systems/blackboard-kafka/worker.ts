@@ -62,8 +62,37 @@ interface Completion {
   inputs: InputRef[];
   outputs: { topic: string; key: string; value: string }[];
   attempt: number;
-  /** Re-run the agent on these inputs (after an aborted transaction). */
+  /** Re-run the agent on these inputs (after an injected crash). */
   retry?: () => void;
+}
+
+/** How one commit attempt ended. */
+type CommitOutcome =
+  /** Outputs and offsets are committed. */
+  | 'committed'
+  /** The fault hook crashed the worker between produce and commit: the inputs are reprocessed. */
+  | 'crashed'
+  /** A broker, coordinator or network error aborted it: nothing is visible; commit the same completions again. */
+  | 'failed';
+
+/**
+ * Whether a client error means this consumer is no longer a member of its group's current
+ * generation (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS, MEMBER_ID_REQUIRED)
+ * or its producer was fenced (a newer instance with its transactional id exists). Retrying
+ * the same transaction cannot succeed then; the consumer must be replaced.
+ */
+export function membershipLost(e: unknown): boolean {
+  const seen = new Set<unknown>();
+  const walk = (x: unknown): boolean => {
+    if (!x || typeof x !== 'object' || seen.has(x)) return false;
+    seen.add(x);
+    const g = x as { needsRejoin?: boolean; producerFenced?: boolean; apiId?: string; id?: string; errors?: unknown[]; cause?: unknown };
+    if (g.needsRejoin || g.producerFenced) return true;
+    const id = g.apiId ?? g.id;
+    if (id && ['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'REBALANCE_IN_PROGRESS', 'MEMBER_ID_REQUIRED', 'FENCED_INSTANCE_ID', 'PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH'].includes(id)) return true;
+    return (g.errors ?? []).some(walk) || walk(g.cause);
+  };
+  return walk(e);
 }
 
 export interface WorkerCounters {
@@ -71,9 +100,16 @@ export interface WorkerCounters {
   reprocessed: number;
   dlq: number;
   filtered: number;
+  /** Transactions begun (exactly-once). */
   transactions: number;
+  /** Transactions aborted or offset commits skipped: injected crashes plus failed commits. */
   aborts: number;
+  /** Commit attempts that failed on a broker/coordinator error and were retried with the same completions. */
+  failedCommits: number;
+  /** At-least-once: outputs were produced but the offset commit after them failed or was skipped (a reprocess after it duplicates). */
+  producedNotCommitted: number;
   producerRecreations: number;
+  /** Successful commits (transactions committed, or offset commits at-least-once). */
   commits: number;
   peakInFlight: number;
   pauses: number;
@@ -115,7 +151,7 @@ export interface ConsumerSnapshot {
 
 export class AgentWorker implements ConsumerView {
   readonly counters: WorkerCounters = {
-    executions: 0, reprocessed: 0, dlq: 0, filtered: 0, transactions: 0, aborts: 0, producerRecreations: 0, commits: 0, peakInFlight: 0, pauses: 0, rebalances: 0, joinsExpired: 0,
+    executions: 0, reprocessed: 0, dlq: 0, filtered: 0, transactions: 0, aborts: 0, failedCommits: 0, producedNotCommitted: 0, producerRecreations: 0, commits: 0, peakInFlight: 0, pauses: 0, rebalances: 0, joinsExpired: 0,
   };
   consumer!: Consumer<string, string, string, string>;
   stream?: MessagesStream<string, string, string, string>;
@@ -129,6 +165,11 @@ export class AgentWorker implements ConsumerView {
   private committing = false;
   private commitTimer?: NodeJS.Timeout;
   private closed = false;
+  /** Consecutive failed commit attempts (backoff). */
+  private failedInARow = 0;
+  /** Last successful heartbeat, ms (Date.now()); see start(). */
+  private lastHeartbeat = Date.now();
+  private heartbeatWatch?: NodeJS.Timeout;
   failure?: unknown;
   /** Set once the group is stable and seeds are about to be published. */
   measuring = false;
@@ -176,6 +217,17 @@ export class AgentWorker implements ConsumerView {
   }
 
   async start(): Promise<void> {
+    // Exactly-once: initialise the transactional producer FIRST, like the Java client's
+    // initTransactions() before subscribing. InitProducerId bumps the epoch of this
+    // transactional id: it fences the producer of the consumer this one replaces, and returns
+    // only once that producer's last transaction is complete (committed if its EndTxn got
+    // through, else aborted). Only then may the consumer read its committed offsets: read
+    // earlier, while that transaction's offsets were still pending, they are the offsets from
+    // before it (the client's OffsetFetch does not ask for stable offsets), and the inputs it
+    // committed are processed and committed a second time (a chaos run duplicated 10 artifacts
+    // this way). Initialised lazily, an abandoned open transaction would also hold the last
+    // stable offset of every partition it wrote to until the transaction timeout.
+    if (this.o.mode === 'exactly-once') await this.recreateProducer(false);
     this.consumer = guardConsumer(new Consumer({
       ...clientBase(this.o.bootstrap, `fb-${this.o.agent.name}-${this.o.index}`),
       groupId: this.o.groupId,
@@ -185,13 +237,31 @@ export class AgentWorker implements ConsumerView {
       ...(this.o.fetchMaxBytes ? { maxBytes: this.o.fetchMaxBytes, maxBytesPerPartition: this.o.fetchMaxBytes } : {}),
       // Small buffer: backpressure is our in-flight limit, not a 1024-message readable buffer.
       highWaterMark: Math.max(16, this.o.maxInFlight * 2),
-      sessionTimeout: 10_000,
+      sessionTimeout: SESSION_TIMEOUT_MS,
       heartbeatInterval: 500,
       rebalanceTimeout: 10_000,
     }));
     this.stream = await this.consumer.consume({ topics: [...this.typeTopics.keys()], mode: 'committed', fallbackMode: 'earliest', autocommit: false });
     this.stream.on('data', (m) => this.onMessage(m));
     this.stream.on('error', (e) => this.fail(e));
+    // Membership watchdog. A member whose heartbeats have not reached the group coordinator for
+    // a session timeout has been evicted: every TxnOffsetCommit then fails with
+    // UNKNOWN_MEMBER_ID and no retry can succeed. @platformatic/kafka 1.35 even stops
+    // heartbeating for good after one failed heartbeat that is not a group error (a coordinator
+    // that died: it cancels its timer and only re-arms a timer that is already gone), and it
+    // caches the coordinator forever (#290), so the consumer never finds out. A consumer in
+    // that state fails; the supervisor (restartFailedWorkers) replaces it with a fresh one.
+    this.lastHeartbeat = Date.now();
+    this.consumer.on('consumer:heartbeat:end', () => {
+      this.lastHeartbeat = Date.now();
+    });
+    this.heartbeatWatch = setInterval(() => {
+      const silent = Date.now() - this.lastHeartbeat;
+      if (silent > SESSION_TIMEOUT_MS && !this.closed && this.consumer.memberId) {
+        this.fail(new Error(`${this.name}: no successful heartbeat for ${silent} ms (session timeout ${SESSION_TIMEOUT_MS} ms): group membership lost`));
+      }
+    }, 1000);
+    this.heartbeatWatch.unref();
     this.consumer.on('consumer:group:rebalance', () => {
       this.counters.rebalances++;
       // In-memory batches, joins and offset tracking belong to the old assignment, and the
@@ -224,8 +294,13 @@ export class AgentWorker implements ConsumerView {
     return this.tracker.pending() - this.inFlight;
   }
 
+  /**
+   * Holds work: an execution, a completion or a commit in progress, a batch waiting, records in
+   * the stream's buffer, or any received offset not yet committed (the last one makes "not
+   * busy" mean "everything this consumer received is committed").
+   */
   busy(): boolean {
-    return this.inFlight > 0 || this.completions.length > 0 || this.committing || this.router.openBatches() > 0 || this.stream?.readableLength !== 0;
+    return this.inFlight > 0 || this.completions.length > 0 || this.committing || this.router.openBatches() > 0 || this.stream?.readableLength !== 0 || this.tracker.pending() > 0;
   }
 
   private fail(e: unknown): void {
@@ -341,7 +416,9 @@ export class AgentWorker implements ConsumerView {
   }
 
   private scheduleCommit(): void {
-    if (this.committing || this.commitTimer || this.closed) return;
+    // A failed consumer commits nothing more: it is about to be replaced, and before this guard
+    // its commit loop went on re-sending the same outputs every lingerMs until it was closed.
+    if (this.committing || this.commitTimer || this.closed || this.failure !== undefined) return;
     const delay = this.completions.length >= this.o.batchSize ? 0 : this.o.lingerMs;
     this.commitTimer = setTimeout(() => {
       this.commitTimer = undefined;
@@ -377,12 +454,26 @@ export class AgentWorker implements ConsumerView {
         }
         const offsets = new Map<string, bigint>();
         for (const c of ready) for (const r of c.inputs) offsets.set(r.tp, maxBig(offsets.get(r.tp), r.offset + 1n));
-        const ok = this.o.mode === 'exactly-once' ? await this.commitTransaction(ready, offsets) : await this.commitAtLeastOnce(ready, offsets);
+        const outcome = this.o.mode === 'exactly-once' ? await this.commitTransaction(ready, offsets) : await this.commitAtLeastOnce(ready, offsets);
+        if (outcome === 'failed') {
+          // Nothing became visible (exactly-once), or the offsets are not committed (at-least-once).
+          // The completions stay as they are and are committed again after a pause: the outputs
+          // are already computed, so re-running the agent would only add work (and, counted as
+          // attempts, send inputs to the DLQ because a broker died). Never spin on a failing broker.
+          this.counters.failedCommits++;
+          this.failedInARow++;
+          if (this.closed || this.failure) break;
+          await sleep(Math.min(2000, 100 * 2 ** Math.min(this.failedInARow, 5)));
+          continue;
+        }
+        this.failedInARow = 0;
         for (const c of ready) this.completions.splice(this.completions.indexOf(c), 1);
-        if (ok) {
+        if (outcome === 'committed') {
+          this.counters.commits++;
           for (const [tp, next] of offsets) this.tracker.committed(tp, next);
         } else {
-          // Aborted: nothing of it is visible; run the agent again on the same inputs.
+          // Injected crash: nothing of it is committed; run the agent again on the same inputs,
+          // as the consumer replacing a crashed one would.
           for (const c of ready) {
             for (const r of c.inputs) this.tracker.undo(r.tp, r.offset);
             // Filtered and DLQ completions have nothing to re-run: offer them again as they are.
@@ -418,29 +509,62 @@ export class AgentWorker implements ConsumerView {
     return this.producer;
   }
 
-  private async commitAtLeastOnce(ready: Completion[], offsets: Map<string, bigint>): Promise<boolean> {
+  private injectCrash(ready: Completion[]): boolean {
+    return Boolean(this.o.faultAfterProduce?.({ attempt: Math.max(...ready.map((c) => c.attempt)), inputKeys: ready.flatMap((c) => c.inputs.map((r) => r.artifact?.key ?? '?')) }));
+  }
+
+  /** A commit attempt failed on an error: membership/fencing errors end this consumer, others are retried. */
+  private commitFailed(e: unknown, where: string): CommitOutcome {
+    dbg(this.name, where, e);
+    if (membershipLost(e)) this.fail(e);
+    return 'failed';
+  }
+
+  private async commitAtLeastOnce(ready: Completion[], offsets: Map<string, bigint>): Promise<CommitOutcome> {
     const messages = ready.flatMap((c) => c.outputs);
-    if (messages.length) await this.idempotentProducer().send({ messages });
-    if (this.o.faultAfterProduce?.({ attempt: Math.max(...ready.map((c) => c.attempt)), inputKeys: ready.flatMap((c) => c.inputs.map((r) => r.artifact?.key ?? '?')) })) {
-      this.counters.aborts++;
-      return false;
+    try {
+      if (messages.length) await this.idempotentProducer().send({ messages });
+    } catch (e) {
+      // Some of it may be in the log. A new idempotent producer (new producer id): the old
+      // one's sequences may lag what the broker appended, and the broker would drop or refuse
+      // the retry (see commitTransaction). Records sent twice are at-least-once's to show.
+      this.counters.producerRecreations++;
+      const old = this.producer;
+      this.producer = undefined;
+      await forceClose(old);
+      return this.commitFailed(e, 'produce failed');
     }
-    await this.consumer.commit({
-      offsets: [...offsets].map(([tp, next]) => ({ ...parseTp(tp), offset: next, leaderEpoch: -1 })),
-    });
-    this.counters.commits++;
-    return true;
+    // Sent: a retry of this commit must not send them again (only a crash reprocesses).
+    for (const c of ready) c.outputs = [];
+    if (this.injectCrash(ready)) {
+      this.counters.aborts++;
+      this.counters.producedNotCommitted++;
+      return 'crashed';
+    }
+    try {
+      await this.consumer.commit({
+        offsets: [...offsets].map(([tp, next]) => ({ ...parseTp(tp), offset: next, leaderEpoch: -1 })),
+      });
+    } catch (e) {
+      // The outputs are in the log, the offsets are not: whoever processes these inputs next
+      // (this consumer retrying only the commit, or its replacement re-running them) decides
+      // whether they show up twice.
+      this.counters.producedNotCommitted++;
+      return this.commitFailed(e, 'offset commit failed');
+    }
+    return 'committed';
   }
 
   /**
-   * One transaction: outputs + offsets. Returns false when it was aborted (caller reprocesses).
-   * An error at commit time is ambiguous (it may have committed): the producer is re-created
-   * (InitProducerId bumps the epoch and fences/aborts the old one, KAFKA-17754 / Jepsen 2024),
-   * then the group's committed offsets tell whether the transaction landed.
+   * One transaction: outputs + offsets. Any error before EndTxn aborts it (nothing visible).
+   * An error of EndTxn itself is ambiguous (it may have committed): the producer is re-created
+   * (InitProducerId bumps the epoch: the coordinator completes a transaction that reached
+   * PREPARE_COMMIT and aborts an ongoing one, and fences the old producer; KAFKA-17754 /
+   * Jepsen 2024), then the group's committed offsets tell whether the transaction landed.
    */
-  private async commitTransaction(ready: Completion[], offsets: Map<string, bigint>): Promise<boolean> {
-    this.producer ??= this.newTransactionalProducer();
-    const p = this.producer;
+  private async commitTransaction(ready: Completion[], offsets: Map<string, bigint>): Promise<CommitOutcome> {
+    if (!this.producer) await this.recreateProducer(false);
+    const p = this.producer!;
     this.counters.transactions++;
     let tx: Awaited<ReturnType<typeof p.beginTransaction>> | undefined;
     try {
@@ -466,46 +590,67 @@ export class AgentWorker implements ConsumerView {
           },
         } as unknown as Message<string, string, string, string>);
       }
-      const inject = this.o.faultAfterProduce?.({ attempt: Math.max(...ready.map((c) => c.attempt)), inputKeys: ready.flatMap((c) => c.inputs.map((r) => r.artifact?.key ?? '?')) });
-      if (inject) {
+      if (this.injectCrash(ready)) {
         await tx.abort();
         this.counters.aborts++;
-        return false;
+        return 'crashed';
       }
     } catch (e) {
-      dbg(this.name, 'tx failed before commit', e);
-      // Failed before EndTxn: abort if we can, else drop the producer; either way nothing committed.
+      // Failed before EndTxn: nothing committed. Abort (releases the last stable offset at
+      // once), then ALWAYS start a new producer epoch, never carry on with this producer: a
+      // produce the broker appended but the client never heard back about leaves the client's
+      // sequence for that partition behind (@platformatic/kafka 1.35), and the broker would
+      // take the next transaction's batch for a retry of the aborted one and drop it while
+      // acknowledging it: a committed transaction without its output
+      // (ambiguous-produce.kafka.test.ts). InitProducerId resets sequences, and aborts the
+      // transaction itself if the abort did not get through.
       this.counters.aborts++;
       try {
         if (tx && !tx.completed) await tx.abort();
-      } catch {
-        await this.recreateProducer();
+      } catch (abortError) {
+        dbg(this.name, 'abort failed', abortError);
       }
-      if (this.closed) return true;
-      // A broker or coordinator is failing over: do not spin on it.
-      await sleep(250);
-      return false;
+      try {
+        await this.recreateProducer();
+      } catch (initError) {
+        // Without a producer that fenced the old epoch this consumer cannot go on safely.
+        this.fail(initError);
+      }
+      return this.commitFailed(e, 'tx failed before commit');
     }
     try {
       await tx.commit();
       dbg(this.name, 'tx committed');
-      return true;
+      return 'committed';
     } catch (e) {
-      dbg(this.name, 'tx commit failed', e);
-      await this.recreateProducer();
-      const landed = await this.offsetsCommitted(offsets);
-      if (!landed) this.counters.aborts++;
-      return landed;
+      dbg(this.name, 'tx commit failed (ambiguous)', e);
+      try {
+        await this.recreateProducer();
+        if (await this.offsetsCommitted(offsets)) return 'committed';
+      } catch (checkError) {
+        // Unknown outcome and no way to resolve it here: the replacement consumer resumes from
+        // the committed offsets, which is right either way.
+        this.fail(checkError);
+        return 'failed';
+      }
+      this.counters.aborts++;
+      return this.commitFailed(e, 'tx commit failed and did not land');
     }
   }
 
-  private async recreateProducer(): Promise<void> {
-    this.counters.producerRecreations++;
+  /**
+   * Close the transactional producer (if any) and initialise a new one: InitProducerId with
+   * the same transactional id bumps the epoch, which fences the old producer and makes the
+   * coordinator finish (commit if prepared, else abort) its open transaction.
+   */
+  private async recreateProducer(count = true): Promise<void> {
+    if (count) this.counters.producerRecreations++;
     const old = this.producer;
     this.producer = undefined;
     await forceClose(old);
     // A coordinator failing over can refuse InitProducerId for a while: retry on a fresh producer.
     for (let i = 0; ; i++) {
+      if (this.closed) throw new Error(`${this.name} closed`);
       const p = this.newTransactionalProducer();
       try {
         // Init now: fences the old epoch before we look at committed offsets.
@@ -513,12 +658,18 @@ export class AgentWorker implements ConsumerView {
         // Nothing was added: the coordinator answers EndTxn with INVALID_TXN_STATE, which leaves
         // the client's transaction open ("There is already an active transaction"); drop it locally.
         await tx.abort().catch(() => tx.cancel());
+        // Closed meanwhile (replaced by the supervisor): this producer must not outlive us, and
+        // must not be used (it may just have fenced our replacement).
+        if (this.closed) {
+          await forceClose(p);
+          throw new Error(`${this.name} closed`);
+        }
         this.producer = p;
         return;
       } catch (e) {
         await forceClose(p);
         if (i >= 20 || this.closed) throw e;
-        dbg(this.name, 'producer re-init failed, retrying', e);
+        dbg(this.name, 'producer init failed, retrying', e);
         await sleep(500);
       }
     }
@@ -542,6 +693,7 @@ export class AgentWorker implements ConsumerView {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.commitTimer);
+    clearInterval(this.heartbeatWatch);
     this.router.clear();
     await this.stream?.close().catch(() => {});
     await forceClose(this.consumer);
@@ -551,7 +703,11 @@ export class AgentWorker implements ConsumerView {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const dbg = (...a: unknown[]) => { if (process.env.FLOCKBENCH_DEBUG_KAFKA) console.error('[kafka-worker]', ...a.map((x) => (x instanceof Error ? describeError(x) : x))); };
+/** Consumer session timeout, ms: a member silent this long is evicted by its group coordinator. */
+const SESSION_TIMEOUT_MS = 10_000;
+
+/** Debug line with a wall-clock stamp (ISO time, so it lines up with broker logs and chaos events). */
+const dbg = (...a: unknown[]) => { if (process.env.FLOCKBENCH_DEBUG_KAFKA) console.error(new Date().toISOString().slice(11, 23), '[kafka-worker]', ...a.map((x) => (x instanceof Error ? describeError(x) : x))); };
 
 function minOffset(c: Completion): bigint {
   return c.inputs.reduce((m, r) => (r.offset < m ? r.offset : m), c.inputs[0]?.offset ?? 0n);

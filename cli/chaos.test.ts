@@ -1,0 +1,55 @@
+// `flockbench chaos` storing: one chaos row per mode and one faults row per fault event, through
+// the declared schema, without a broker (the outcome is built by hand).
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ResultsDb } from '../harness/results/db.ts';
+import { checkWorkload, expectedKeys } from '../harness/chaos/checker.ts';
+import { faultSchedule, type ChaosOutcome } from '../harness/chaos/run.ts';
+import { buildWorkload } from '../workloads/registry.ts';
+import { storeChaos, verdict } from './chaos.ts';
+
+function outcome(mode: ChaosOutcome['mode'], runId: string): ChaosOutcome {
+  const w = buildWorkload('map', { tasks: 4, depth: 2 });
+  // Exactly what the workload must produce, once each.
+  const observed = [...expectedKeys(w)].flatMap(([type, keys]) => keys.map((key) => ({ type, key })));
+  const check = checkWorkload(w, observed);
+  return {
+    runId, startedAt: '2026-11-30T04:00:00.000Z', mode, nodes: 3, tasks: 4, depth: 2, seed: 5, latencyScale: 0.05,
+    kills: 1, schedule: faultSchedule(w, { kills: 1, workerCrashes: 1, seed: 5, nodes: 3 }), hitLimit: false, unresolvedPartitions: 0, dlq: 0,
+    recoveries: 1, workerCrashes: 1, makespanMs: 1234, check, counters: { commits: 3 },
+    events: [
+      { atMs: 100, kind: 'worker-crash', detail: 'after producing, before commit', target: 'task-1', progress: 0.1 },
+      { atMs: 200, kind: 'kill', detail: 'node 2 (SIGKILL)', target: '1', progress: 0.4 },
+      { atMs: 2500, kind: 'restarted', detail: 'node 2, cluster healthy', target: '1', progress: 0.5 },
+    ],
+  };
+}
+
+describe('chaos results', () => {
+  it('stores each mode as a chaos row and its faults as rows (time, kind, target), in order', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'fb-chaos-')), 'c.duckdb');
+    await storeChaos(path, [outcome('exactly-once', 'eo-1')], { env: {} });
+    await storeChaos(path, [outcome('at-least-once', 'al-1')], { env: {} });
+    const db = await ResultsDb.open(path);
+    try {
+      const rows = await db.query<{ run_id: string; mode: string; kills: number; lost: number }>('SELECT run_id, mode, kills, lost FROM chaos ORDER BY run_id');
+      expect(rows.map((r) => r.mode)).toEqual(['at-least-once', 'exactly-once']);
+      const faults = await db.query<{ run_id: string; seq: number; at_ms: number; kind: string; target: string }>('SELECT run_id, seq, at_ms, kind, target FROM faults ORDER BY run_id, seq');
+      expect(faults).toHaveLength(6);
+      expect(faults.filter((f) => f.run_id === 'eo-1').map((f) => [f.seq, f.at_ms, f.kind, f.target])).toEqual([
+        [0, 100, 'worker-crash', 'task-1'],
+        [1, 200, 'kill', '1'],
+        [2, 2500, 'restarted', '1'],
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('the verdict reports losses; a clean run says so', () => {
+    const clean = outcome('exactly-once', 'x');
+    expect(verdict(clean)).toMatch(/exactly once under 1 broker kill\(s\), 1 worker crash\(es\): 0 lost, 0 duplicated/);
+  });
+});
