@@ -203,7 +203,13 @@ async function placeholderValues(db: ResultsDb, v: Verdicts, figs: FigureOutcome
   val.env_table = mdTable(['node', 'platform', 'CPU', 'cores', 'memory (GB)', 'git sha', 'dirty tree', 'runs'],
     env.map((e) => [e.node, e.platform, e.cpu, String(e.cores), String(e.mem_gb), (e.git_sha ?? '').slice(0, 12), String(e.git_dirty), String(e.runs)]));
   val.cores = [...new Set(env.map((e) => e.cores))].join('/') || 'n/a';
-  val.reproduce = matrices.map((r) => `    flockbench run paper/experiments/${r.matrix}.yaml   # ${r.runs} runs, seeds ${r.seeds}, ${r.sessions} session(s)`).join('\n');
+  // One command per session, with the seed, reps and latency scale it ran with: the data's own
+  // invocations, not the matrix files' defaults.
+  const sessions = await db.query<{ matrix: string; seed: number; reps: number; scale: number; runs: number }>(
+    `SELECT matrix, min(seed)::BIGINT AS seed, count(DISTINCT seed)::INTEGER AS reps, any_value(latency_scale) AS scale,
+            count(*) FILTER (WHERE state = 'completed')::INTEGER AS runs, min(started_at) AS first
+       FROM runs GROUP BY matrix, session ORDER BY first, matrix`);
+  val.reproduce = sessions.map((r) => `    flockbench run paper/experiments/${r.matrix}.yaml --seed ${r.seed} --reps ${r.reps} --latency-scale ${r.scale}   # ${r.runs} runs`).join('\n');
   return val;
 }
 
