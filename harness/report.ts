@@ -25,6 +25,7 @@ export interface SummaryRow {
   makespanCiLevel: number;
   efficiency: number;
   p50Ms: number;
+  /** NaN when no run of the group has enough tasks for the percentile (shown as '-'). */
   p95Ms: number;
   p99Ms: number;
   throughputTps: number;
@@ -38,7 +39,7 @@ export interface SummaryRow {
 
 interface RunRow {
   matrix: string; workload: string; system: string; store: string; params: string; latency_scale: number;
-  makespan_ms: number; efficiency: number; p50_ms: number; p95_ms: number; p99_ms: number; throughput_tps: number;
+  makespan_ms: number; efficiency: number; p50_ms: number; p95_ms: number | null; p99_ms: number | null; throughput_tps: number;
   cpu_ms: number; rss_peak_mb: number; cost_per_task_usd: number; errors: number; fairness: number | null;
 }
 
@@ -63,6 +64,11 @@ export async function summarize(db: ResultsDb, filter: { matrix?: string; runIds
     g.rows.push(r);
   }
   const med = (rs: RunRow[], f: (r: RunRow) => number) => median(rs.map(f));
+  // P95/P99 are NULL in runs with too few tasks for them (under 20 / 100): shown as '-', never 0.
+  const medOpt = (rs: RunRow[], f: (r: RunRow) => number | null) => {
+    const xs = rs.map(f).filter((x): x is number => x !== null && x !== undefined);
+    return xs.length ? median(xs) : NaN;
+  };
   return [...groups.values()].map(({ key, rows: rs }) => ({
     ...key,
     n: rs.length,
@@ -73,8 +79,8 @@ export async function summarize(db: ResultsDb, filter: { matrix?: string; runIds
     })(),
     efficiency: med(rs, (r) => r.efficiency),
     p50Ms: med(rs, (r) => r.p50_ms),
-    p95Ms: med(rs, (r) => r.p95_ms),
-    p99Ms: med(rs, (r) => r.p99_ms),
+    p95Ms: medOpt(rs, (r) => r.p95_ms),
+    p99Ms: medOpt(rs, (r) => r.p99_ms),
     throughputTps: med(rs, (r) => r.throughput_tps),
     cpuMs: med(rs, (r) => r.cpu_ms),
     rssPeakMb: med(rs, (r) => r.rss_peak_mb),
