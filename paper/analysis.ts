@@ -32,6 +32,8 @@ export interface RunRec {
   lowerBoundMs: number;
   cpuMs: number;
   loaded: boolean;
+  /** WorkflowError artifacts: agent executions that failed (the run did not do the same work). */
+  errors: number;
   startedAt: string;
   settings: Record<string, unknown>;
   counters: Record<string, number>;
@@ -40,14 +42,14 @@ export interface RunRec {
 interface Row {
   run_id: string; matrix: string; session: string | null; system: string; workload: string; params: string; tail: string | null;
   latency_scale: number; llm_transport: string | null; seed: string | number; tasks: number; makespan_ms: number; throughput_tps: number;
-  p95_ms: number | null; p99_ms: number | null; ideal_ms: number | null; lower_bound_ms: number; cpu_ms: number; loaded: boolean; started_at: string;
+  p95_ms: number | null; p99_ms: number | null; ideal_ms: number | null; lower_bound_ms: number; cpu_ms: number; loaded: boolean; errors: number; started_at: string;
 }
 
 /** Every completed run, in a stable order (the paper must regenerate byte for byte). */
 export async function loadRuns(db: ResultsDb): Promise<RunRec[]> {
   const rows = await db.query<Row>(
     `SELECT run_id, matrix, session, system, workload, CAST(params AS VARCHAR) AS params, tail, latency_scale, llm_transport, seed, tasks,
-            makespan_ms, throughput_tps, p95_ms, p99_ms, ideal_ms, lower_bound_ms, cpu_ms, loaded, CAST(started_at AS VARCHAR) AS started_at
+            makespan_ms, throughput_tps, p95_ms, p99_ms, ideal_ms, lower_bound_ms, cpu_ms, loaded, errors, CAST(started_at AS VARCHAR) AS started_at
        FROM run_configs ORDER BY matrix, system, seed, started_at, run_id`);
   return rows.map((r) => {
     const p = JSON.parse(r.params) as { workload?: Record<string, unknown>; system?: Record<string, unknown>; tail?: string; settings?: Record<string, unknown>; counters?: Record<string, number> };
@@ -55,7 +57,7 @@ export async function loadRuns(db: ResultsDb): Promise<RunRec[]> {
       runId: r.run_id, matrix: r.matrix, session: r.session ?? 'unknown', system: r.system, workload: r.workload, wp: p.workload ?? {}, sp: p.system ?? {},
       tail: r.tail ?? p.tail ?? 'calibrated', latencyScale: Number(r.latency_scale), llmTransport: r.llm_transport ?? 'inprocess', seed: Number(r.seed),
       tasks: Number(r.tasks), makespanMs: Number(r.makespan_ms), throughputTps: Number(r.throughput_tps), p95Ms: r.p95_ms, p99Ms: r.p99_ms,
-      idealMs: r.ideal_ms, lowerBoundMs: Number(r.lower_bound_ms), cpuMs: Number(r.cpu_ms), loaded: Boolean(r.loaded), startedAt: r.started_at,
+      idealMs: r.ideal_ms, lowerBoundMs: Number(r.lower_bound_ms), cpuMs: Number(r.cpu_ms), loaded: Boolean(r.loaded), errors: Number(r.errors ?? 0), startedAt: r.started_at,
       settings: p.settings ?? {}, counters: p.counters ?? {},
     };
   });
@@ -100,12 +102,18 @@ export interface Config {
   arms: Map<string, RunRec[]>;
 }
 
-/** Group runs (loaded runs excluded) into configurations per matrix; returns them in a stable order and the loaded runs set apart. */
-export function configurations(runs: readonly RunRec[]): { configs: Config[]; loaded: RunRec[] } {
+/**
+ * Group runs into configurations per matrix, in a stable order. Set apart: runs started under heavy
+ * external load, and runs in which agent executions failed (errors > 0): a run that lost work did
+ * not finish the same work, so its makespan is not comparable (a failing system would look fast).
+ */
+export function configurations(runs: readonly RunRec[]): { configs: Config[]; loaded: RunRec[]; erred: RunRec[] } {
   const byKey = new Map<string, Config>();
   const loaded: RunRec[] = [];
+  const erred: RunRec[] = [];
   for (const r of runs) {
     if (r.loaded) { loaded.push(r); continue; }
+    if (r.errors > 0) { erred.push(r); continue; }
     const k = `${r.matrix}\u0000${configKey(r)}`;
     let c = byKey.get(k);
     if (!c) byKey.set(k, (c = { matrix: r.matrix, key: configKey(r), label: configLabel(r), sample: r, arms: new Map() }));
@@ -115,7 +123,7 @@ export function configurations(runs: readonly RunRec[]): { configs: Config[]; lo
     l.push(r);
   }
   const configs = [...byKey.values()].sort((a, b) => (a.matrix + a.key < b.matrix + b.key ? -1 : 1));
-  return { configs, loaded };
+  return { configs, loaded, erred };
 }
 
 export interface Paired {

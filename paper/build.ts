@@ -15,6 +15,7 @@ import { writeFigures, type FigureOutcome } from './figures.ts';
 import { openPaperData } from './data.ts';
 import { ALPHA, EQUIVALENCE_BAND, FAMILIES, GRAPH_FORMS, H1_DECISION_SCALE, H2_PARTITIONS, MIN_PAIRS, MIN_SESSIONS, NEAR_LINEAR, REPLICATION_MIN_PAIRS } from './rules.ts';
 import { checkReplication, computeVerdicts, toRecord, type CheckOutcome, type Comparison, type FamilyResult, type VerdictRecord, type Verdicts } from './verdicts.ts';
+import { armLabel, type RunRec } from './analysis.ts';
 
 const HERE = join(REPO_ROOT, 'paper');
 export const DEFAULT_TEMPLATE = join(HERE, 'paper.template.md');
@@ -130,6 +131,7 @@ async function placeholderValues(db: ResultsDb, v: Verdicts, figs: FigureOutcome
     matrices.map((r) => [r.matrix, String(r.runs), String(r.failed), String(r.sessions), r.seeds, `x${r.scales.split(', ').join(', x')}`, (r.first ?? '').slice(0, 19), (r.last ?? '').slice(0, 19)]));
   const dup = v.families.flatMap((f) => f.comparisons).reduce((a, c) => a + c.duplicates, 0);
   val.exclusions = `${v.loaded.length} completed run(s) started under heavy external load (1-minute load average above the run's CPUs + 1) were left out of every comparison; `
+    + `${erredText(v.erred)}`
     + `${val.runs_failed} run(s) failed and are listed in the \`failed_runs\` view; ${dup} duplicate seed(s) within an arm were dropped (the earliest run kept). `
     + 'No comparison pools runs of different workload or system parameters: every parameter set is its own arm.';
 
@@ -211,6 +213,20 @@ async function placeholderValues(db: ResultsDb, v: Verdicts, figs: FigureOutcome
        FROM runs GROUP BY matrix, session ORDER BY first, matrix`);
   val.reproduce = sessions.map((r) => `    flockbench run paper/experiments/${r.matrix}.yaml --seed ${r.seed} --reps ${r.reps} --latency-scale ${r.scale}   # ${r.runs} runs`).join('\n');
   return val;
+}
+
+/** Runs whose agents failed, per matrix and arm: left out of every comparison, and said so. */
+function erredText(erred: readonly RunRec[]): string {
+  if (!erred.length) return '0 completed run(s) had failed agent executions; ';
+  const by = new Map<string, { n: number; errors: number }>();
+  for (const r of erred) {
+    const k = `${r.matrix}: ${armLabel(r.system, r.sp)}`;
+    const c = by.get(k) ?? { n: 0, errors: 0 };
+    c.n++; c.errors += r.errors;
+    by.set(k, c);
+  }
+  const parts = [...by].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, c]) => `${k} (${c.n} run(s), ${c.errors} failed execution(s))`);
+  return `${erred.length} completed run(s) had failed agent executions and were left out of every comparison, since they did not do the same work: ${parts.join('; ')}; `;
 }
 
 // ---------------------------------------------------------------- template

@@ -21,6 +21,8 @@ export interface SyntheticRun {
   tasks?: number;
   /** 1-minute load average at start (cpus is 2): above 3 the run is flagged as loaded. */
   loadStart?: number;
+  /** Failed agent executions (default 0). */
+  errors?: number;
   startedAt?: string;
 }
 
@@ -36,7 +38,7 @@ export async function insertRun(db: ResultsDb, r: SyntheticRun): Promise<void> {
     store: r.system === 'blackboard-kafka' ? 'kafka' : r.system.startsWith('langgraph') ? 'graph-state' : 'memory',
     params: JSON.stringify(params), rep: 0, seed: r.seed, latency_scale: r.latencyScale ?? 1, llm_transport: 'inprocess', tail, tasks,
     makespan_ms: r.makespanMs, lower_bound_ms: r.makespanMs / 2, ideal_ms: r.idealMs ?? r.makespanMs * 0.9, efficiency: 0.5, throughput_tps: tasks / (r.makespanMs / 1000),
-    p50_ms: r.makespanMs / 2, p95_ms: r.p95Ms ?? null, p99_ms: r.p99Ms ?? null, max_ms: r.makespanMs, cpu_ms: 100, errors: 0,
+    p50_ms: r.makespanMs / 2, p95_ms: r.p95Ms ?? null, p99_ms: r.p99Ms ?? null, max_ms: r.makespanMs, cpu_ms: 100, errors: r.errors ?? 0,
     started_at: r.startedAt ?? `2026-01-01T00:${String(Math.floor(counter / 60) % 60).padStart(2, '0')}:${String(counter % 60).padStart(2, '0')}Z`,
     load_start: r.loadStart ?? 0.5, load_end: 0.5, cpus: 2, cpu_list: '0-1',
     env: JSON.stringify({ node: 'v20.0.0', platform: 'test', cpuModel: 'test cpu', cores: 2, memGb: 4, gitSha: 'abc123', gitDirty: false }),

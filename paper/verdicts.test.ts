@@ -52,7 +52,7 @@ describe('verdicts from paired runs', () => {
     }
   });
 
-  it('never pools parameter sets: each is its own arm; a repeated seed is dropped and counted; loaded runs are left out', async () => {
+  it('never pools parameter sets: each is its own arm; a repeated seed is dropped and counted; loaded and erred runs are left out', async () => {
     const v = await db(async (d) => {
       const s = seeds(1, 10);
       await insertArm(d, { ...h1, system: 'langgraph-per-item' }, s, (x) => 1300 * seedEffect(x));
@@ -60,12 +60,16 @@ describe('verdicts from paired runs', () => {
       await insertArm(d, { ...h1, system: 'blackboard-deferred', systemParams: { batchWindowMs: 2000 } }, s, (x) => 1400 * seedEffect(x));
       await insertRun(d, { ...h1, system: 'langgraph-per-item', seed: 1, session: 's3', makespanMs: 99, startedAt: '2026-02-01T00:00:00Z' });
       await insertRun(d, { ...h1, system: 'langgraph-per-item', seed: 11, session: 's2', makespanMs: 1300, loadStart: 9 });
+      // A run whose agents failed finished fast because it did less: never compared.
+      await insertRun(d, { ...h1, system: 'langgraph-per-item', seed: 12, session: 's2', makespanMs: 10, errors: 4 });
+      await insertRun(d, { ...h1, system: 'blackboard-deferred', systemParams: { batchWindowMs: 0 }, seed: 12, session: 's2', makespanMs: 1000 });
     });
     const cs = family(v, 'H1 langgraph-per-item').comparisons;
     expect(cs.map((c) => c.den).sort()).toEqual(['blackboard-deferred', 'blackboard-deferred batchWindowMs=2000']);
     expect(cs.map((c) => c.decision).sort()).toEqual(['refuted', 'supported']);
     expect(cs.every((c) => c.duplicates === 1 && c.n === 10)).toBe(true);
     expect(v.loaded).toHaveLength(1);
+    expect(v.erred.map((r) => [r.system, r.seed, r.errors])).toEqual([['langgraph-per-item', 12, 4]]);
     // Bonferroni over the two decided comparisons of the family.
     expect(family(v, 'H1 langgraph-per-item')).toMatchObject({ m: 2, level: 0.975, verdict: 'mixed' });
   });

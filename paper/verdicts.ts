@@ -109,14 +109,16 @@ export interface Verdicts {
   families: FamilyResult[];
   /** Runs left out of every decision because the machine was under heavy external load. */
   loaded: RunRec[];
+  /** Runs left out because agent executions failed in them (they did not do the same work). */
+  erred: RunRec[];
   configs: Config[];
 }
 
 export async function computeVerdicts(db: ResultsDb, o: { minPairs?: number; minSessions?: number; recordedM?: Map<string, number> } = {}): Promise<Verdicts> {
   const runs = await loadRuns(db);
-  const { configs, loaded } = configurations(runs);
+  const { configs, loaded, erred } = configurations(runs);
   const families = FAMILIES.map((spec) => decide(spec, spec.plans(configs), { minPairs: o.minPairs, minSessions: o.minSessions, m: o.recordedM?.get(spec.id) }));
-  return { families, loaded, configs };
+  return { families, loaded, erred, configs };
 }
 
 // ---------------------------------------------------------------- the record and the replication check
