@@ -12,7 +12,7 @@ import { TABLES } from '../harness/results/schema.ts';
 
 export const REFERENCE_DIR = join(REPO_ROOT, 'results', 'reference');
 
-/** Tables shipped in full; executions only for the runs the timeline figure draws. */
+/** Tables shipped in full; spans and executions only for the runs the timeline figure draws. */
 const SHIPPED = ['runs', 'task_latencies', 'chaos', 'bench'] as const;
 
 export async function openPaperData(dbPath?: string, referenceDir = REFERENCE_DIR): Promise<{ db: ResultsDb; source: string }> {
@@ -30,7 +30,7 @@ export async function openPaperData(dbPath?: string, referenceDir = REFERENCE_DI
 
 /**
  * Export the runs behind the paper from a results DB into `dir` as Parquet (zstd): every run,
- * task latency, chaos and bench row, and the executions of `timelineRuns`.
+ * task latency, chaos and bench row, and the executions and spans of `timelineRuns`.
  */
 export async function exportReference(dbPath: string, dir = REFERENCE_DIR, timelineRuns: readonly string[] = []): Promise<string[]> {
   const db = await openReadOnly(dbPath);
@@ -46,7 +46,11 @@ export async function exportReference(dbPath: string, dir = REFERENCE_DIR, timel
       out.push(file);
     };
     for (const t of SHIPPED) await copy(t);
-    if (timelineRuns.length) await copy('executions', `WHERE run_id IN (${timelineRuns.map((r) => `'${r.replace(/'/g, "''")}'`).join(', ')})`);
+    if (timelineRuns.length) {
+      const where = `WHERE run_id IN (${timelineRuns.map((r) => `'${r.replace(/'/g, "''")}'`).join(', ')})`;
+      await copy('executions', where);
+      await copy('spans', where);
+    }
     return out;
   } finally {
     db.close();

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ResultsDb } from '../harness/results/db.ts';
-import { h1ForestFigure, h1ScaleFigure, h2EfficiencyFigure, renderSvg } from './figures.ts';
-import { insertArm, seedEffect } from './synthetic.ts';
+import { spans } from '../harness/results/schema.ts';
+import { h1ForestFigure, h1ScaleFigure, h2EfficiencyFigure, renderSvg, TIMELINE_MATRIX, TIMELINE_SYSTEMS, timelineFigure } from './figures.ts';
+import { insertArm, insertRun, seedEffect } from './synthetic.ts';
 import { computeVerdicts } from './verdicts.ts';
 
 const seeds = Array.from({ length: 10 }, (_, i) => i + 1);
@@ -34,6 +35,37 @@ describe('figures', () => {
       expect(pts.map((x) => x.scale)).toEqual([0.05, 0.25, 1]);
       expect(pts[0]!.estimate).toBeGreaterThan(pts[2]!.estimate);
       expect((h2 as unknown as { spec: { data: { values: { efficiency: number }[] } } }).spec.data.values[0]!.efficiency).toBeCloseTo(0.9, 2);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('timeline: one panel per system on a seed all of them ran, bars from the stored spans; skipped with a reason otherwise', async () => {
+    const db = await ResultsDb.open(':memory:');
+    try {
+      expect(await timelineFigure(db)).toMatch(/no seed of h1-forms-x1/);
+      const ms = (x: number) => BigInt(1_700_000_000_000_000_000n + BigInt(x) * 1_000_000n);
+      for (const system of TIMELINE_SYSTEMS) {
+        await insertRun(db, { matrix: TIMELINE_MATRIX, system, seed: 7, makespanMs: 300 });
+        const run = (await db.query<{ run_id: string }>(`SELECT run_id FROM runs WHERE system = '${system}'`))[0]!.run_id;
+        const span = (id: string, name: string, parent: string | null, a: number, b: number, attrs: Record<string, unknown>) => ({
+          trace_id: 't', span_id: `${run}-${id}`, parent_id: parent ? `${run}-${parent}` : null, name, service: system, operation: name, kind: 'INTERNAL',
+          start_time: ms(a), end_time: ms(b), duration_ms: b - a, status_code: 'OK', status_description: null, attributes: JSON.stringify(attrs), events: null, run_id: run,
+        });
+        await db.append([[spans, [
+          span('root', `${system}.run`, null, 0, 300, {}),
+          span('a', 'analyst.execute', 'root', 10, 100, { 'flockbench.agent': 'analyst', 'flockbench.correlation_ids': ['news-0'] }),
+          span('e', 'editor.execute', 'root', 100, 300, { 'flockbench.agent': 'editor', 'flockbench.correlation_ids': ['news-0'] }),
+        ] as never[]]]);
+      }
+      const f = await timelineFigure(db);
+      expect(typeof f).not.toBe('string');
+      if (typeof f === 'string') return;
+      const values = (f.spec as { data: { values: { system: string; agent: string; task: string; startMs: number }[] } }).data.values;
+      expect(values).toHaveLength(2 * TIMELINE_SYSTEMS.length);
+      expect(new Set(values.map((v) => v.system))).toEqual(new Set(TIMELINE_SYSTEMS));
+      expect(values.find((v) => v.agent === 'editor')).toMatchObject({ task: 'news-0', startMs: 100 });
+      expect(await renderSvg(f.spec)).toMatch(/^<svg/);
     } finally {
       db.close();
     }

@@ -10,6 +10,8 @@ import * as vegaLite from 'vega-lite';
 import { keyedRng } from '../core/random.ts';
 import { comparePaired } from '../core/stats/paired.ts';
 import type { ResultsDb } from '../harness/results/db.ts';
+import { executionsFromSpans, timelineRows, timelineSpec, type TimelineRow } from '../harness/collect/timeline.ts';
+import type { SpanRow } from '../harness/results/schema.ts';
 import { EQUIVALENCE_BAND, GRAPH_FORMS, NEAR_LINEAR, systemPairs } from './rules.ts';
 import type { Verdicts } from './verdicts.ts';
 
@@ -161,6 +163,41 @@ export async function overheadFigure(db: ResultsDb): Promise<Figure | string> {
   };
 }
 
+/** The matrix, and the systems, whose first shared seed the timeline figure draws. */
+export const TIMELINE_MATRIX = 'h1-forms-x1';
+export const TIMELINE_SYSTEMS = ['blackboard-deferred', 'langgraph-per-item', 'langgraph-parallel'] as const;
+
+/**
+ * The barrier, seen: one run per system on the same seed (the lowest seed of the H1 decision
+ * matrix that every system ran), every execution a bar rebuilt from the run's stored spans
+ * (agent, run-clock times, the task's correlation id), agents on the y axis. The runs are whichever
+ * of these have stored spans (the shipped reference keeps exactly these runs' spans).
+ */
+export async function timelineFigure(db: ResultsDb): Promise<Figure | string> {
+  const list = TIMELINE_SYSTEMS.map((x) => `'${x}'`).join(', ');
+  const runs = await db.query<{ run_id: string; system: string; seed: number }>(
+    `WITH r AS (SELECT run_id, system, seed FROM runs WHERE state = 'completed' AND matrix = '${TIMELINE_MATRIX}' AND system IN (${list})
+                  AND run_id IN (SELECT DISTINCT run_id FROM spans)),
+          s AS (SELECT min(seed) AS seed FROM (SELECT seed FROM r GROUP BY seed HAVING count(DISTINCT system) = ${TIMELINE_SYSTEMS.length}))
+     SELECT min(run_id) AS run_id, system, any_value(seed)::BIGINT AS seed FROM r WHERE seed = (SELECT seed FROM s) GROUP BY system ORDER BY system`);
+  if (runs.length < TIMELINE_SYSTEMS.length) return `no seed of ${TIMELINE_MATRIX} has a run with stored spans for every one of ${TIMELINE_SYSTEMS.join(', ')}`;
+  const values: TimelineRow[] = [];
+  for (const system of TIMELINE_SYSTEMS) {
+    const run = runs.find((r) => r.system === system)!;
+    const spans = await db.query<Pick<SpanRow, 'name' | 'parent_id' | 'start_time' | 'end_time' | 'attributes'>>(
+      `SELECT name, parent_id, start_time, end_time, CAST(attributes AS VARCHAR) AS attributes FROM spans WHERE run_id = '${run.run_id}' ORDER BY start_time, span_id`);
+    values.push(...timelineRows(executionsFromSpans(spans), system));
+  }
+  const agents = [...new Set(values.map((r) => r.agent))].sort((a, b) => (a === 'editor' ? 1 : b === 'editor' ? -1 : a.localeCompare(b, 'en')));
+  const spec = timelineSpec(values, { agentOrder: agents, width: 560, rowHeightPx: 12 });
+  return {
+    name: 'h1-timeline',
+    title: `H1: one run per system on the same draws (${TIMELINE_MATRIX}, seed ${runs[0]!.seed})`,
+    caption: "Every agent execution as a bar (colour: story), on the run clock. The blackboard and one graph run per story let each story's editor start when that story's analyses are done; one graph run over every story holds each superstep until the slowest branch of any story ends.",
+    spec: { ...BASE, ...spec, $schema: BASE.$schema },
+  };
+}
+
 /** Compile vega-lite and render SVG headless, deterministically. */
 export async function renderSvg(spec: VlSpec, seed = 1): Promise<string> {
   // setRandom/randomLCG exist at runtime (vega-util) but are missing from vega's type declarations.
@@ -180,6 +217,7 @@ export async function writeFigures(db: ResultsDb, v: Verdicts, outDir: string): 
   const candidates: [string, Figure | string][] = [
     ['h1-forest', h1ForestFigure(v)],
     ['h1-ratio-vs-scale', h1ScaleFigure(v)],
+    ['h1-timeline', await timelineFigure(db)],
     ['h2-efficiency', h2EfficiencyFigure(v)],
     ['overhead-per-event', await overheadFigure(db)],
   ];
