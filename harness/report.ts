@@ -39,7 +39,7 @@ export interface SummaryRow {
 
 interface RunRow {
   matrix: string; workload: string; system: string; store: string; params: string; latency_scale: number;
-  makespan_ms: number; efficiency: number; p50_ms: number; p95_ms: number | null; p99_ms: number | null; throughput_tps: number;
+  makespan_ms: number; efficiency: number; p50_ms: number | null; p95_ms: number | null; p99_ms: number | null; throughput_tps: number;
   cpu_ms: number; rss_peak_mb: number; cost_per_task_usd: number; errors: number; fairness: number | null;
 }
 
@@ -78,7 +78,7 @@ export async function summarize(db: ResultsDb, filter: { matrix?: string; runIds
       return { makespanCiMs: (m.ci ? [m.ci.lo, m.ci.hi] : [NaN, NaN]) as [number, number], makespanCiLevel: m.ci?.level ?? NaN };
     })(),
     efficiency: med(rs, (r) => r.efficiency),
-    p50Ms: med(rs, (r) => r.p50_ms),
+    p50Ms: medOpt(rs, (r) => r.p50_ms),
     p95Ms: medOpt(rs, (r) => r.p95_ms),
     p99Ms: medOpt(rs, (r) => r.p99_ms),
     throughputTps: med(rs, (r) => r.throughput_tps),
