@@ -22,6 +22,7 @@ export const LAYERS: Record<string, number> = {
 /** Third-party packages only one folder may import. */
 export const OWNED_PACKAGES: Record<string, string> = {
   '@platformatic/kafka': 'brokers/kafka/',
+  ws: 'brokers/pulsar/',
 };
 
 export interface ImportEdge {
