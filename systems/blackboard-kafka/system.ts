@@ -10,9 +10,9 @@ import { agentGroup, partitionLag, totalLag, tpKey, typeTopic } from '../blackbo
 import { KafkaBlackboardStore } from '../blackboard/stores/kafka/store.ts';
 import type { RunContext, Session, System } from '../types.ts';
 import { describeError } from '../../core/errors.ts';
-import { emptyStats, type LlmStats } from '../../llm/types.ts';
 import { AgentWorker, type ConsumerView, type DeliveryMode, type WorkerCounters, } from './worker.ts';
 import { WorkerProcess, clockAnchor, type ConsumerAssignment } from './worker-pool.ts';
+import { refreshAll, sumStats } from '../blackboard/distributed/pool.ts';
 import { Admin, clientBase, listEnds } from '../../brokers/kafka/client.ts';
 
 /** System parameters as resolved against params.ts (matrix `systemParams.blackboard-kafka`). */
@@ -307,16 +307,6 @@ export function blackboardKafkaSystem(name = 'blackboard-kafka', hooks: { onStar
       };
     },
   };
-}
-
-function refreshAll(procs: readonly WorkerProcess[]): Promise<void> {
-  return Promise.all(procs.map((x) => x.refresh())).then(() => undefined);
-}
-
-function sumStats(all: LlmStats[]): LlmStats {
-  const out = emptyStats();
-  for (const s of all) for (const k of Object.keys(out) as (keyof LlmStats)[]) out[k] += s[k];
-  return out;
 }
 
 /**

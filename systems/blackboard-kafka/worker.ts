@@ -8,9 +8,9 @@
 // exactly-once mode a transaction only covers completions below that point, so a committed
 // offset always matches exactly the outputs already committed.
 import { executeAgent, type AgentRuntime } from '../../workloads/execute.ts';
-import { validatePayload } from '../../core/schema.ts';
 import type { AgentSpec, Artifact, WorkloadSpec } from '../../workloads/spec.ts';
 import { accepts, realTimers, Router } from '../../workloads/routing.ts';
+import { parseArtifact } from '../blackboard/distributed/artifact.ts';
 import { OffsetTracker, consumedTopic, dlqTopic, parseTp, recordKey, tpKey, transactionalId, typeTopic } from '../blackboard/stores/kafka/layout.ts';
 import type { DlqRecord } from '../blackboard/stores/kafka/store.ts';
 import { describeError } from '../../core/errors.ts';
@@ -332,22 +332,9 @@ export class AgentWorker implements ConsumerView {
   }
 
   private validate(type: string, value: string | undefined, ref: InputRef): string | undefined {
-    let a: Artifact;
-    try {
-      a = JSON.parse(value ?? '') as Artifact;
-    } catch (e) {
-      return `invalid JSON: ${(e as Error).message}`;
-    }
-    if (!a || typeof a !== 'object' || typeof a.id !== 'string' || typeof a.key !== 'string' || typeof a.correlationId !== 'string') {
-      return 'not an artifact (id, key, correlationId required)';
-    }
-    if (a.type !== type) return `artifact type ${a.type} on topic of ${type}`;
-    const spec = this.o.workload.types.find((t) => t.name === type);
-    if (spec) {
-      const err = validatePayload(spec.schema, a.payload);
-      if (err) return `payload invalid for ${type}: ${err}`;
-    }
-    ref.artifact = a;
+    const r = parseArtifact(this.o.workload, type, value);
+    if ('invalid' in r) return r.invalid;
+    ref.artifact = r.artifact;
     return undefined;
   }
 
