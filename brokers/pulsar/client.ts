@@ -352,12 +352,12 @@ export class ReconnectingConsumer {
     readonly topic: string,
     readonly subscription: string,
     private readonly o: ReconnectingConsumerOptions,
-    private readonly handler: (m: ReceivedMessage) => void,
+    private readonly handler: (m: ReceivedMessage, via: ReconnectingConsumer) => void,
     /** Called once when reconnecting failed for the whole budget. */
     private readonly onFail: (e: Error) => void,
   ) {}
 
-  static async connect(wsUrl: string, topic: string, subscription: string, o: ReconnectingConsumerOptions, handler: (m: ReceivedMessage) => void, onFail: (e: Error) => void): Promise<ReconnectingConsumer> {
+  static async connect(wsUrl: string, topic: string, subscription: string, o: ReconnectingConsumerOptions, handler: (m: ReceivedMessage, via: ReconnectingConsumer) => void, onFail: (e: Error) => void): Promise<ReconnectingConsumer> {
     const c = new ReconnectingConsumer(wsUrl, topic, subscription, o, handler, onFail);
     await c.open();
     return c;
@@ -368,9 +368,14 @@ export class ReconnectingConsumer {
   }
 
   private async open(): Promise<void> {
+    // Messages can arrive while connect() is still resolving; they are handed on once this
+    // connection is the current one, so an immediate ack of them is not dropped.
+    let ready = false;
+    const early: ReceivedMessage[] = [];
     const conn = await WsConsumer.connect(this.wsUrl, this.topic, this.subscription, this.o, (m, c) => {
       this.origin.set(m, c);
-      this.handler(m);
+      if (ready) this.handler(m, this);
+      else early.push(m);
     });
     this.conn = conn;
     conn.onClose = () => {
@@ -378,6 +383,8 @@ export class ReconnectingConsumer {
       this.conn = undefined;
       void this.reconnect();
     };
+    ready = true;
+    for (const m of early) this.handler(m, this);
   }
 
   private async reconnect(): Promise<void> {

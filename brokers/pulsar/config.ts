@@ -20,8 +20,10 @@ export interface PulsarPorts {
   bookiePort: number;
 }
 
+/** Ports between the two slots of the plan; an offset stays below it so slots never overlap. */
+export const PULSAR_SLOT_SPACING = 500;
 /** Largest FLOCKBENCH_PULSAR_PORT_OFFSET: keeps every Pulsar port below 9092, Kafka's lowest. */
-export const MAX_PULSAR_PORT_OFFSET = 1000;
+export const MAX_PULSAR_PORT_OFFSET = PULSAR_SLOT_SPACING - 1;
 
 /** FLOCKBENCH_PULSAR_PORT_OFFSET shifts every Pulsar port, so two checkouts can run brokers side by side. */
 export function pulsarPortOffset(env: NodeJS.ProcessEnv = process.env): number {
@@ -40,13 +42,14 @@ export function pulsarPortOffset(env: NodeJS.ProcessEnv = process.env): number {
 export type PulsarSlot = 0 | 1;
 
 /**
- * Port plan: Pulsar's defaults (bookie 3181, binary 6650, web 8080) plus 10 x slot plus the
- * offset. Every Kafka port of brokers/kafka/config.ts is >= 9092 for any Kafka offset, and every
- * Pulsar port here is <= 8080 + 10 + 1000 = 9090, so the two plans cannot collide whatever
- * offsets two checkouts pick; two Pulsar plans collide only when slot and offset are equal.
+ * Port plan: Pulsar's defaults (bookie 3181, binary 6650, web 8080) plus 500 x slot plus the
+ * offset (0..499). Every Kafka port of brokers/kafka/config.ts is >= 9092 for any Kafka offset,
+ * and every Pulsar port here is <= 8080 + 500 + 499 = 9079, so the two plans cannot collide
+ * whatever offsets two checkouts pick; and since each kind of port moves within its own band of
+ * 1000, two Pulsar plans share no port unless slot and offset are both equal.
  */
 export function pulsarPorts(slot: PulsarSlot = 0, offset = pulsarPortOffset()): PulsarPorts {
-  const d = 10 * slot + offset;
+  const d = PULSAR_SLOT_SPACING * slot + offset;
   return { brokerServicePort: 6650 + d, webServicePort: 8080 + d, bookiePort: 3181 + d };
 }
 

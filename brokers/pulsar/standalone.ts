@@ -133,6 +133,8 @@ export interface StartedPulsar {
   pid: number;
 }
 
+/** Marker file: the standalone in this dir was started by a test suite (testing.ts), and the tests' global teardown stops it. */
+export const testsMarker = (baseDir: string) => join(baseDir, 'started-by-tests');
 const stateFile = (baseDir: string) => join(baseDir, 'state.json');
 const pidFile = (baseDir: string) => join(baseDir, 'pulsar.pid');
 const confFile = (baseDir: string) => join(baseDir, 'standalone.conf');
@@ -315,6 +317,8 @@ export async function startPulsar(opts: StartPulsarOptions = {}): Promise<Starte
     createdAtMs: coldDataDir ? Date.now() : (previous?.createdAtMs ?? Date.now()),
     command: [],
   };
+  // Whoever starts it owns it: a marker left by an earlier test run must not let the tests' teardown stop this one.
+  rmSync(testsMarker(baseDir), { force: true });
   const t0 = performance.now();
   const pid = spawnJvm(state, libs);
   try {

@@ -172,10 +172,31 @@ interface ConnectOpts {
   pingIntervalMs?: number;
 }
 
+/** Frames that arrived before the owner of a socket took it over (see openSocket). */
+const early = new WeakMap<WebSocket, { frames: string[]; listener: (d: WebSocket.RawData) => void }>();
+
+/**
+ * Attach the socket's frame handler, first replaying frames that came with or right after the
+ * upgrade: the proxy starts pushing messages as soon as the socket opens, and frames that arrive
+ * in the same read as the upgrade response are emitted before an awaiting caller resumes.
+ */
+function takeOver(ws: WebSocket, onFrame: (text: string) => void): void {
+  const e = early.get(ws);
+  if (e) {
+    ws.off('message', e.listener);
+    early.delete(ws);
+  }
+  ws.on('message', (data) => onFrame(data.toString()));
+  for (const f of e?.frames ?? []) onFrame(f);
+}
+
 /** Opens a WebSocket; a refused upgrade (the proxy could not create the producer/consumer) rejects with its HTTP status and body. */
 function openSocket(url: string, opts: ConnectOpts): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: opts.connectTimeoutMs ?? 30_000 });
+    const buffered = { frames: [] as string[], listener: (d: WebSocket.RawData) => buffered.frames.push(d.toString()) };
+    early.set(ws, buffered);
+    ws.on('message', buffered.listener);
     let settled = false;
     const fail = (e: PulsarWsError) => {
       if (settled) return;
@@ -293,7 +314,7 @@ export class WsProducer {
     readonly topic: string,
     private readonly maxInFlight: number,
   ) {
-    ws.on('message', (data) => this.onFrame(data.toString()));
+    takeOver(ws, (text) => this.onFrame(text));
     ws.on('close', (code, reason) => this.failAll(new PulsarWsError(`producer socket closed (${code} ${reason.toString()})`, 'closed', true)));
     ws.on('error', (e) => this.failAll(new PulsarWsError(`producer socket error: ${e.message}`, 'closed', true)));
   }
@@ -460,7 +481,7 @@ export class WsConsumer {
     readonly subscription: string,
     private handler: MessageHandler | undefined,
   ) {
-    ws.on('message', (data) => this.onFrame(data.toString()));
+    takeOver(ws, (text) => this.onFrame(text));
     ws.on('close', (code, reason) => {
       this.closed = true;
       for (const w of this.waiters.splice(0)) w(undefined);
