@@ -5,6 +5,7 @@ import { UserError } from '../core/errors.ts';
 import { resolveParams, type ParamDefs } from '../core/params.ts';
 import { blackboardParams, deferredParams } from './blackboard/params.ts';
 import { kafkaParams } from './blackboard-kafka/params.ts';
+import { pulsarParams } from './blackboard-pulsar/params.ts';
 import { flockRealParams, flockRealSettings } from './flock-real/params.ts';
 import { langgraphPyParams } from './langgraph-py/params.ts';
 import { parallelParams, perItemParams, stepwiseParams, subgraphParams } from './langgraph/params.ts';
@@ -60,6 +61,11 @@ export const SYSTEMS: SystemEntry<ParamDefs, unknown>[] = [
     name: 'blackboard-kafka', store: 'kafka', params: kafkaParams, policy: () => ({ kind: 'dataflow' }),
     description: 'Flock-style blackboard distributed over Kafka: per-type topics, one consumer group per agent, at-least-once or exactly-once',
     load: async () => (await import('./blackboard-kafka/system.ts')).blackboardKafkaSystem(),
+  }),
+  entry({
+    name: 'blackboard-pulsar', store: 'pulsar', params: pulsarParams, policy: () => ({ kind: 'dataflow' }),
+    description: 'Flock-style blackboard distributed over Pulsar (WebSocket API): per-type partitioned topics, one subscription per agent (Failover, Shared, Key_Shared), at-least-once consume, deduplicated produce',
+    load: async () => (await import('./blackboard-pulsar/system.ts')).blackboardPulsarSystem(),
   }),
   entry({
     name: 'flock-real', store: 'flock-memory', params: flockRealParams,
