@@ -127,10 +127,12 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
   const sampler = new Sampler(clock, o.sampleEveryMs ?? 25);
   // Broker-backed systems: the broker JVMs' CPU and RSS are part of what the system costs.
   const brokerStats = { cpuPctSum: 0, n: 0, rssPeakMb: 0 };
-  if (entry?.store === 'kafka') {
-    const { kafkaPids } = await import('../../brokers/kafka/cluster.ts');
+  if (entry?.store === 'kafka' || entry?.store === 'pulsar') {
+    const pids = entry.store === 'kafka'
+      ? (await import('../../brokers/kafka/cluster.ts')).kafkaPids()
+      : (await import('../../brokers/pulsar/standalone.ts')).pulsarPids();
     const { processSampler } = await import('../../brokers/proc.ts');
-    const samplers = kafkaPids().map((pid) => processSampler(pid));
+    const samplers = pids.map((pid) => processSampler(pid));
     sampler.addGauge(() => {
       let cpu = 0, rss = 0;
       for (const s of samplers) {

@@ -108,6 +108,10 @@ describe('blackboard-pulsar backpressure', () => {
     expect(counters(r).peakInFlight).toBe(3);
     expect(r.artifacts.filter((a) => a.type === 'Stage1').length).toBe(30);
     expect(r.queuePeak).toBeGreaterThan(0);
+    // The run sampled the broker JVM (harness/runner/run-once.ts) beside its own process.
+    const broker = r.params.broker as { cpuPctMean: number; rssPeakMb: number };
+    expect(broker.rssPeakMb).toBeGreaterThan(100);
+    expect(broker.cpuPctMean).toBeGreaterThan(0);
   }, 240_000);
 });
 
