@@ -36,6 +36,16 @@ export * from './ws.ts';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * Handshake timeout of the reconnecting producers and consumers. The proxy creates its producer
+ * or consumer while the upgrade request is pending. With a 10 s timeout, producers reconnecting
+ * to a standalone that had just restarted on a loaded machine were refused for good with
+ * "Producer with name ... is already connected": most likely the proxy finished creating the
+ * producer of an upgrade the client had already abandoned, and nothing closes it. So do not
+ * give up early: a broker that is down refuses the connection at once anyway.
+ */
+const CONNECT_TIMEOUT_MS = 300_000;
+
+/**
  * Partition of `key` among `partitions`, as Pulsar's Java client routes keyed messages with its
  * default JavaStringHash: (String.hashCode(key) & 0x7fffffff) % partitions.
  */
@@ -208,7 +218,7 @@ export class DedupProducer {
               producerName: this.o.producerName,
               initialSequenceId: base - 1,
               maxInFlight: Number.POSITIVE_INFINITY,
-              connectTimeoutMs: 10_000,
+              connectTimeoutMs: CONNECT_TIMEOUT_MS,
             });
             if (this.closed) {
               await conn.close().catch(() => {});
@@ -372,7 +382,7 @@ export class ReconnectingConsumer {
     // connection is the current one, so an immediate ack of them is not dropped.
     let ready = false;
     const early: ReceivedMessage[] = [];
-    const conn = await WsConsumer.connect(this.wsUrl, this.topic, this.subscription, this.o, (m, c) => {
+    const conn = await WsConsumer.connect(this.wsUrl, this.topic, this.subscription, { connectTimeoutMs: CONNECT_TIMEOUT_MS, ...this.o }, (m, c) => {
       this.origin.set(m, c);
       if (ready) this.handler(m, this);
       else early.push(m);

@@ -110,8 +110,13 @@ export class PulsarAgentWorker implements PulsarConsumerView {
   readonly counters: PulsarWorkerCounters = { executions: 0, redelivered: 0, nacks: 0, dlq: 0, filtered: 0, peakInFlight: 0, joinsExpired: 0, reconnects: 0, droppedAcks: 0 };
   private readonly consumers: ReconnectingConsumer[] = [];
   private readonly router: Router<Input>;
-  /** Message ids this consumer holds (received, not acked) or acked. */
-  private readonly held = new Set<string>();
+  /**
+   * Message ids this consumer holds (received, not acked), with their latest delivery: a message
+   * redelivered after a reconnect must be acked on the connection that redelivered it (the
+   * proxy drops an ack for a message of a closed connection, and the broker would wait for it).
+   */
+  private readonly held = new Map<string, Input>();
+  /** Message ids this consumer acked. */
   private readonly acked = new Set<string>();
   private readonly waiting: Input[][] = [];
   inFlight = 0;
@@ -207,8 +212,10 @@ export class PulsarAgentWorker implements PulsarConsumerView {
   private onMessage(x: Input): void {
     const id = x.m.messageId;
     if (this.held.has(id)) {
-      // Redelivered while we work on it (reconnect, Failover rewind): its ack comes when it is done.
+      // Redelivered while we work on it (reconnect, Failover rewind): its ack comes when it is
+      // done, on the connection of this delivery.
       this.counters.redelivered++;
+      this.held.set(id, x);
       return;
     }
     if (this.acked.has(id)) {
@@ -217,7 +224,7 @@ export class PulsarAgentWorker implements PulsarConsumerView {
       x.consumer.ack(x.m);
       return;
     }
-    this.held.add(id);
+    this.held.set(id, x);
     const r = parseArtifact(this.o.workload, x.type, x.m.payload.toString('utf8'));
     if ('invalid' in r) {
       this.reject(x, r.invalid);
@@ -234,19 +241,21 @@ export class PulsarAgentWorker implements PulsarConsumerView {
 
   private ack(x: Input): void {
     const id = x.m.messageId;
+    const latest = this.held.get(id) ?? x;
     this.held.delete(id);
     this.acked.add(id);
-    x.consumer.ack(x.m);
+    latest.consumer.ack(latest.m);
   }
 
   private reject(x: Input, why: string): void {
     if (this.o.subscriptionType === 'Shared' || this.o.subscriptionType === 'Key_Shared') {
       // The broker delivers it again; the delivery after the last allowed one goes to the DLQ.
+      const latest = this.held.get(x.m.messageId) ?? x;
       this.held.delete(x.m.messageId);
       this.counters.nacks++;
       if (x.m.redeliveryCount >= this.o.maxRedeliverCount) this.counters.dlq++;
       dbg(this.name, 'nack', x.m.messageId, `redelivery ${x.m.redeliveryCount}`, why);
-      x.consumer.nack(x.m);
+      latest.consumer.nack(latest.m);
       return;
     }
     this.pendingOps++;
