@@ -299,6 +299,7 @@ export async function startPulsar(opts: StartPulsarOptions = {}): Promise<Starte
     throw new BrokerError(`the data dir in ${baseDir} is bound to ports ${JSON.stringify(previous.ports)} (bookie cookie); start it fresh to change them (brokers up pulsar --fresh)`);
   }
   await assertPortsFree(ports);
+  if (!coldDataDir) dropStaleEphemerals(libs, join(dataDir, 'metadata'));
   const memory = opts.memory ?? previous?.memory ?? DEFAULT_PULSAR_MEMORY;
   const journalSyncData = opts.journalSyncData ?? previous?.journalSyncData ?? false;
   mkdirSync(dataDir, { recursive: true });
@@ -329,6 +330,21 @@ export async function startPulsar(opts: StartPulsarOptions = {}): Promise<Starte
   } catch (e) {
     await stopPulsar(baseDir);
     throw e;
+  }
+}
+
+/**
+ * Removes what a killed standalone left in its RocksDB metadata store as ephemeral entries
+ * (DropStaleEphemerals.java says why: without it, a bookie restarted after kill -9 can flap
+ * between registered and unregistered for good, and no new ledger can be written). Runs the
+ * Java file from source with the Pulsar jars; a few seconds. Nothing to do after a clean stop.
+ */
+function dropStaleEphemerals(libs: string, metadataDir: string): void {
+  if (!existsSync(metadataDir)) return;
+  const src = join(REPO_ROOT, 'brokers', 'pulsar', 'DropStaleEphemerals.java');
+  const r = spawnSync('java', ['-cp', `${libs}/*`, src, metadataDir], { encoding: 'utf8', timeout: 300_000 });
+  if (r.status !== 0) {
+    throw new BrokerError(`could not clean the metadata store in ${metadataDir} (${(r.stderr || r.stdout || String(r.error)).trim().split('\n').pop()}); start fresh: flockbench brokers up pulsar --fresh`);
   }
 }
 
