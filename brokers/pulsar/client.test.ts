@@ -74,7 +74,7 @@ async function fakeProxy(o: { onFrame?: (conn: number, n: number) => 'store-and-
   return { url, stored, close, connections: () => conns };
 }
 
-let cleanup: (() => Promise<void>)[] = [];
+const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanup.splice(0)) await c();
 });

@@ -33,6 +33,7 @@ describe('standaloneConf', () => {
 
 describe('renderTemplate / applyOverrides', () => {
   it('rejects a placeholder without a value', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the config template's placeholder syntax is what is tested
     expect(() => renderTemplate('a=${x}', {})).toThrow(/no value/);
   });
   it('replaces in place and appends new keys', () => {
