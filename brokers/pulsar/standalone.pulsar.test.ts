@@ -1,10 +1,10 @@
 // Needs the real broker: a Pulsar standalone from the Maven jars (usePulsar starts one unless
 // `brokers up pulsar` did). The WebSocket API's semantics the blackboard relies on.
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { DedupProducer, KeyedSender, PulsarAdmin, WsConsumer, WsProducer, keyPartition, messageJson, messageText, readTopicValues } from './client.ts';
 import { DEFAULT_PULSAR_DIR, statusPulsar, wsRoundTrip } from './standalone.ts';
-import { usePulsar } from './testing.ts';
+import { describePulsar, usePulsar } from './testing.ts';
 
 const pulsar = usePulsar();
 const run = randomUUID().slice(0, 8);
@@ -16,7 +16,7 @@ async function until(cond: () => boolean, ms = 30_000): Promise<void> {
   for (const end = Date.now() + ms; !cond() && Date.now() < end;) await sleep(50);
 }
 
-describe('pulsar standalone', () => {
+describePulsar('pulsar standalone', () => {
   it('is ready only after a WebSocket produce/consume round trip; reports pid, RSS and CPU', async () => {
     const info = pulsar.info();
     if (info.started) expect(info.startupMs).toBeGreaterThanOrEqual(info.httpReadyMs);
@@ -28,7 +28,7 @@ describe('pulsar standalone', () => {
   });
 });
 
-describe('pulsar over WebSocket', () => {
+describePulsar('pulsar over WebSocket', () => {
   it('round trip: payload, key, properties and message id survive', async () => {
     const topic = `rt-${run}`;
     const c = await WsConsumer.connect(ws(), topic, 's', { subscriptionType: 'Exclusive' });

@@ -54,6 +54,12 @@ export function cdsArchivePath(version = PULSAR_VERSION): string {
   return join(REPO_ROOT, '.cache', 'pulsar', version, 'pulsar-cds.jsa');
 }
 
+/** Why the standalone cannot start without fetching first (its jars are not cached), or undefined when they are. */
+export function pulsarJarsMissing(): string | undefined {
+  const marker = join(pulsarLibsDir(), `pulsar-broker-${PULSAR_VERSION}.jar`);
+  return existsSync(marker) ? undefined : `the Pulsar ${PULSAR_VERSION} jars are not in ${pulsarLibsDir()} (fetch them: bash scripts/pulsar/fetch.sh)`;
+}
+
 /** Makes sure the jars are in .cache/pulsar/<version>/libs, running scripts/pulsar/fetch.sh (Maven) if not. */
 export function ensurePulsarJars(): string {
   const libs = pulsarLibsDir();

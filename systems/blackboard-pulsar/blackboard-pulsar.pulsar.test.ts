@@ -1,7 +1,7 @@
 // Needs a real broker: starts a Pulsar standalone unless one is up (see usePulsar).
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
-import { usePulsar } from '../../brokers/pulsar/testing.ts';
+import { expect, it } from 'vitest';
+import { describePulsar, usePulsar } from '../../brokers/pulsar/testing.ts';
 import { runOnce } from '../../harness/runner/run-once.ts';
 import { buildWorkload } from '../../workloads/registry.ts';
 import type { WorkloadSpec } from '../../workloads/spec.ts';
@@ -24,7 +24,7 @@ async function onPulsar(w: WorkloadSpec, systemParams: Record<string, unknown>, 
 
 const counters = (r: Awaited<ReturnType<typeof onPulsar>>) => r.params.counters as Record<string, number>;
 
-describe('blackboard-pulsar conformance with the in-memory store', () => {
+describePulsar('blackboard-pulsar conformance with the in-memory store', () => {
   const cases: [string, string, WorkloadSpec][] = [
     ['Failover', 'map depth 2', buildWorkload('map', { tasks: 12, depth: 2 })],
     ['Failover', 'map + join', buildWorkload('map', { tasks: 8, depth: 1, join: true })],
@@ -52,7 +52,7 @@ describe('blackboard-pulsar conformance with the in-memory store', () => {
   }, 240_000);
 });
 
-describe('blackboard-pulsar subscriptions with more consumers than partitions', () => {
+describePulsar('blackboard-pulsar subscriptions with more consumers than partitions', () => {
   const w = buildWorkload('map', { tasks: 40, depth: 1, maxConcurrency: 16 });
   const executionsPerConsumer = async (subscription: string) => {
     let handle: PulsarRunHandle | undefined;
@@ -72,7 +72,7 @@ describe('blackboard-pulsar subscriptions with more consumers than partitions', 
   }, 240_000);
 });
 
-describe('blackboard-pulsar dead letters', () => {
+describePulsar('blackboard-pulsar dead letters', () => {
   const w = buildWorkload('map', { tasks: 5, depth: 1 });
   for (const subscription of ['Shared', 'Failover']) {
     it(`${subscription}: poison artifacts end in the dead-letter topic, the run completes`, async () => {
@@ -101,7 +101,7 @@ describe('blackboard-pulsar dead letters', () => {
   }
 });
 
-describe('blackboard-pulsar backpressure', () => {
+describePulsar('blackboard-pulsar backpressure', () => {
   it('bounds executions in flight per consumer', async () => {
     const w = buildWorkload('map', { tasks: 30, depth: 1, maxConcurrency: 64 });
     const r = await onPulsar(w, { partitions: 1, consumers: 1, maxInFlight: 3 });
@@ -115,7 +115,7 @@ describe('blackboard-pulsar backpressure', () => {
   }, 240_000);
 });
 
-describe('blackboard-pulsar worker processes', () => {
+describePulsar('blackboard-pulsar worker processes', () => {
   it('2 processes x 2 consumers give the in-memory result; executions are on the run clock', async () => {
     const w = buildWorkload('map', { tasks: 16, depth: 2 });
     const ref = await reference(w);
