@@ -99,12 +99,34 @@ export async function runMatrix(cells: Cell[], o: RunMatrixOptions): Promise<Mat
   // Brokers this run started must not outlive an interrupted run.
   const unregister = startedKafka ? onShutdown(() => kafka!.killKafka()) : undefined;
   if (kafka && o.brokerPin) pinProcesses(kafka.kafkaPids(), o.brokerPin);
+  // Pulsar likewise. Its kill is registered before the start, which takes tens of seconds: a
+  // signal during the start must not leave a standalone behind either.
+  // A broker named by FLOCKBENCH_PULSAR_URL is someone else's to run.
+  const needsPulsar = !process.env.FLOCKBENCH_PULSAR_URL && ordered.some((c) => systemEntry(c.system).store === 'pulsar' && !c.systemParams?.url);
+  const pulsar = needsPulsar ? await import('../../brokers/pulsar/standalone.ts') : undefined;
+  const pulsarWasRunning = pulsar ? pulsar.statusPulsar().running : true;
+  let unregisterPulsar = pulsarWasRunning ? undefined : onShutdown(() => pulsar!.killPulsar().catch(() => {}));
+  let startedPulsar = false;
+  try {
+    startedPulsar = pulsar ? (await pulsar.startPulsar({ timeoutMs: 600_000 })).started : false;
+  } catch (e) {
+    unregisterPulsar?.();
+    if (startedKafka) await kafka!.stopKafka();
+    throw e;
+  }
+  if (!startedPulsar) {
+    unregisterPulsar?.();
+    unregisterPulsar = undefined;
+  }
+  if (pulsar && o.brokerPin) pinProcesses(pulsar.pulsarPids(), o.brokerPin);
   const env = { ...environment(), pin: { run: o.pin ?? null, broker: o.brokerPin ?? null } };
   try {
     await runCells();
   } finally {
     unregister?.();
+    unregisterPulsar?.();
     if (startedKafka) await kafka!.stopKafka();
+    if (startedPulsar) await pulsar!.stopPulsar();
   }
   return res;
 
