@@ -58,6 +58,40 @@ function armsOf(c: Config, system: string): RunRec[][] {
   return [...c.arms.values()].filter((rs) => rs[0]!.system === system);
 }
 
+/** Pulsar subscription types H2 judges (Key_Shared orders per key, which a map workload does not need). */
+export const PULSAR_H2_SUBSCRIPTIONS = ['Failover', 'Shared'] as const;
+
+const h2Rule = (system: string, same: string) =>
+  `${system}, per (layout, p in {${H2_PARTITIONS.join(', ')}}): E(p) = throughput(p) / (p x throughput(1)), throughput = tasks / makespan (setup excluded), `
+  + `the two arms paired by seed (same draws), ${same}; interval = paired t interval of the mean log-ratio scaled by 1/p at level 1 - ${ALPHA}/m. `
+  + `Supported if the interval lies at or above ${NEAR_LINEAR}; refuted if it lies below ${NEAR_LINEAR}; inconclusive otherwise; >= ${MIN_PAIRS} pairs from >= ${MIN_SESSIONS} sessions.`;
+
+const layoutOf = (sp: Record<string, unknown>) => (Number(sp.processes ?? 0) === 0 ? 'one-process' : 'worker-processes');
+/** Consumers of one agent's group over all processes (consumers is per process in worker-process layouts). */
+const consumersOf = (sp: Record<string, unknown>) => Number(sp.consumers ?? 1) * Math.max(1, Number(sp.processes ?? 0));
+
+/** H2's comparisons for `system`: each arm at p in H2_PARTITIONS against the 1-partition arm of its layout, among the arms `keep` admits. */
+function h2Plans(configs: readonly Config[], system: string, family: string, keep: (sp: Record<string, unknown>) => boolean): ComparisonPlan[] {
+  const out: ComparisonPlan[] = [];
+  for (const c of configs) {
+    const arms = armsOf(c, system).filter((rs) => keep(rs[0]!.sp));
+    for (const base of arms.filter((rs) => rs[0]!.sp.partitions === 1)) {
+      const layout = layoutOf(base[0]!.sp);
+      for (const p of H2_PARTITIONS) {
+        for (const at of arms.filter((rs) => rs[0]!.sp.partitions === p && layoutOf(rs[0]!.sp) === layout)) {
+          const num = armLabel(system, at[0]!.sp), den = armLabel(system, base[0]!.sp);
+          out.push({
+            id: `${family}|${c.key}|${num}|${den}|efficiency`, matrix: c.matrix, config: `${c.label}, ${layout}, p=${p}`,
+            num, den, metric: 'scaling efficiency', paired: pairBySeed(at, base, throughput), scale: 1 / p,
+            claim: { kind: 'threshold', direction: 'atLeast', threshold: NEAR_LINEAR },
+          });
+        }
+      }
+    }
+  }
+  return out;
+}
+
 /** Every (num arm, den arm) comparison of two systems in the configurations `keep` admits. */
 export function systemPairs(configs: readonly Config[], keep: (c: Config) => boolean, numSys: string, denSys: string, metric: (r: RunRec) => number | null, metricName: string, family: string, claim: Claim): ComparisonPlan[] {
   const out: ComparisonPlan[] = [];
@@ -143,29 +177,18 @@ export const FAMILIES: FamilySpec[] = [
     hypothesis: 'H2',
     title: `H2: partition scaling, ${delivery}`,
     claim: `A partitioned Kafka backing scales the blackboard's throughput near-linearly with partitions and consumers (${delivery}).`,
-    rule: `blackboard-kafka, per (layout, p in {${H2_PARTITIONS.join(', ')}}): E(p) = throughput(p) / (p x throughput(1)), throughput = tasks / makespan (setup excluded), `
-      + `the two arms paired by seed (same draws), same layout and delivery; interval = paired t interval of the mean log-ratio scaled by 1/p at level 1 - ${ALPHA}/m. `
-      + `Supported if the interval lies at or above ${NEAR_LINEAR}; refuted if it lies below ${NEAR_LINEAR}; inconclusive otherwise; >= ${MIN_PAIRS} pairs from >= ${MIN_SESSIONS} sessions.`,
-    plans: (configs) => {
-      const out: ComparisonPlan[] = [];
-      for (const c of configs) {
-        const arms = armsOf(c, 'blackboard-kafka').filter((rs) => rs[0]!.sp.delivery === delivery);
-        const layoutOf = (sp: Record<string, unknown>) => (Number(sp.processes ?? 0) === 0 ? 'one-process' : 'worker-processes');
-        for (const base of arms.filter((rs) => rs[0]!.sp.partitions === 1)) {
-          const layout = layoutOf(base[0]!.sp);
-          for (const p of H2_PARTITIONS) {
-            for (const at of arms.filter((rs) => rs[0]!.sp.partitions === p && layoutOf(rs[0]!.sp) === layout)) {
-              const num = armLabel('blackboard-kafka', at[0]!.sp), den = armLabel('blackboard-kafka', base[0]!.sp);
-              out.push({
-                id: `H2 ${delivery}|${c.key}|${num}|${den}|efficiency`, matrix: c.matrix, config: `${c.label}, ${layout}, p=${p}`,
-                num, den, metric: 'scaling efficiency', paired: pairBySeed(at, base, throughput), scale: 1 / p,
-                claim: { kind: 'threshold', direction: 'atLeast', threshold: NEAR_LINEAR },
-              });
-            }
-          }
-        }
-      }
-      return out;
-    },
+    rule: h2Rule('blackboard-kafka', 'same layout and delivery'),
+    plans: (configs) => h2Plans(configs, 'blackboard-kafka', `H2 ${delivery}`, (sp) => sp.delivery === delivery),
+  })),
+  // Pulsar: one delivery mode reachable from Node (at-least-once); the subscription type is its
+  // axis instead. Only Kafka's layouts (as many consumers as partitions) enter, so E(p) means the
+  // same as for Kafka; Shared with more consumers than partitions is shown, not judged here.
+  ...PULSAR_H2_SUBSCRIPTIONS.map((sub): FamilySpec => ({
+    id: `H2 pulsar ${sub}`,
+    hypothesis: 'H2',
+    title: `H2: partition scaling on Pulsar, ${sub} subscriptions (at-least-once)`,
+    claim: `A partitioned Pulsar backing (${sub} subscriptions) scales the blackboard's throughput near-linearly with partitions and consumers (at-least-once).`,
+    rule: h2Rule('blackboard-pulsar', `same layout and subscription type (${sub}), consumers = partitions`),
+    plans: (configs) => h2Plans(configs, 'blackboard-pulsar', `H2 pulsar ${sub}`, (sp) => sp.subscription === sub && consumersOf(sp) === Number(sp.partitions)),
   })),
 ];

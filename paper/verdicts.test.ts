@@ -121,6 +121,33 @@ describe('verdicts from paired runs', () => {
     }
   });
 
+  it('H2 on Pulsar: the same efficiency rule per subscription type, only at consumers = partitions', async () => {
+    const pl = (partitions: number, subscription: string, consumers = partitions, processes = 0) => ({ matrix: 'h2-pulsar', system: 'blackboard-pulsar', workload: 'map', workloadParams: { tasks: 400, depth: 1 }, tasks: 400, systemParams: { partitions, consumers, processes, subscription } });
+    const v = await db(async (d) => {
+      const s = seeds(1, 10);
+      for (const sub of ['Failover', 'Shared']) await insertArm(d, pl(1, sub), s, (x) => 10_000 * seedEffect(x));
+      await insertArm(d, pl(4, 'Failover'), s, (x) => (10_000 / (4 * 0.9)) * seedEffect(x) * noise(x, 6));
+      await insertArm(d, pl(16, 'Failover'), s, (x) => (10_000 / (16 * 0.4)) * seedEffect(x) * noise(x, 7));
+      await insertArm(d, pl(4, 'Shared'), s, (x) => (10_000 / (4 * 0.95)) * seedEffect(x) * noise(x, 8));
+      // Worker-process layout: 4 processes x 1 consumer at p = 4 against 1 x 1 at p = 1.
+      await insertArm(d, pl(1, 'Shared', 1, 1), s, (x) => 12_000 * seedEffect(x));
+      await insertArm(d, pl(4, 'Shared', 1, 4), s, (x) => (12_000 / (4 * 0.85)) * seedEffect(x) * noise(x, 9));
+      // More consumers than partitions: not a layout H2 judges (neither base nor numerator).
+      await insertArm(d, pl(1, 'Shared', 4), s, (x) => 3000 * seedEffect(x));
+      await insertArm(d, pl(4, 'Shared', 16), s, (x) => 1000 * seedEffect(x));
+    });
+    const failover = family(v, 'H2 pulsar Failover');
+    expect(failover.comparisons.map((c) => [c.config.split(', ').slice(-2).join(', '), c.decision])).toEqual([['one-process, p=4', 'supported'], ['one-process, p=16', 'refuted']]);
+    expect(failover.comparisons[0]!.estimate).toBeCloseTo(0.9, 1);
+    expect(failover.verdict).toBe('mixed');
+    const shared = family(v, 'H2 pulsar Shared');
+    expect(shared.comparisons).toHaveLength(2);
+    expect(shared.comparisons.every((c) => c.decision === 'supported')).toBe(true);
+    expect(shared.comparisons.map((c) => c.config.split(', ').at(-2)).sort()).toEqual(['one-process', 'worker-processes']);
+    // Kafka's families see none of it.
+    expect(family(v, 'H2 at-least-once').comparisons).toHaveLength(0);
+  });
+
   it('replication check: held decisions pass; a flip between supported and refuted fails; reused seeds fail', async () => {
     const fill = (from: number, n: number, factor: number, sessions = 2) => async (d: ResultsDb) => {
       await insertArm(d, { ...h1, system: 'blackboard-deferred' }, seeds(from, n), (x) => 1000 * seedEffect(x) * noise(x, 1), sessions);
