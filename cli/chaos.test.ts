@@ -8,7 +8,7 @@ import { ResultsDb } from '../harness/results/db.ts';
 import { checkWorkload, expectedKeys } from '../harness/chaos/checker.ts';
 import { faultSchedule, type ChaosOutcome } from '../harness/chaos/run.ts';
 import { buildWorkload } from '../workloads/registry.ts';
-import { storeChaos, verdict } from './chaos.ts';
+import { pulsarVerdict, storeChaos, verdict } from './chaos.ts';
 
 function outcome(mode: ChaosOutcome['mode'], runId: string): ChaosOutcome {
   const w = buildWorkload('map', { tasks: 4, depth: 2 });
@@ -51,5 +51,22 @@ describe('chaos results', () => {
   it('the verdict reports losses; a clean run says so', () => {
     const clean = outcome('exactly-once', 'x');
     expect(verdict(clean)).toMatch(/exactly once under 1 broker kill\(s\), 1 worker crash\(es\): 0 lost, 0 duplicated/);
+  });
+});
+
+const pulsarOutcome = (lost: number, duplicated: number): ChaosOutcome => ({
+  runId: 'r', startedAt: '2026-01-01T00:00:00Z', mode: 'at-least-once', nodes: 1, tasks: 100, depth: 2, seed: 1, latencyScale: 0.05,
+  kills: 1, schedule: { kills: [{ atProgress: 0.4, node: 0 }], crashKeys: [] }, hitLimit: false, unresolvedPartitions: 0, dlq: 0,
+  recoveries: 1, workerCrashes: 0, makespanMs: 1000, counters: {}, events: [],
+  check: { exact: lost === 0 && duplicated === 0, byType: [], totals: { expected: 300, observed: 300 - lost + duplicated, lost, duplicated, extraRecords: duplicated, unexpected: 0 } },
+});
+
+describe('flockbench chaos --broker pulsar', () => {
+  it('labels the row at-least-once and never reads a clean run as exactly-once', () => {
+    const clean = pulsarVerdict(pulsarOutcome(0, 0));
+    expect(clean).toMatch(/^pulsar at-least-once \(no transactions/);
+    expect(clean).not.toMatch(/exactly once/);
+    expect(clean).toMatch(/allows but does not promise/);
+    expect(pulsarVerdict(pulsarOutcome(0, 4))).toMatch(/0 lost, 4 duplicated/);
   });
 });

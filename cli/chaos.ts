@@ -1,7 +1,9 @@
 // `flockbench chaos`: the failure experiment from the command line. Starts its own Kafka
 // cluster (apart from `brokers up`), runs both delivery modes with the same seed and fault
 // schedule, prints a table per mode, stores one row per mode in DuckDB (table `chaos`), and
-// exits 1 when exactly-once lost or duplicated anything.
+// exits 1 when exactly-once lost or duplicated anything. `--broker pulsar` runs the same
+// experiment on a Pulsar standalone (broker kills only), in the one mode Pulsar has from Node:
+// at-least-once (the WebSocket API has no transactions).
 import { InvalidArgumentError, type Command } from 'commander';
 import type { ChaosOutcome } from '../harness/chaos/run.ts';
 
@@ -74,9 +76,12 @@ export function registerChaosCommand(program: Command): void {
     .option('--runs <n>', 'runs per mode, seeds seed, seed+1, ... (one cluster for all)', int('--runs', 1), 1)
     .option('--run-limit-s <s>', 'time limit of one run; a run at its limit is a failure', int('--run-limit-s', 10), 180)
     .option('--latency-scale <x>', 'simulated latency multiplier', (v) => Number(v), 0.05)
+    .option('--broker <kind>', 'kafka | pulsar (pulsar: at-least-once only, broker kills only (at least 1), one standalone)', 'kafka')
     .option('--json', 'print the outcomes as JSON')
     .option('--db <path>', 'DuckDB results file', 'results/flockbench.duckdb')
     .action(async (o) => {
+      if (o.broker === 'pulsar') return chaosPulsar(o);
+      if (o.broker !== 'kafka') throw new InvalidArgumentError('--broker must be kafka|pulsar');
       const modes = o.mode === 'both' ? ['exactly-once', 'at-least-once'] : [o.mode];
       if (!modes.every((m: string) => m === 'exactly-once' || m === 'at-least-once')) throw new InvalidArgumentError(`--mode must be both|exactly-once|at-least-once`);
       const nodes = Number(o.nodes);
@@ -110,4 +115,55 @@ export function registerChaosCommand(program: Command): void {
       }
       if (bad.length) process.exitCode = 1;
     });
+}
+
+interface PulsarChaosCli {
+  mode: string;
+  tasks: number;
+  kills: number;
+  workerCrashes: number;
+  seed: number;
+  latencyScale: number;
+  json?: boolean;
+  db: string;
+}
+
+/** The failure experiment on Pulsar: one at-least-once row (there is no exactly-once to compare). */
+async function chaosPulsar(o: PulsarChaosCli): Promise<void> {
+  const log = o.json ? () => {} : (l: string) => process.stderr.write(l + '\n');
+  if (o.mode !== 'at-least-once') log('pulsar: exactly-once is not reachable from Node (the WebSocket API has no transactions); running at-least-once only');
+  log('pulsar: broker kills only (worker crashes between produce and commit are the Kafka experiment\'s)');
+  const { runPulsarChaos, withPulsarChaosBroker, CHAOS_PULSAR_DIR } = await import('../harness/chaos/pulsar.ts');
+  const { killPulsar } = await import('../brokers/pulsar/standalone.ts');
+  const { onShutdown } = await import('../harness/lifecycle.ts');
+  const { environment } = await import('../harness/env.ts');
+  // The standalone must not outlive an interrupted experiment (it is registered before it starts).
+  const unregister = onShutdown(() => killPulsar(CHAOS_PULSAR_DIR).catch(() => {}));
+  let row: ChaosOutcome;
+  try {
+    row = await withPulsarChaosBroker(() => runPulsarChaos({ tasks: o.tasks, kills: Math.max(1, o.kills), seed: o.seed, latencyScale: o.latencyScale, log }));
+  } finally {
+    unregister();
+  }
+  await storeChaos(o.db, [row], { env: environment(), broker: 'pulsar' });
+  if (o.json) process.stdout.write(JSON.stringify([row], null, 2) + '\n');
+  else {
+    process.stdout.write(formatChaos([row]) + '\n');
+    process.stdout.write(pulsarVerdict(row) + '\n');
+    process.stdout.write(`1 row stored in ${o.db} (table chaos, env.broker = pulsar)\n`);
+  }
+  if (row.check.totals.lost > 0 || row.error) {
+    process.stderr.write(`finding: pulsar at-least-once ${row.error ? `run failed (${row.error}); ` : ''}lost ${row.check.totals.lost}\n`);
+    process.exitCode = 1;
+  }
+}
+
+/** Pulsar's line: what this run showed, never read as a guarantee (at-least-once has no exactly-once claim to pass). */
+export function pulsarVerdict(r: ChaosOutcome): string {
+  const t = r.check.totals;
+  const faults = `${r.kills} broker kill(s)`;
+  const shown = t.lost === 0 && t.duplicated === 0 && t.unexpected === 0
+    ? 'this run stored every artifact once, which at-least-once allows but does not promise'
+    : `${t.lost} lost, ${t.duplicated} duplicated, ${t.unexpected} unexpected`;
+  return `pulsar at-least-once (no transactions over the WebSocket API) under ${faults}: ${shown}`;
 }
