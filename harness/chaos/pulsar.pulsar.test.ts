@@ -66,6 +66,11 @@ describePulsar('chaos: blackboard-pulsar while the standalone is SIGKILLed and r
     expect(r.recoveries).toBe(1);
     expect(r.mode).toBe('at-least-once');
     expect(r.check.totals).toMatchObject({ expected: 180, lost: 0, unexpected: 0 });
+    // The fields the Kafka outcome has, read for Pulsar: one timed kill planned, no time limit
+    // reached, nothing dead-lettered, no transactions that could stay open.
+    expect(r.schedule).toEqual({ kills: [{ afterMs: 1000, from: 'open', node: 0 }], crashKeys: [] });
+    expect(r).toMatchObject({ hitLimit: false, dlq: 0, unresolvedPartitions: 0 });
+    expect(r.events.map((e) => [e.kind, e.target])).toEqual([['kill', '0'], ['restarted', '0']]);
     // Duplicates are possible (lost acks of inputs processed by another consumer) and are what
     // this experiment measures; their count is reported, not asserted.
     expect(r.check.totals.observed).toBe(180 + r.check.totals.extraRecords);

@@ -9,6 +9,11 @@
 // within about a second of the kill can be lost, and their inputs are delivered again; a consumer
 // that still holds or acked the message skips it, any other processes it again). There is no
 // transactional mode to compare with: the WebSocket API has no transactions.
+//
+// The outcome's fields, read for Pulsar: `schedule` is timed (TimedFaultSchedule, run.ts: no
+// progress is visible mid-run), `hitLimit` is the run at its time limit, `dlq` counts what the
+// agents dead-lettered (the run's <Type>-<agent>-DLQ topics, read back), and
+// `unresolvedPartitions` is 0 by construction (see below). Fault events carry no progress.
 import { randomUUID } from 'node:crypto';
 import { readTopicValues } from '../../brokers/pulsar/client.ts';
 import { CHAOS_PULSAR_DIR, killPulsar, type PulsarUrls, pulsarUrls, readPulsarState, startPulsar, statusPulsar, stopPulsar } from '../../brokers/pulsar/standalone.ts';
@@ -19,7 +24,7 @@ import { buildWorkload } from '../../workloads/registry.ts';
 import { ERROR_TYPE } from '../../workloads/spec.ts';
 import { runOnce } from '../runner/run-once.ts';
 import { checkWorkload } from './checker.ts';
-import type { ChaosEvent, ChaosOutcome } from './run.ts';
+import type { ChaosEvent, ChaosOutcome, TimedFaultSchedule } from './run.ts';
 
 export { CHAOS_PULSAR_DIR };
 
@@ -44,13 +49,16 @@ export interface PulsarChaosOptions {
   firstKillMs?: number;
   /** A killed broker stays down this long before its restart begins, ms; default 2000. */
   downMs?: number;
-  /** Abort the run after this long, ms; default 900_000 (restarts are slow on a busy machine). */
+  /** Abort the run after this long, ms (a run at its limit is a failure, hitLimit); default 900_000 (restarts are slow on a busy machine). */
   timeoutMs?: number;
   /** State directory of the standalone; default CHAOS_PULSAR_DIR (port slot 1). */
   baseDir?: string;
   /** Progress lines (kills, restarts); default silent. */
   log?: (line: string) => void;
 }
+
+/** A later kill fires this long after the previous restart was healthy, ms. */
+const AFTER_RESTART_MS = 1000;
 
 /** Failed consumers a chaos run may restart (restartFailedWorkers). */
 export const PULSAR_CHAOS_WORKER_RESTARTS = 30;
@@ -94,35 +102,47 @@ export async function runPulsarChaos(o: PulsarChaosOptions = {}): Promise<ChaosO
   const startedAt = new Date().toISOString();
   const events: ChaosEvent[] = [];
   const t0 = Date.now();
+  const firstKillMs = o.firstKillMs ?? 1500;
+  const schedule: TimedFaultSchedule = {
+    kills: Array.from({ length: killsWanted }, (_, k) => (k === 0 ? { afterMs: firstKillMs, from: 'open' as const, node: 0 as const } : { afterMs: AFTER_RESTART_MS, from: 'previous-restart' as const, node: 0 as const })),
+    crashKeys: [],
+  };
+  // Target '0': the one standalone, as Kafka's node indexes. No progress: blackboard-pulsar
+  // reports executions only when the run ends.
   const note = (kind: ChaosEvent['kind'], detail: string) => {
-    events.push({ atMs: Date.now() - t0, kind, detail });
+    events.push({ atMs: Date.now() - t0, kind, detail, target: '0' });
     log(`[chaos pulsar] +${((Date.now() - t0) / 1000).toFixed(1)}s ${kind} ${detail}`);
   };
   let kills = 0;
   let recoveries = 0;
   let runDone = false;
-  let schedule: Promise<void> = Promise.resolve();
+  let scheduleDone = schedule.kills.length === 0;
+  let chaos: Promise<void> = Promise.resolve();
   const chaosLoop = async () => {
-    await sleep(o.firstKillMs ?? 1500);
-    for (let k = 0; k < killsWanted && !runDone; k++) {
-      try {
-        await killPulsar(baseDir);
-      } catch (e) {
-        note('restart-failed', `could not kill the standalone: ${(e as Error).message}`);
-        break;
+    try {
+      for (const k of schedule.kills) {
+        await sleep(k.afterMs);
+        if (runDone) break;
+        try {
+          await killPulsar(baseDir);
+        } catch (e) {
+          note('restart-failed', `could not kill the standalone: ${(e as Error).message}`);
+          break;
+        }
+        kills++;
+        note('kill', 'standalone (SIGKILL): broker, bookie and WebSocket service');
+        await sleep(downMs);
+        try {
+          const r = await startPulsar({ baseDir, timeoutMs: 600_000 });
+          recoveries++;
+          note('restarted', `healthy after ${(r.startupMs / 1000).toFixed(1)} s (JVM CPU ${((r.jvmCpuMsAtReady ?? 0) / 1000).toFixed(1)} s)`);
+        } catch (e) {
+          note('restart-failed', (e as Error).message);
+          break;
+        }
       }
-      kills++;
-      note('kill', 'standalone (SIGKILL): broker, bookie and WebSocket service');
-      await sleep(downMs);
-      try {
-        const r = await startPulsar({ baseDir, timeoutMs: 600_000 });
-        recoveries++;
-        note('restarted', `healthy after ${(r.startupMs / 1000).toFixed(1)} s (JVM CPU ${((r.jvmCpuMsAtReady ?? 0) / 1000).toFixed(1)} s)`);
-      } catch (e) {
-        note('restart-failed', (e as Error).message);
-        break;
-      }
-      await sleep(1000);
+    } finally {
+      scheduleDone = true;
     }
   };
 
@@ -133,8 +153,11 @@ export async function runPulsarChaos(o: PulsarChaosOptions = {}): Promise<ChaosO
     const r = await runOnce({
       system: 'blackboard-pulsar',
       onOpen: () => {
-        schedule = chaosLoop();
+        chaos = chaosLoop();
       },
+      // The run is not over before its kills are (a small run could finish before the first):
+      // the session holds its end, not its work (makespan ends with the last ack).
+      faults: { holdIdle: () => !scheduleDone },
       workload: w,
       seed,
       latencyScale,
@@ -158,14 +181,28 @@ export async function runPulsarChaos(o: PulsarChaosOptions = {}): Promise<ChaosO
   } finally {
     runDone = true;
     // A broker still down would make the read below (and the next run) fail: finish the cycle.
-    await schedule;
+    await chaos;
   }
   const types = [...w.types.map((t) => t.name), ERROR_TYPE];
-  const store = new PulsarBlackboardStore({ ...urls, runId, types, partitions: o.partitions ?? 4 });
+  // The same dead-letter topics the system created (blackboard-pulsar/system.ts), so they are
+  // read back and deleted with the run's other topics.
+  const deadLetters = w.agents.flatMap((a) => [...new Set(a.consumes.types)].map((type) => ({ type, agent: a.name })));
+  const store = new PulsarBlackboardStore({ ...urls, runId, types, partitions: o.partitions ?? 4, deadLetters });
   try {
     const observed = await readPulsarLog(urls, types.map((t) => pulsarTypeTopic(runId, t)));
     const check = checkWorkload(w, observed);
-    return { runId, startedAt, mode: 'at-least-once', nodes: 1, tasks, depth, seed, latencyScale, kills, recoveries, workerCrashes: 0, makespanMs, error, check, counters, events };
+    // What the agents dead-lettered (poison inputs): an artifact there is lost to the checker.
+    // -1 when the topics could not be read, so an unreadable DLQ never reads as an empty one.
+    const dlq = await store.dlq().then((d) => d.length, (e) => {
+      log(`[chaos pulsar] could not read the dead-letter topics: ${describeError(e)}`);
+      return -1;
+    });
+    // Kafka counts partitions with a transaction still open when the log is read. Over the
+    // WebSocket API nothing is transactional: every message the reader can see is final, and
+    // none can appear or vanish later, so there is nothing to wait for or count.
+    const unresolvedPartitions = 0;
+    const hitLimit = Boolean(error && /run exceeded \d+ ms/.test(error));
+    return { runId, startedAt, mode: 'at-least-once', nodes: 1, tasks, depth, seed, latencyScale, kills, schedule, hitLimit, unresolvedPartitions, dlq, recoveries, workerCrashes: 0, makespanMs, error, check, counters, events };
   } finally {
     await store.deleteTopics().catch(() => {});
     await store.close();

@@ -74,6 +74,18 @@ export interface FaultSchedule {
   crashKeys: string[];
 }
 
+/**
+ * The faults of a Pulsar chaos run (pulsar.ts): kills fire by wall time, not progress, since
+ * blackboard-pulsar reports its executions only when the run ends (nothing tells the experiment
+ * how far the work is). Kill 0 fires `afterMs` after the measured window opened, each later one
+ * `afterMs` after the previous restart was healthy; all hit the one standalone (node 0). No
+ * worker crashes: blackboard-pulsar has no produce-then-commit step to crash between.
+ */
+export interface TimedFaultSchedule {
+  kills: { afterMs: number; from: 'open' | 'previous-restart'; node: 0 }[];
+  crashKeys: [];
+}
+
 export interface ChaosOutcome {
   runId: string;
   startedAt: string;
@@ -85,13 +97,13 @@ export interface ChaosOutcome {
   latencyScale: number;
   /** Broker kills executed (equal to the schedule's unless a kill or restart failed). */
   kills: number;
-  /** The planned faults (identical for both modes of one seed). */
-  schedule: FaultSchedule;
+  /** The planned faults (identical for both modes of one seed); timed on Pulsar. */
+  schedule: FaultSchedule | TimedFaultSchedule;
   /** The run hit its time limit (a failure, never dropped). */
   hitLimit: boolean;
   /** Partitions whose high watermark stayed above the last stable offset (open transactions) when the log was read. */
   unresolvedPartitions: number;
-  /** Records in the run's dead-letter topic (an artifact sent there is lost to the checker). */
+  /** Records in the run's dead-letter topic(s) (an artifact sent there is lost to the checker); -1 when they could not be read (Pulsar). */
   dlq: number;
   /** Killed brokers back and the cluster healthy again. */
   recoveries: number;

@@ -220,7 +220,8 @@ export function blackboardPulsarSystem(name = 'blackboard-pulsar', hooks: { onSt
             nothingWaiting: async () => {
               lastBacklog = await backlog();
               debug('backlog', lastBacklog, 'busy', views.filter((x) => x.busy()).map((x) => `${x.name}(inflight ${x.inFlight} held ${x.buffered()})`).join(' '));
-              return lastBacklog === 0;
+              // A chaos run is not idle while faults are still scheduled (ctx.faults.holdIdle).
+              return lastBacklog === 0 && !ctx.faults?.holdIdle?.();
             },
             refresh,
             consumers: () => views,
