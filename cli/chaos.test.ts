@@ -54,10 +54,15 @@ describe('chaos results', () => {
   });
 });
 
-const pulsarOutcome = (lost: number, duplicated: number): ChaosOutcome => ({
-  runId: 'r', startedAt: '2026-01-01T00:00:00Z', mode: 'at-least-once', nodes: 1, tasks: 100, depth: 2, seed: 1, latencyScale: 0.05,
-  kills: 1, schedule: { kills: [{ atProgress: 0.4, node: 0 }], crashKeys: [] }, hitLimit: false, unresolvedPartitions: 0, dlq: 0,
-  recoveries: 1, workerCrashes: 0, makespanMs: 1000, counters: {}, events: [],
+const pulsarOutcome = (lost: number, duplicated: number, runId = 'r'): ChaosOutcome => ({
+  runId, startedAt: '2026-01-01T00:00:00Z', mode: 'at-least-once', nodes: 1, tasks: 100, depth: 2, seed: 1, latencyScale: 0.05,
+  kills: 1, schedule: { kills: [{ afterMs: 1500, from: 'open', node: 0 }], crashKeys: [] }, hitLimit: false, unresolvedPartitions: 0, dlq: 0,
+  recoveries: 1, workerCrashes: 0, makespanMs: 1000, counters: {},
+  // As pulsar.ts records them: the standalone is node 0, and no progress is known mid-run.
+  events: [
+    { atMs: 1500, kind: 'kill', detail: 'standalone (SIGKILL): broker, bookie and WebSocket service', target: '0' },
+    { atMs: 48_000, kind: 'restarted', detail: 'healthy after 45.0 s', target: '0' },
+  ],
   check: { exact: lost === 0 && duplicated === 0, byType: [], totals: { expected: 300, observed: 300 - lost + duplicated, lost, duplicated, extraRecords: duplicated, unexpected: 0 } },
 });
 
@@ -68,5 +73,27 @@ describe('flockbench chaos --broker pulsar', () => {
     expect(clean).not.toMatch(/exactly once/);
     expect(clean).toMatch(/allows but does not promise/);
     expect(pulsarVerdict(pulsarOutcome(0, 4))).toMatch(/0 lost, 4 duplicated/);
+  });
+
+  it('a run at its time limit, or with dead-lettered inputs, says so', () => {
+    const r = { ...pulsarOutcome(2, 0), hitLimit: true, dlq: 3, error: 'run exceeded 900000 ms' };
+    expect(pulsarVerdict(r)).toMatch(/AT ITS TIME LIMIT: 2 lost, 0 duplicated, 0 unexpected \(run failed: run exceeded 900000 ms\); 3 dead-lettered$/);
+    expect(pulsarVerdict({ ...pulsarOutcome(0, 0), error: 'boom' })).not.toMatch(/allows but does not promise/);
+  });
+
+  it('stores the row with its timed schedule and its faults as rows (target node 0, no progress)', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'fb-chaos-')), 'c.duckdb');
+    await storeChaos(path, [pulsarOutcome(0, 2, 'pulsar-1')], { env: {}, broker: 'pulsar' });
+    const db = await ResultsDb.open(path);
+    try {
+      const [row] = await db.query<{ mode: string; env: string }>('SELECT mode, CAST(env AS VARCHAR) AS env FROM chaos');
+      expect(row!.mode).toBe('at-least-once');
+      const env = JSON.parse(row!.env) as { broker: string; schedule: unknown; dlq: number; unresolvedPartitions: number };
+      expect(env).toMatchObject({ broker: 'pulsar', dlq: 0, unresolvedPartitions: 0, schedule: { kills: [{ afterMs: 1500, from: 'open', node: 0 }] } });
+      const faults = await db.query<{ seq: number; kind: string; target: string; progress: number | null }>('SELECT seq, kind, target, progress FROM faults ORDER BY seq');
+      expect(faults.map((f) => [f.seq, f.kind, f.target, f.progress])).toEqual([[0, 'kill', '0', null], [1, 'restarted', '0', null]]);
+    } finally {
+      db.close();
+    }
   });
 });
