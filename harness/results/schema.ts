@@ -177,7 +177,7 @@ export const faults = table('faults', '`flockbench chaos`: one row per fault eve
   at_ms: col('DOUBLE', 'time since the run started', { unit: 'ms', notNull: true }),
   kind: col('VARCHAR', '`kill`, `restarted`, `restart-failed` or `worker-crash`', { notNull: true }),
   target: col('VARCHAR', 'node index (0-based) for kills and restarts; the crashed seed key for worker crashes'),
-  progress: col('DOUBLE', 'fraction of the agent executions that had reached their commit point', { unit: '0..1' }),
+  progress: col('DOUBLE', 'fraction of the agent executions that had reached their commit point; null on Pulsar (its executions are reported only at the end)', { unit: '0..1' }),
   detail: col('VARCHAR', 'one line, as printed'),
 });
 
