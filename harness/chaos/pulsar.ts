@@ -198,8 +198,8 @@ export async function runPulsarChaos(o: PulsarChaosOptions = {}): Promise<ChaosO
       return -1;
     });
     // Kafka counts partitions with a transaction still open when the log is read. Over the
-    // WebSocket API nothing is transactional: every message the reader can see is final, and
-    // none can appear or vanish later, so there is nothing to wait for or count.
+    // WebSocket API nothing is transactional: a stored message is visible at once and no commit
+    // or abort can still change what a reader sees, so there is nothing to wait for or count.
     const unresolvedPartitions = 0;
     const hitLimit = Boolean(error && /run exceeded \d+ ms/.test(error));
     return { runId, startedAt, mode: 'at-least-once', nodes: 1, tasks, depth, seed, latencyScale, kills, schedule, hitLimit, unresolvedPartitions, dlq, recoveries, workerCrashes: 0, makespanMs, error, check, counters, events };
