@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vega from 'vega';
 import * as vegaLite from 'vega-lite';
+import { canonicalJson } from '../core/canonical.ts';
 import { keyedRng } from '../core/random.ts';
 import { comparePaired } from '../core/stats/paired.ts';
 import type { ResultsDb } from '../harness/results/db.ts';
@@ -62,19 +63,23 @@ export function h1ForestFigure(v: Verdicts): Figure | string {
 
 /** H1 sensitivity: the ratio to blackboard-deferred against the latency scale, per graph form and configuration. */
 export function h1ScaleFigure(v: Verdicts): Figure | string {
-  const byConfig = new Map<string, number>();
+  // A workload configuration at several latency scales, whichever matrices ran them (the
+  // decision matrix at x1, a sensitivity matrix below it); pairs stay within one matrix's runs.
+  const shape = (c: (typeof v.configs)[number]) => `${c.sample.workload}|${canonicalJson(c.sample.wp)}|${c.sample.tail}|${c.sample.llmTransport}`;
+  const scales = new Map<string, Set<number>>();
   for (const c of v.configs) {
-    const k = `${c.matrix}|${c.sample.workload}|${JSON.stringify(c.sample.wp)}|${c.sample.tail}`;
-    byConfig.set(k, (byConfig.get(k) ?? 0) + 1);
+    const k = shape(c);
+    if (!scales.has(k)) scales.set(k, new Set());
+    scales.get(k)!.add(c.sample.latencyScale);
   }
-  const multi = v.configs.filter((c) => (byConfig.get(`${c.matrix}|${c.sample.workload}|${JSON.stringify(c.sample.wp)}|${c.sample.tail}`) ?? 0) > 1 && (c.sample.wp.arrival ?? 'all-at-once') === 'all-at-once');
+  const multi = v.configs.filter((c) => scales.get(shape(c))!.size > 1 && (c.sample.wp.arrival ?? 'all-at-once') === 'all-at-once');
   const values: Record<string, unknown>[] = [];
   for (const form of [...GRAPH_FORMS.map((g) => g.system), 'blackboard-eager']) {
     for (const plan of systemPairs(multi, () => true, form, 'blackboard-deferred', (r) => r.makespanMs, 'makespan', 'scale', { kind: 'ratio', direction: 'greater', band: EQUIVALENCE_BAND })) {
       if (plan.paired.pairs.length < 2) continue;
       const cmp = comparePaired(plan.paired.pairs, { level: 0.95, rng: keyedRng('figure', plan.id), resamples: 200 });
       const cfg = multi.find((c) => plan.id.includes(c.key) && c.matrix === plan.matrix)!;
-      values.push({ system: form, config: `${cfg.matrix}: ${cfg.sample.workload} ${Object.entries(cfg.sample.wp).filter(([k]) => ['tasks', 'analysts', 'depth'].includes(k)).map(([k, x]) => `${k}=${x}`).join(' ')}`, scale: cfg.sample.latencyScale, estimate: cmp.estimate, lo: cmp.t?.ci.lo, hi: cmp.t?.ci.hi, n: cmp.n });
+      values.push({ system: form, matrix: cfg.matrix, config: `${cfg.sample.workload} ${Object.entries(cfg.sample.wp).filter(([k]) => ['tasks', 'analysts', 'depth'].includes(k)).map(([k, x]) => `${k}=${x}`).join(' ')}`, scale: cfg.sample.latencyScale, estimate: cmp.estimate, lo: cmp.t?.ci.lo, hi: cmp.t?.ci.hi, n: cmp.n });
     }
   }
   if (!values.length) return 'no configuration was run at more than one latency scale';
@@ -83,7 +88,7 @@ export function h1ScaleFigure(v: Verdicts): Figure | string {
   return {
     name: 'h1-ratio-vs-scale',
     title: 'H1 sensitivity: makespan ratio to blackboard-deferred vs latency scale',
-    caption: 'Geometric mean of the per-seed makespan ratios with 95% paired t intervals, per system and configuration, as every simulated latency is scaled down: where a ratio moves away from its value at x1, engine CPU (not scheduling) is deciding it.',
+    caption: 'Geometric mean of the per-seed makespan ratios with 95% paired t intervals, per system and workload configuration, as every simulated latency is scaled down (each point pairs runs of one matrix: the decision matrix at x1, the sensitivity matrix below): where a ratio moves away from its value at x1, engine CPU (not scheduling) is deciding it.',
     spec: {
       ...BASE,
       title: 'makespan / blackboard-deferred makespan vs latency scale',
