@@ -99,8 +99,28 @@ def output_correlation(correlations: list[str]) -> str:
     return ids[0] if len(ids) == 1 else f"multi:{short_hash(','.join(ids))}"
 
 
+def input_tokens(payload: dict) -> int:
+    """Tokens an input adds to a prompt, as workloads/execute.ts inputTokens: its declared size
+    (payload field prompt_tokens), else its canonical JSON at ~4 characters a token."""
+    declared = payload.get("prompt_tokens")
+    if isinstance(declared, (int, float)) and not isinstance(declared, bool):
+        return declared
+    # Flock's artifacts are pydantic dumps: an optional field the task never set comes back as
+    # None, where the TS payload has no key at all. Count what the task carried.
+    return math.ceil(len(canonical_json({k: v for k, v in payload.items() if v is not None})) / 4)
+
+
+def output_tokens_for(agent: dict, payloads: list[dict]) -> int:
+    """Target output of a call, as workloads/execute.ts outputTokensFor: a single input's declared
+    size (payload field output_tokens), else the agent's."""
+    declared = payloads[0].get("output_tokens") if len(payloads) == 1 else None
+    if isinstance(declared, (int, float)) and not isinstance(declared, bool):
+        return declared
+    return agent["outputTokens"]
+
+
 def prompt_tokens_for(agent: dict, payloads: list[dict]) -> int:
-    return agent["promptTokens"] + sum(math.ceil(len(canonical_json(p)) / 4) for p in payloads)
+    return agent["promptTokens"] + sum(input_tokens(p) for p in payloads)
 
 
 # JS sorts strings by UTF-16 code units; Python by code points. They agree unless keys mix
@@ -317,7 +337,7 @@ async def run(job: dict) -> None:
                 headers = {
                     "x-flockbench-identity": identity,
                     "x-flockbench-prompt-tokens": str(ptoks),
-                    "x-flockbench-output-tokens": str(a["outputTokens"]),
+                    "x-flockbench-output-tokens": str(output_tokens_for(a, [x.payload for x in arts])),
                 }
                 if a.get("outputFields"):
                     headers["x-flockbench-fixed"] = json.dumps(a["outputFields"], separators=(",", ":"))

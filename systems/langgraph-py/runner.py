@@ -277,7 +277,7 @@ async def run(job: dict) -> None:
         headers = {
             "x-flockbench-identity": identity,
             "x-flockbench-prompt-tokens": str(ptoks),
-            "x-flockbench-output-tokens": str(a["outputTokens"]),
+            "x-flockbench-output-tokens": str(ports.output_tokens_for(a, [x["payload"] for x in inputs])),
         }
         if a.get("outputFields"):
             headers["x-flockbench-fixed"] = json.dumps(a["outputFields"], separators=(",", ":"))
