@@ -147,6 +147,15 @@ export async function executeAgent(agent: AgentSpec, inputs: readonly Artifact[]
       correlationId,
     }, rt.clock())];
   }
+  recordExecution(rt, agent, identity, inputKeys, inputs, outputs, startMs, resp, error);
+  return outputs;
+}
+
+/** Report one execution (one LLM call, or none when it failed before answering) to the runtime. */
+function recordExecution(
+  rt: AgentRuntime, agent: AgentSpec, identity: string, inputKeys: string[], inputs: readonly Artifact[], outputs: readonly Artifact[],
+  startMs: number, resp: Awaited<ReturnType<LlmClient['complete']>> | undefined, error: string | undefined,
+): void {
   rt.onExecution({
     agent: agent.name,
     identity,
@@ -164,7 +173,6 @@ export async function executeAgent(agent: AgentSpec, inputs: readonly Artifact[]
     queuedMs: resp?.queuedMs,
     error,
   });
-  return outputs;
 }
 
 function errorArtifact(agent: AgentSpec, identity: string, inputKeys: readonly string[], correlationId: string, error: string, nowMs: number): Artifact {
@@ -217,23 +225,7 @@ async function executeCoalesced(agent: AgentSpec, inputs: readonly Artifact[], r
     error = e instanceof Error ? e.message : String(e);
     outputs = [errorArtifact(agent, identity, inputKeys, outputCorrelation(inputs), error, rt.clock())];
   }
-  rt.onExecution({
-    agent: agent.name,
-    identity,
-    inputKeys,
-    correlationIds: [...new Set(inputs.map((a) => a.correlationId))],
-    outputKeys: outputs.map((o) => o.key),
-    startMs,
-    endMs: rt.clock(),
-    drawnLatencyMs: resp?.drawnLatencyMs ?? 0,
-    scaledLatencyMs: resp?.scaledLatencyMs ?? 0,
-    tokensIn: resp?.tokensIn ?? 0,
-    tokensOut: resp?.tokensOut ?? 0,
-    costUsd: resp?.costUsd ?? 0,
-    llmCalls: resp ? 1 : 0,
-    queuedMs: resp?.queuedMs,
-    error,
-  });
+  recordExecution(rt, agent, identity, inputKeys, inputs, outputs, startMs, resp, error);
   return outputs;
 }
 
