@@ -189,8 +189,8 @@ export async function timelineFigure(db: ResultsDb): Promise<Figure | string> {
   const values: TimelineRow[] = [];
   for (const system of TIMELINE_SYSTEMS) {
     const run = runs.find((r) => r.system === system)!;
-    const spans = await db.query<Pick<SpanRow, 'name' | 'parent_id' | 'start_time' | 'end_time' | 'attributes'>>(
-      `SELECT name, parent_id, start_time, end_time, CAST(attributes AS VARCHAR) AS attributes FROM spans WHERE run_id = '${run.run_id}' ORDER BY start_time, span_id`);
+    const spans = await db.query<Pick<SpanRow, 'span_id' | 'name' | 'parent_id' | 'start_time' | 'end_time' | 'attributes'>>(
+      `SELECT span_id, name, parent_id, start_time, end_time, CAST(attributes AS VARCHAR) AS attributes FROM spans WHERE run_id = '${run.run_id}' ORDER BY start_time, span_id`);
     values.push(...timelineRows(executionsFromSpans(spans), system));
   }
   const agents = [...new Set(values.map((r) => r.agent))].sort((a, b) => (a === 'editor' ? 1 : b === 'editor' ? -1 : a.localeCompare(b, 'en')));

@@ -268,6 +268,7 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
     finalHash: multisetHash(finals),
     artifacts: result.artifacts,
     executions,
+    ...(result.spans?.length ? { nativeSpans: result.spans } : {}),
     samples: sampler.samples,
     taskLatencies: lat,
     latencyHdr: hdr.encodeIntoCompressedBase64(h),

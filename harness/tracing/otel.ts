@@ -42,7 +42,10 @@ function toRow(s: ReadableSpan): SpanRow {
   };
 }
 
-/** One root span per run and one child span per agent execution (`<agent>.execute`). */
+/**
+ * One root span per run and one child span per agent execution (`<agent>.execute`), then any
+ * spans the system's framework recorded itself (their own trace ids and names).
+ */
 export async function runSpans(r: RunOutcome): Promise<SpanRow[]> {
   const exporter = new DuckDbRowExporter();
   const provider = new BasicTracerProvider({
@@ -77,5 +80,6 @@ export async function runSpans(r: RunOutcome): Promise<SpanRow[]> {
   }
   root.end(t0 + r.makespanMs);
   await provider.shutdown();
-  return exporter.rows;
+  // The framework's own spans (flock-real's auto-trace) keep their own trace and names.
+  return r.nativeSpans?.length ? [...exporter.rows, ...r.nativeSpans] : exporter.rows;
 }

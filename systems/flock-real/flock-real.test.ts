@@ -118,5 +118,20 @@ describe('flock-real engine: dspy (Flock as shipped; needs .venv)', () => {
     // zero-overhead replay does not, and then has no draw for the split batch).
     if (real.executions.filter((e) => e.agent === 'editor').length === 1) expect(real.idealMs).toBeGreaterThan(0);
     expect(real.params.settings as Record<string, unknown>).toMatchObject({ engine: 'dspy', adapter: 'default', autoTrace: true, maxAgentIterations: 1000 });
+
+    // Flock's own auto-trace spans land in the spans table beside the harness's, and the
+    // tutorial's query reads both through agent_spans.
+    expect(c.flockSpans).toBeGreaterThan(0);
+    expect(real.nativeSpans!.filter((s) => s.name === 'Agent.execute')).toHaveLength(real.executions.length);
+    const { ResultsDb } = await import('../../harness/results/db.ts');
+    const { runSpans } = await import('../../harness/tracing/otel.ts');
+    const db = await ResultsDb.open(':memory:');
+    await db.writeRun(real, { cellId: 'c-flock-real-dspy', matrix: 'spans-test', rep: 0, env: {} }, await runSpans(real));
+    const rows = await db.query<{ source: string; n: number }>(
+      `SELECT source, count(*)::INT AS n FROM agent_spans WHERE name LIKE '%_analyst.execute' GROUP BY source ORDER BY source`);
+    expect(rows).toEqual([{ source: 'flock', n: 4 }, { source: 'flockbench', n: 4 }]);
+    const [own] = await db.query<{ n: number }>(`SELECT count(*)::INT AS n FROM spans WHERE service = 'flock-real'`);
+    expect(own!.n).toBe(real.executions.length + 1);
+    db.close();
   }, 300_000);
 });
