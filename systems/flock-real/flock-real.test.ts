@@ -56,6 +56,14 @@ describe('flock-real (needs .venv: bash scripts/flock/setup.sh)', () => {
     expect(flock.counters.agentRuns).toBe(10);
   });
 
+  it("conforms with blackboard-eager on the tutorial's unkeyed editor batch (BatchSpec(size=4), 3 stories)", async () => {
+    assertFlockVenv();
+    const r = await conform('review-analysis', { analysts: 4, tasks: 3, editorBatch: 'unkeyed' }, ['blackboard-eager', 'flock-real'], 11, { latencyScale: 0.01 });
+    expect(r.ok, formatConformReport(r)).toBe(true);
+    expect(r.systems[1].executionsDiffer).toBe(false);
+    expect(r.systems[1].finals).toBe(3);
+  });
+
   it('conforms with blackboard-eager on map (5 items, depth 2)', async () => {
     assertFlockVenv();
     const r = await conform('map', { tasks: 5, depth: 2 }, ['blackboard-eager', 'flock-real'], 12, { latencyScale: 0.01 });
