@@ -15,7 +15,10 @@ import { writeFigures, type FigureOutcome } from './figures.ts';
 import { openPaperData } from './data.ts';
 import { ALPHA, EQUIVALENCE_BAND, FAMILIES, GRAPH_FORMS, H1_DECISION_SCALE, H2_PARTITIONS, MIN_PAIRS, MIN_SESSIONS, NEAR_LINEAR, REPLICATION_MIN_PAIRS } from './rules.ts';
 import { checkReplication, computeVerdicts, toRecord, type CheckOutcome, type Comparison, type FamilyResult, type VerdictRecord, type Verdicts } from './verdicts.ts';
-import { armLabel, type RunRec } from './analysis.ts';
+import { armLabel, fanOutParallelism, pairBySeed, peakInFlight, type RunRec } from './analysis.ts';
+import { comparePaired } from '../core/stats/paired.ts';
+import { keyedRng } from '../core/random.ts';
+import { buildWorkload } from '../workloads/registry.ts';
 
 const HERE = join(REPO_ROOT, 'paper');
 export const DEFAULT_TEMPLATE = join(HERE, 'paper.template.md');
@@ -115,6 +118,62 @@ function efficiencyTable(v: Verdicts): string {
   return mdTable(['system', 'runs', 'overhead = makespan / ideal (median [CI])', 'policy = bound / ideal', 'CPU ms per task', 'interval level (order statistics)'], rows);
 }
 
+/**
+ * The tutorial's workload, side by side: every closed-loop configuration at the decision scale
+ * that has the real Flock as shipped (flock-real engine=dspy), each arm against it on the same
+ * seeds. Per arm: makespan, the paired ratio to Flock as shipped, the most executions in flight,
+ * LLM calls per execution, CPU per execution and (one story) the analysts' parallelism P.
+ */
+/**
+ * Most LLM calls in flight: measured by the simulator for a system that calls it over HTTP out of
+ * process (settings.llmServer.inFlightPeak); else from the execution records (one call each).
+ */
+function llmPeak(r: RunRec): number {
+  const server = (r.settings.llmServer as { inFlightPeak?: number } | undefined)?.inFlightPeak;
+  return typeof server === 'number' ? server : r.execs.length ? peakInFlight(r.execs) : NaN;
+}
+
+function tutorialTable(v: Verdicts): string {
+  const shipped = (r: RunRec) => r.system === 'flock-real' && r.sp.engine === 'dspy';
+  const blocks: string[] = [];
+  for (const c of v.configs) {
+    if (c.sample.latencyScale !== H1_DECISION_SCALE || (c.sample.wp.arrival ?? 'all-at-once') !== 'all-at-once') continue;
+    const ref = [...c.arms.values()].find((rs) => shipped(rs[0]!));
+    if (!ref) continue;
+    const w = buildWorkload(c.sample.workload, c.sample.wp);
+    const firstStage = new Set(w.agents.filter((a) => a.consumes.types.includes(w.tasks[0]!.type)).map((a) => a.name));
+    const med = (xs: number[], d?: number) => {
+      const ys = xs.filter(Number.isFinite);
+      if (!ys.length) return 'n/a';
+      const m = medianCi(ys);
+      return d === undefined ? sig(m.median) : m.median.toFixed(d);
+    };
+    const rows = [...c.arms.values()].map((arm) => {
+      const label = armLabel(arm[0]!.system, arm[0]!.sp);
+      const pairs = arm === ref ? [] : pairBySeed(arm, ref, (r) => r.makespanMs).pairs;
+      const cmp = pairs.length >= 2 ? comparePaired(pairs, { level: 0.95, rng: keyedRng('paper-tutorial', `${c.key}|${label}`), resamples: 200 }) : undefined;
+      const ratio = shipped(arm[0]!) ? '1 (reference)' : cmp?.t ? `${sig(cmp.estimate)} [${sig(cmp.t.ci.lo)}, ${sig(cmp.t.ci.hi)}], n = ${cmp.n}` : 'n/a';
+      const m = medianCi(arm.map((r) => r.makespanMs));
+      return {
+        makespan: m.median,
+        cells: [
+          label, String(arm.length),
+          m.ci ? `${sig(m.median / 1000)} [${sig(m.ci.lo / 1000)}, ${sig(m.ci.hi / 1000)}]` : sig(m.median / 1000),
+          ratio,
+          med(arm.map(llmPeak), 0),
+          med(arm.map((r) => (r.execs.length ? r.llmCalls / r.execs.length : NaN))),
+          med(arm.map((r) => (r.execs.length ? r.cpuMs / r.execs.length : NaN))),
+          Number(c.sample.wp.tasks) === 1 ? med(arm.map((r) => fanOutParallelism(r.execs, firstStage) ?? NaN)) : 'n/a',
+        ],
+      };
+    }).sort((a, b) => a.makespan - b.makespan || (a.cells[0]! < b.cells[0]! ? -1 : 1));
+    blocks.push(`*${c.matrix}: ${c.label}.*\n\n${mdTable(
+      ['arm', 'runs', 'makespan s (median [CI])', 'makespan / Flock as shipped (paired, 95%)', 'most LLM calls in flight (median)', 'LLM calls per execution', 'CPU ms per execution', 'analyst parallelism P (one story)'],
+      rows.map((r) => r.cells))}`);
+  }
+  return blocks.length ? blocks.join('\n\n') : '_No configuration at the decision scale has a `flock-real` engine=dspy arm._';
+}
+
 async function placeholderValues(db: ResultsDb, v: Verdicts, figs: FigureOutcome[], source: string): Promise<Values> {
   const val: Values = {};
   const matrices = await db.query<MatrixRow>(
@@ -153,6 +212,7 @@ async function placeholderValues(db: ResultsDb, v: Verdicts, figs: FigureOutcome
   val.h2_sections = fam('H2 ');
   val.h3_sections = fam('H3 ');
   val.efficiency_table = efficiencyTable(v);
+  val.tutorial_table = tutorialTable(v);
   val.systems_list = SYSTEMS.map((s) => `- \`${s.name}\` (${s.store}): ${s.description}.`).join('\n');
 
   // Failure experiment: every stored chaos run (a run at its limit is a failure, never dropped).

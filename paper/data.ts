@@ -12,8 +12,8 @@ import { TABLES } from '../harness/results/schema.ts';
 
 export const REFERENCE_DIR = join(REPO_ROOT, 'results', 'reference');
 
-/** Tables shipped in full; spans and executions only for the runs the timeline figure draws. */
-const SHIPPED = ['runs', 'task_latencies', 'chaos', 'bench'] as const;
+/** Tables shipped in full; spans only for the runs the timeline figure draws. */
+const SHIPPED = ['runs', 'task_latencies', 'executions', 'chaos', 'faults', 'bench'] as const;
 
 export async function openPaperData(dbPath?: string, referenceDir = REFERENCE_DIR): Promise<{ db: ResultsDb; source: string }> {
   if (dbPath) return { db: await openReadOnly(dbPath), source: dbPath };
@@ -30,7 +30,7 @@ export async function openPaperData(dbPath?: string, referenceDir = REFERENCE_DI
 
 /**
  * Export the runs behind the paper from a results DB into `dir` as Parquet (zstd): every run,
- * task latency, chaos and bench row, and the executions and spans of `timelineRuns`.
+ * task latency, execution, chaos run and fault, and bench row, and the spans of `timelineRuns`.
  */
 export async function exportReference(dbPath: string, dir = REFERENCE_DIR, timelineRuns: readonly string[] = []): Promise<string[]> {
   const db = await openReadOnly(dbPath);
@@ -48,7 +48,6 @@ export async function exportReference(dbPath: string, dir = REFERENCE_DIR, timel
     for (const t of SHIPPED) await copy(t);
     if (timelineRuns.length) {
       const where = `WHERE run_id IN (${timelineRuns.map((r) => `'${r.replace(/'/g, "''")}'`).join(', ')})`;
-      await copy('executions', where);
       await copy('spans', where);
     }
     return out;

@@ -2,7 +2,8 @@
 // hypothesis makes, on which metric, in which direction, against which band or threshold, and
 // what a decision needs. paper/verdicts.ts applies them; the paper prints the `rule` texts.
 import type { Paired } from './analysis.ts';
-import { armLabel, pairBySeed, type Config, type RunRec } from './analysis.ts';
+import { armLabel, fanOutPhase, pairBySeed, type Config, type RunRec } from './analysis.ts';
+import { buildWorkload } from '../workloads/registry.ts';
 
 /** Family-wise error rate of the decided verdicts of one hypothesis family (Bonferroni). */
 export const ALPHA = 0.05;
@@ -21,6 +22,8 @@ export const H2_PARTITIONS = [4, 16];
 /** H1 decides at the latency the claim is about; other scales are a sensitivity check. */
 export const H1_DECISION_SCALE = 1;
 /** H3 compares task-latency tails at these percentiles, each its own metric. */
+/** The tutorial's parallel analysts: the analyst phase within this factor of its longest call. */
+export const TUTORIAL_PARALLEL = 0.8;
 export const H3_TAILS = [{ metric: 'p95', of: (r: RunRec) => r.p95Ms }, { metric: 'p99', of: (r: RunRec) => r.p99Ms }] as const;
 
 export type Claim =
@@ -111,6 +114,47 @@ export function systemPairs(configs: readonly Config[], keep: (c: Config) => boo
   return out;
 }
 
+/** Per run of an arm (its seed as the key): one within-run ratio num(r) / den(r). */
+function withinRuns(arm: readonly RunRec[], num: (r: RunRec) => number | null, den: (r: RunRec) => number | null): Paired {
+  const seen = new Set<number>();
+  let duplicates = 0;
+  const pairs: Paired['pairs'] = [];
+  const sessions = new Set<string>();
+  for (const r of [...arm].sort((a, b) => a.seed - b.seed || (a.startedAt < b.startedAt ? -1 : 1))) {
+    if (seen.has(r.seed)) { duplicates++; continue; }
+    seen.add(r.seed);
+    const x = num(r), y = den(r);
+    if (x === null || y === null || !(x > 0) || !(y > 0)) continue;
+    pairs.push({ seed: r.seed, num: x, den: y });
+    sessions.add(r.session);
+  }
+  return { pairs, sessions: sessions.size, duplicates };
+}
+
+/** The tutorial's configurations: one story of review-analysis, closed loop, at the decision scale; each flock-real arm. */
+function tutorialPlans(configs: readonly Config[]): ComparisonPlan[] {
+  const out: ComparisonPlan[] = [];
+  for (const c of configs) {
+    if (c.sample.workload !== 'review-analysis' || Number(c.sample.wp.tasks) !== 1 || !closedLoopAt(H1_DECISION_SCALE)(c)) continue;
+    const w = buildWorkload('review-analysis', c.sample.wp);
+    const seedType = w.tasks[0]!.type;
+    const analysts = new Set(w.agents.filter((a) => a.consumes.types.includes(seedType)).map((a) => a.name));
+    // Only runs with every analyst's execution stored (one story: one execution each).
+    const phase = (r: RunRec) => fanOutPhase(r.execs, analysts)?.spanMs ?? null;
+    const longest = (r: RunRec) => fanOutPhase(r.execs, analysts)?.longestLlmMs ?? null;
+    for (const arm of armsOf(c, 'flock-real')) {
+      const label = armLabel('flock-real', arm[0]!.sp);
+      out.push({
+        id: `H1 tutorial|${c.key}|${label}|parallelism`, matrix: c.matrix, config: c.label,
+        num: `${label}: longest analyst LLM time`, den: 'analyst phase', metric: 'fan-out parallelism',
+        paired: withinRuns(arm, longest, phase),
+        claim: { kind: 'threshold', direction: 'atLeast', threshold: TUTORIAL_PARALLEL },
+      });
+    }
+  }
+  return out;
+}
+
 const closedLoopAt = (scale: number) => (c: Config) => !isOpenLoop(c.sample) && c.sample.latencyScale === scale;
 
 /** H3 configurations: open loop, and the workload coalesces calls (per query, or across tasks). */
@@ -155,6 +199,18 @@ export const FAMILIES: FamilySpec[] = [
     claim: 'The real Flock (Python) finishes the same work sooner than LangGraph in Python at its best form, on the same draws.',
     rule: h1Rule('langgraph-py').replace('blackboard-deferred', 'flock-real'),
     plans: (configs) => systemPairs(configs, closedLoopAt(H1_DECISION_SCALE), 'langgraph-py', 'flock-real', makespan, 'makespan', 'H1 python', ratioGreater),
+  },
+  {
+    id: 'H1 tutorial',
+    hypothesis: 'H1',
+    title: "The tutorial's parallel analysts, on the real Flock",
+    claim: "In the Flock tutorial's news agency, the analysts subscribed to one story run in parallel: the analyst phase takes about as long as its longest call (the tutorial: \"40 s sequential vs 5 s\" for 8 analysts).",
+    rule: `Per closed-loop review-analysis configuration with one story at latency x${H1_DECISION_SCALE}, per flock-real arm (engine dspy: Flock as shipped; http: idealized): `
+      + `P = the longest LLM time one analyst needed (its calls' drawn latency, scaled) / the analyst phase (first analyst start to last analyst end, wall clock), one value per run; near 1 = all ran together, k equal calls one at a time = 1/k. `
+      + `LLM time, not the recorded execution intervals: an engine that blocks its event loop starts every execution at once and serves their calls one by one. `
+      + `Estimate = geometric mean of P over runs; interval = t interval of the mean log P at level 1 - ${ALPHA}/m. `
+      + `Supported if the interval lies at or above ${TUTORIAL_PARALLEL}; refuted if it lies below; inconclusive otherwise. Decided only with >= ${MIN_PAIRS} runs from >= ${MIN_SESSIONS} sessions.`,
+    plans: tutorialPlans,
   },
   {
     id: 'H1b',
