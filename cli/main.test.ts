@@ -2,7 +2,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type SpawnSyncOptions, type SpawnSyncReturns } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -108,6 +108,44 @@ describe('flockbench CLI', () => {
       const before = snapshot(db);
       expectRefused(cli('run', m, '--db', db), msg);
       expect(snapshot(db)).toEqual(before);
+    }
+  });
+
+  it('7. a database in a read-only directory, or a read-only database: exit 2 naming --db, nothing created or changed', async () => {
+    // Root writes anywhere: as root, the command runs as nobody, to whom the directory really is read-only.
+    const as: SpawnSyncOptions = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+    const base = mkdtempSync(join(tmpdir(), 'fb-cli-ro-'));
+    chmodSync(base, 0o755);
+    const m = join(base, 'm.yaml');
+    writeFileSync(m, yaml({}), { mode: 0o644 });
+    // A directory it cannot write, holding a database file it could write (all but the directory is writable).
+    const ro = join(base, 'ro');
+    mkdirSync(ro);
+    const inRo = join(ro, 'r.duckdb');
+    (await ResultsDb.open(inRo)).close();
+    if (as.uid !== undefined) chownSync(inRo, as.uid, as.gid!);
+    // A writable directory holding a database file it cannot write.
+    const rw = join(base, 'rw');
+    mkdirSync(rw);
+    const roFile = join(rw, 'r.duckdb');
+    (await ResultsDb.open(roFile)).close();
+    chmodSync(roFile, 0o444);
+    if (as.uid !== undefined) chownSync(rw, as.uid, as.gid!);
+    chmodSync(ro, 0o555);
+    try {
+      const fresh = join(ro, 'new.duckdb');
+      expectRefused(cliAs(as, 'run', m, '--db', fresh), /cannot create .*new\.duckdb: .*ro is not writable; pick another --db$/m);
+      expect(existsSync(fresh)).toBe(false);
+      let before = snapshot(inRo);
+      expectRefused(cliAs(as, 'run', m, '--db', inRo), /cannot write to .*r\.duckdb: its directory .*ro is not writable \(DuckDB keeps r\.duckdb\.wal there\); pick another --db$/m);
+      expect(snapshot(inRo)).toEqual(before);
+      before = snapshot(roFile);
+      expectRefused(cliAs(as, 'run', m, '--db', roFile), /--db .*r\.duckdb is read-only; make it writable or pick another --db$/m);
+      expect(snapshot(roFile)).toEqual(before);
+      // Reading needs no write access.
+      expect(cliAs(as, 'report', '--db', inRo).status).toBe(0);
+    } finally {
+      chmodSync(ro, 0o755);
     }
   });
 
