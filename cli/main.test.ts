@@ -76,6 +76,7 @@ describe('flockbench CLI', () => {
       ['3. a misspelt system parameter, with a near name', { systems: '[langgraph-parallel]', systemParams: '{langgraph-parallel: {maxConcurency: 4}}' }, [], /systemParams\.langgraph-parallel: unknown parameter 'maxConcurency' \(did you mean 'maxConcurrency'\?\)/],
       ['4. systemParams of a system not in the matrix', { systemParams: '{langgraph-parallel: {maxConcurrency: 4}}' }, [], /systemParams\.langgraph-parallel: 'langgraph-parallel' is not in the matrix's systems \(blackboard-eager\)$/m],
       ['5. llmOptions.limits.rpm: "lots"', { llmOptions: '{limits: {rpm: "lots"}}' }, [], /llmOptions\.limits: 'rpm' must be a number >= 1, got "lots"/],
+      ['5. llmOptions.rpm (a limit outside limits)', { llmTransport: 'http', llmOptions: '{rpm: "lots"}' }, [], /llmOptions\.rpm belongs under llmOptions\.limits \(llmOptions: \{limits: \{rpm: \.\.\.\}\}\)$/m],
       ['5. llmOptions.maxRetries: -3', { llmTransport: 'http', llmOptions: '{maxRetries: -3}' }, [], /llmOptions: 'maxRetries' must be an integer >= 0, got -3/],
       ['6. a system listed twice', { systems: '[blackboard-eager, blackboard-eager]' }, [], /systems: "blackboard-eager" listed twice$/m],
       ['6. an axis value listed twice', { workloads: '[{name: map, params: {tasks: [4, 4]}}]' }, [], /workloads\[0\] \(map\)\.params\.tasks: value 4 listed twice/],

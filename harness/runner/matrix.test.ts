@@ -51,6 +51,8 @@ describe('bad matrices are refused before anything runs, naming the YAML key', (
     ['negative retries', { llmTransport: 'http', llmOptions: { maxRetries: -3 } }, /llmOptions: 'maxRetries' must be an integer >= 0, got -3/],
     ['an http-only llmOption in process', { llmOptions: { maxRetries: 1 } }, /llmOptions\.maxRetries applies to llmTransport: http only \(in-process: limits, slowdown\)/],
     ['a half slowdown', { llmOptions: { slowdown: { capacity: 8 } } }, /'llmOptions\.slowdown' needs both capacity and alpha/],
+    ['a limit given where a client option goes', { llmTransport: 'http', llmOptions: { rpm: 'lots' } }, /llmOptions\.rpm belongs under llmOptions\.limits/],
+    ['a misspelt llmOptions key in process (not blamed on the transport)', { llmOptions: { limts: { rpm: 5 } } }, /llmOptions: unknown key 'limts' \(did you mean 'limits'\?\)/],
     ['llmOptions with flock-real, which cannot honour them', { systems: ['flock-real'], llmTransport: 'http', llmOptions: { maxRetries: 1 } }, /flock-real .* does not honour 'llmOptions'/],
     ['the old key llm', { llm: 'http' }, /'llm' is now called 'llmTransport'/],
     ['a cross-task batch in open loop on a graph system', { systems: ['langgraph-parallel'], workloads: [{ name: 'map', params: { tasks: 4, coalesceTasks: 2, arrival: 'poisson' } }] }, /langgraph-parallel: open-loop arrivals run one graph per arrival, which cannot express agent .*'s global batch/],
