@@ -72,6 +72,7 @@ describe('flockbench CLI', () => {
     it.each<[string, Record<string, string>, string[], RegExp]>([
       ['1. --db ""', {}, ['--db', ''], /^flockbench: --db must name a file \(e\.g\. results\/flockbench\.duckdb\)$/m],
       ['2. reps: 1e9', { reps: '1e9' }, [], /1 cells x 1000000000 reps = 1000000000 runs exceeds 100000; lower 'reps' or the axes$/m],
+      ['2. --reps 1000000000', {}, ['--reps', '1000000000'], /runs exceeds 100000; lower --reps or the axes$/m],
       ['3. a misspelt system parameter', { systemParams: '{blackboard-eager: {maxConcurency: 4}}' }, [], /systemParams\.blackboard-eager: unknown parameter 'maxConcurency'; known: maxAgentIterations$/m],
       ['3. a misspelt system parameter, with a near name', { systems: '[langgraph-parallel]', systemParams: '{langgraph-parallel: {maxConcurency: 4}}' }, [], /systemParams\.langgraph-parallel: unknown parameter 'maxConcurency' \(did you mean 'maxConcurrency'\?\)/],
       ['4. systemParams of a system not in the matrix', { systemParams: '{langgraph-parallel: {maxConcurrency: 4}}' }, [], /systemParams\.langgraph-parallel: 'langgraph-parallel' is not in the matrix's systems \(blackboard-eager\)$/m],
@@ -81,9 +82,12 @@ describe('flockbench CLI', () => {
       ['6. a system listed twice', { systems: '[blackboard-eager, blackboard-eager]' }, [], /systems: "blackboard-eager" listed twice$/m],
       ['6. an axis value listed twice', { workloads: '[{name: map, params: {tasks: [4, 4]}}]' }, [], /workloads\[0\] \(map\)\.params\.tasks: value 4 listed twice/],
       ['8. seed: 2.5', { seed: '2.5' }, [], /'seed' must be an integer >= 0, got 2\.5$/m],
-      ['8. --seed 2.5', {}, ['--seed', '2.5'], /--seed must be a non-negative integer$/m],
+      ['8. seed: 1e20 (past 2^63: a BIGINT error after the run)', { seed: '1e20' }, [], /'seed' must be <= \d+, got 100000000000000000000$/m],
+      ['8. --seed 2.5', {}, ['--seed', '2.5'], /--seed must be an integer from 0 to \d+$/m],
+      ['8. --seed 1e19', {}, ['--seed', '1e19'], /--seed must be an integer from 0 to \d+$/m],
       ['9. reps: 0', { reps: '0' }, [], /'reps' must be an integer >= 1, got 0$/m],
       ['flock-real with llmOptions it does not honour', ownsSimulator('flock-real'), [], /flock-real starts its own simulator and does not honour 'llmOptions' .*: run it in a matrix without them$/m],
+      ['timeoutMs: 3e9 (no Node timer holds it: every run would time out at once)', { timeoutMs: '3e9' }, [], /'timeoutMs' must be <= 2147483647, got 3000000000$/m],
     ])('%s: exit 2, one line naming the fix, the database untouched', (_, patch, args, msg) => {
       const before = snapshot(existing);
       const r = cli('run', matrix(`${Math.random()}.yaml`, yaml(patch)), ...(args.includes('--db') ? [] : ['--db', existing]), ...args);
