@@ -86,7 +86,8 @@ describe('flockbench CLI', () => {
       ['8. --seed 2.5', {}, ['--seed', '2.5'], /--seed must be an integer from 0 to \d+$/m],
       ['8. --seed 1e19', {}, ['--seed', '1e19'], /--seed must be an integer from 0 to \d+$/m],
       ['9. reps: 0', { reps: '0' }, [], /'reps' must be an integer >= 1, got 0$/m],
-      ['flock-real with llmOptions it does not honour', ownsSimulator('flock-real'), [], /flock-real starts its own simulator and does not honour 'llmOptions' .*: run it in a matrix without them$/m],
+      ['flock-real with llmOptions it does not honour', ownsSimulator('flock-real'), [], /flock-real starts its own simulator and does not honour 'llmOptions' .*: drop llmOptions or run flock-real in a matrix without them$/m],
+      ['langgraph-py with llmOptions it does not honour', ownsSimulator('langgraph-py'), [], /langgraph-py starts its own simulator and does not honour 'llmOptions'/],
       ['timeoutMs: 3e9 (no Node timer holds it: every run would time out at once)', { timeoutMs: '3e9' }, [], /'timeoutMs' must be <= 2147483647, got 3000000000$/m],
     ])('%s: exit 2, one line naming the fix, the database untouched', (_, patch, args, msg) => {
       const before = snapshot(existing);

@@ -54,6 +54,7 @@ describe('bad matrices are refused before anything runs, naming the YAML key', (
     ['a limit given where a client option goes', { llmTransport: 'http', llmOptions: { rpm: 'lots' } }, /llmOptions\.rpm belongs under llmOptions\.limits/],
     ['a misspelt llmOptions key in process (not blamed on the transport)', { llmOptions: { limts: { rpm: 5 } } }, /llmOptions: unknown key 'limts' \(did you mean 'limits'\?\)/],
     ['llmOptions with flock-real, which cannot honour them', { systems: ['flock-real'], llmTransport: 'http', llmOptions: { maxRetries: 1 } }, /flock-real .* does not honour 'llmOptions'/],
+    ['llmOptions with langgraph-py, which starts its own simulator too', { systems: ['langgraph-py'], llmOptions: { limits: { rpm: 5 } } }, /langgraph-py starts its own simulator and does not honour 'llmOptions'/],
     ['a seed past 2^63 (it would fail as a BIGINT after the run)', { seed: 1e20 }, /'seed' must be <= \d+, got 100000000000000000000/],
     ['a timeout no Node timer can hold (every run would time out at once)', { timeoutMs: 3e9 }, /'timeoutMs' must be <= 2147483647/],
     ['the old key llm', { llm: 'http' }, /'llm' is now called 'llmTransport'/],
@@ -81,5 +82,9 @@ describe('bad matrices are refused before anything runs, naming the YAML key', (
 
   it('a --seed past 2^53 is named as the flag', () => {
     expect(() => expandMatrix(validateMatrix(base), { seed: 2 ** 60 })).toThrow(/^--seed must be an integer from 0 to \d+$/);
+  });
+
+  it('empty llmOptions are nothing to honour: flock-real may run with them', () => {
+    expect(() => validateMatrix({ ...base, systems: ['flock-real'], workloads: [{ name: 'review-analysis' }], llmOptions: {} })).not.toThrow();
   });
 });

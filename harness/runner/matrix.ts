@@ -125,8 +125,11 @@ export function validateMatrix(doc: unknown, where = 'matrix'): MatrixFile {
   if (m.warmup !== undefined && typeof m.warmup !== 'boolean') throw bad(`'warmup' must be true or false`);
   if (m.llmTransport !== undefined && m.llmTransport !== 'inprocess' && m.llmTransport !== 'http') throw bad(`'llmTransport' must be inprocess or http, got ${JSON.stringify(m.llmTransport)}`);
   validateLlmOptions(where, m.llmOptions, m.llmTransport === 'http' ? 'http' : 'inprocess');
-  if (m.llmOptions !== undefined && (m.systems as string[]).includes('flock-real')) {
-    throw bad(`flock-real starts its own simulator and does not honour 'llmOptions' (limits, faults, retries): run it in a matrix without them`);
+  // Systems that start their own simulator would run without the limits, faults and retries
+  // asked for, and store runs that look as if they had them.
+  const deaf = (m.systems as string[]).find((s) => SYSTEMS.find((x) => x.name === s)?.ownLlmSimulator);
+  if (deaf && isMapping(m.llmOptions) && Object.keys(m.llmOptions).length) {
+    throw bad(`${deaf} starts its own simulator and does not honour 'llmOptions' (limits, faults, retries): drop llmOptions or run ${deaf} in a matrix without them`);
   }
   for (const t of [m.tail, ...(m.workloads as Record<string, unknown>[]).map((w) => w.tail)].flat()) {
     if (t !== undefined && t !== 'light' && t !== 'calibrated') throw bad(`'tail' must be light or calibrated, got ${JSON.stringify(t)}`);
