@@ -156,6 +156,11 @@ export interface SystemEntry<D extends ParamDefs = ParamDefs, P = Resolved<D>> {
   refuses?(w: WorkloadSpec, params: P): string | undefined;
   /** Constraints between parameters the declaration cannot express; throws BadParamError. */
   check?(params: P): void;
+  /**
+   * It starts its own LLM simulator (out-of-process runners) instead of calling the run's client:
+   * a matrix's `llmOptions` (limits, faults, retries) would not apply, so the matrix refuses them.
+   */
+  ownLlmSimulator?: boolean;
   /** Loaded lazily, so listing systems never imports LangGraph or broker clients. */
   load(): Promise<System<P>>;
 }
