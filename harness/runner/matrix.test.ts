@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { expandAxes, expandMatrix, validateMatrix } from './matrix.ts';
+import { readdirSync } from 'node:fs';
+import { expandAxes, expandMatrix, loadMatrix, validateMatrix } from './matrix.ts';
 
 describe('expandAxes', () => {
   it('crosses list values; scalars are fixed', () => {
@@ -86,5 +87,13 @@ describe('bad matrices are refused before anything runs, naming the YAML key', (
 
   it('empty llmOptions are nothing to honour: flock-real may run with them', () => {
     expect(() => validateMatrix({ ...base, systems: ['flock-real'], workloads: [{ name: 'review-analysis' }], llmOptions: {} })).not.toThrow();
+  });
+});
+
+describe('shipped matrices', () => {
+  const files = readdirSync('paper/experiments').filter((f) => f.endsWith('.yaml'));
+  it.each(files)('paper/experiments/%s validates and expands', (f) => {
+    const cells = expandMatrix(loadMatrix(`paper/experiments/${f}`));
+    expect(cells.length).toBeGreaterThan(0);
   });
 });
