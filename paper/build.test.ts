@@ -89,6 +89,29 @@ describe('paper build', () => {
     await expect(runCheck(held, p)).rejects.toThrow(/no recorded comparisons.*regenerate it with `flockbench paper`/);
   });
 
+  it('the Failure section counts a run at its limit as a failure, shows the negative control and the commands', async () => {
+    const path = join(dir, 'chaos.duckdb');
+    await fill(path, 1, 10, 1.25, 2);
+    const db = await ResultsDb.open(path);
+    const { chaos } = await import('../harness/results/schema.ts');
+    const row = (seed: number, mode: string, lost: number, duplicated: number, error: string | null) => ({
+      run_id: `${mode}-${seed}`, started_at: new Date(Date.UTC(2026, 0, 1, 0, seed)).toISOString(), mode, nodes: 3, tasks: 300, kills: 2, worker_crashes: 0,
+      expected: 900, observed: 900 - lost + duplicated, lost, duplicated, unexpected: 0, makespan_ms: 60_000,
+      env: JSON.stringify({ seed, latencyScale: 0.05, error, schedule: { kills: [{ atProgress: 0.3, node: 1 }, { atProgress: 0.6, node: 2 }], crashKeys: [] } }),
+    });
+    await db.append([[chaos, [
+      row(1001, 'exactly-once', 0, 0, null), row(1001, 'at-least-once', 0, 40, null),
+      row(1002, 'exactly-once', 406, 0, 'run limit of 180 s reached'), row(1002, 'at-least-once', 0, 0, null),
+    ]]]);
+    db.close();
+    const md = readFileSync((await buildPaper({ dbPath: path, outDir: join(dir, 'chaos-out') })).paperPath, 'utf8');
+    expect(md).toContain('| kafka | exactly-once | 2, 0 (3 node(s), 300 tasks) | 2 | 1 | 1 | 0 | 0 | 1 | 4 |');
+    expect(md).toContain('| kafka | at-least-once | 2, 0 (3 node(s), 300 tasks) | 2 | 1 | 0 | 1 | 40 | 0 | 4 |');
+    expect(md).toContain('1 of 2 exactly-once runs were not clean: exactly-once did not hold.');
+    expect(md).toContain('1 of 2 at-least-once runs (Kafka) were not clean');
+    expect(md).toContain('flockbench chaos --runs 2 --kills 2 --worker-crashes 0 --tasks 300 --seed 1001');
+  });
+
   it('rejects unknown placeholders instead of leaving them in', () => {
     expect(fillTemplate('a {{x}} b', { x: '1' })).toBe('a 1 b');
     expect(() => fillTemplate('a {{nope}}', {})).toThrow(/unknown placeholders: nope/);

@@ -215,23 +215,45 @@ async function placeholderValues(db: ResultsDb, v: Verdicts, figs: FigureOutcome
   val.tutorial_table = tutorialTable(v);
   val.systems_list = SYSTEMS.map((s) => `- \`${s.name}\` (${s.store}): ${s.description}.`).join('\n');
 
-  // Failure experiment: every stored chaos run (a run at its limit is a failure, never dropped).
-  const chaos = await db.query<{ mode: string; runs: number; clean: number; lost_runs: number; dup_runs: number; limit_runs: number; kills: number }>(
-    `SELECT mode, count(*)::INTEGER AS runs,
-            count(*) FILTER (WHERE lost = 0 AND duplicated = 0 AND env->>'error' IS NULL)::INTEGER AS clean,
+  // Failure experiment: every stored chaos run (a run at its limit is a failure, never dropped),
+  // per broker, delivery mode and planned faults.
+  const planned = `coalesce(env->>'$.env.broker', 'kafka') AS broker, mode, nodes, tasks,
+            json_array_length(env->'$.schedule.kills')::INTEGER AS kills_planned, coalesce(json_array_length(env->'$.schedule.crashKeys'), 0)::INTEGER AS crashes_planned`;
+  const chaosRows = await db.query<{ broker: string; mode: string; nodes: number; tasks: number; kills_planned: number; crashes_planned: number; runs: number; clean: number; lost_runs: number; dup_runs: number; dup_keys: number; limit_runs: number; kills: number; makespan_s: number }>(
+    `SELECT ${planned}, count(*)::INTEGER AS runs,
+            count(*) FILTER (WHERE lost = 0 AND duplicated = 0 AND (env->>'error') IS NULL)::INTEGER AS clean,
             count(*) FILTER (WHERE lost > 0)::INTEGER AS lost_runs, count(*) FILTER (WHERE duplicated > 0)::INTEGER AS dup_runs,
-            count(*) FILTER (WHERE env->>'error' IS NOT NULL)::INTEGER AS limit_runs, sum(kills)::INTEGER AS kills
-       FROM chaos GROUP BY mode ORDER BY mode`);
-  val.chaos_table = chaos.length
-    ? mdTable(['delivery', 'runs', 'clean (0 lost, 0 duplicated, completed)', 'runs with loss', 'runs with duplicates', 'runs that failed or hit the limit', 'broker kills'],
-      chaos.map((r) => [r.mode, String(r.runs), String(r.clean), String(r.lost_runs), String(r.dup_runs), String(r.limit_runs), String(r.kills)]))
+            sum(duplicated)::INTEGER AS dup_keys,
+            count(*) FILTER (WHERE (env->>'error') IS NOT NULL)::INTEGER AS limit_runs, sum(kills)::INTEGER AS kills,
+            median(makespan_ms) / 1000 AS makespan_s
+       FROM chaos GROUP BY ALL ORDER BY broker, mode DESC, kills_planned, crashes_planned, nodes, tasks`);
+  val.chaos_table = chaosRows.length
+    ? mdTable(['broker', 'delivery', 'faults planned per run (broker kills, worker crashes)', 'runs', 'clean (0 lost, 0 duplicated, completed)', 'runs with loss', 'runs with duplicates', 'duplicated keys (sum)', 'runs that failed or hit the limit', 'broker kills done', 'median run (s)'],
+      chaosRows.map((r) => [r.broker, r.mode, `${r.kills_planned}, ${r.crashes_planned} (${r.nodes} node(s), ${r.tasks} tasks)`, String(r.runs), String(r.clean), String(r.lost_runs), String(r.dup_runs), String(r.dup_keys), String(r.limit_runs), String(r.kills), sig(r.makespan_s)]))
     : '_No `flockbench chaos` run is stored._';
+  // The invocations behind them: one per (broker, planned faults, size), its first seed and run count.
+  const invocations = await db.query<{ broker: string; nodes: number; tasks: number; kills_planned: number; crashes_planned: number; seed: number; runs: number; scale: number; modes: number }>(
+    `SELECT broker, nodes, tasks, kills_planned, crashes_planned, min(seed)::BIGINT AS seed, count(DISTINCT seed)::INTEGER AS runs,
+            any_value(scale) AS scale, count(DISTINCT mode)::INTEGER AS modes
+       FROM (SELECT ${planned}, CAST(env->>'$.seed' AS BIGINT) AS seed, CAST(env->>'$.latencyScale' AS DOUBLE) AS scale, started_at FROM chaos)
+      GROUP BY broker, nodes, tasks, kills_planned, crashes_planned ORDER BY min(started_at)`);
+  val.chaos_commands = invocations.length
+    ? invocations.map((r) => `    flockbench chaos${r.broker === 'pulsar' ? ' --broker pulsar' : ''} --runs ${r.runs} --kills ${r.kills_planned}${r.broker === 'pulsar' ? '' : ` --worker-crashes ${r.crashes_planned}`} --tasks ${r.tasks} --seed ${r.seed}${r.scale !== 0.05 ? ` --latency-scale ${r.scale}` : ''}${r.broker !== 'pulsar' && r.modes === 1 ? '   # one mode' : ''}`).join('\n')
+    : '    (none stored)';
+  const chaos = await db.query<{ mode: string; runs: number; clean: number }>(
+    `SELECT mode, count(*)::INTEGER AS runs, count(*) FILTER (WHERE lost = 0 AND duplicated = 0 AND (env->>'error') IS NULL)::INTEGER AS clean
+       FROM chaos WHERE coalesce(env->>'$.env.broker', 'kafka') = 'kafka' GROUP BY mode ORDER BY mode`);
   const eos = chaos.find((r) => r.mode === 'exactly-once');
   val.chaos_bound = eos?.runs
     ? eos.clean === eos.runs
       ? `All ${eos.runs} exactly-once runs were clean; with 0 failures in n = ${eos.runs} runs, the 95% upper confidence bound on the per-run failure probability is ${pct(1 - 0.05 ** (1 / eos.runs))} (exact binomial, 1 - 0.05^(1/n)).`
       : `${eos.runs - eos.clean} of ${eos.runs} exactly-once runs were not clean: exactly-once did not hold.`
     : '';
+  const alo = chaos.find((r) => r.mode === 'at-least-once');
+  if (alo?.runs) {
+    const dup = alo.runs - alo.clean;
+    val.chaos_bound += `${val.chaos_bound ? ' ' : ''}The negative control: under the same faults, ${dup} of ${alo.runs} at-least-once runs (Kafka) were not clean, and the checker counted their duplicates${dup ? '' : ' (none: the control did not fire)'}.`;
+  }
 
   // Orchestration overhead (latest bench session).
   const bench = await db.query<{ case_name: string; system: string; per_event_us: number; p50_ms: number | null; p95_ms: number | null; events: number }>(
