@@ -117,6 +117,20 @@ describe('conformance across in-memory systems', () => {
     const r = await conform('review-analysis', { analysts: 4, tasks: 3, editorBatch: 'unkeyed' }, ['blackboard-deferred', dropsDigest], 11, { latencyScale: 0.002 });
     expect(r.ok, formatConformReport(r)).toBe(false);
     expect(formatConformReport(r)).toMatch(/order-dependent: editor/);
+    // An analysis with other content fails too, though the editor consumed the same keys.
+    const altersAnalysis: System<unknown> = {
+      name: 'alters-an-analysis',
+      async start(wl, ctx) {
+        const session = await eager.start(wl, ctx);
+        return { ...session, async collect() {
+          const res = await session.collect();
+          const i = res.artifacts.findIndex((a) => a.type === 'NewsAnalysis');
+          return { ...res, artifacts: res.artifacts.map((a, j) => (j === i ? { ...a, payload: { ...a.payload, impact_assessment: 'something else entirely here' } } : a)) };
+        } };
+      },
+    };
+    const r2 = await conform('review-analysis', { analysts: 4, tasks: 3, editorBatch: 'unkeyed' }, ['blackboard-deferred', altersAnalysis], 11, { latencyScale: 0.002 });
+    expect(r2.ok, formatConformReport(r2)).toBe(false);
   });
 
   it('reports a structured diff when systems disagree', async () => {

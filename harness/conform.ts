@@ -46,9 +46,12 @@ export interface SystemConformance {
   /**
    * The workload's order-dependent agents (spec `orderDependent`): their outputs are not compared
    * by hash; instead every input each consumed must match the reference's (as a multiset), with
-   * the same number of final artifacts per type, and all other executions the same identities.
+   * the same number of final artifacts per type; every other artifact (the other agents' outputs,
+   * the seeds) by content hash, and all other executions the same identities.
    */
   orderDependent?: string[];
+  /** Why an order-dependent comparison failed. */
+  orderDependentMismatch?: string;
   counters: Record<string, number>;
 }
 
@@ -121,16 +124,23 @@ export async function conform(
     identities: r.out.executions.filter((e) => !od.has(e.agent)).map((e) => e.identity).sort().join('\n'),
     consumed: r.out.executions.filter((e) => od.has(e.agent)).flatMap((e) => e.inputKeys.map((k) => `${e.agent}|${k}`)).sort().join('\n'),
     finalsByType: [...r.finals.reduce((m, f) => m.set(f.type, (m.get(f.type) ?? 0) + 1), new Map<string, number>())].sort().join(','),
+    // Everything the other agents made (and the seeds), by content: only the order-dependent
+    // agents' outputs are exempt from the content comparison.
+    others: r.out.artifacts.filter((a) => !od.has(a.producedBy)).map((a) => contentHash(a)).sort().join('\n'),
   });
   const refOrderFree = od.size ? orderFree(ref) : undefined;
   const ran = new Map(results.map((r) => {
     let missing = minus(ref.finals, r.finals);
     let extra = minus(r.finals, ref.finals);
     let executionsDiffer = r.identities.join('\n') !== ref.identities.join('\n');
+    let orderFreeDiffers: string | undefined;
     if (refOrderFree) {
       const mine = orderFree(r);
-      const same = mine.consumed === refOrderFree.consumed && mine.finalsByType === refOrderFree.finalsByType;
-      if (same) { missing = []; extra = []; }
+      orderFreeDiffers = mine.consumed !== refOrderFree.consumed ? 'the order-dependent agents consumed other inputs'
+        : mine.finalsByType !== refOrderFree.finalsByType ? 'a different number of final artifacts per type'
+          : mine.others !== refOrderFree.others ? 'other agents\' artifacts differ in content' : undefined;
+      // Their finals' content depends on completion order: not compared.
+      missing = []; extra = [];
       executionsDiffer = mine.identities !== refOrderFree.identities;
     }
     const row: SystemConformance = {
@@ -139,11 +149,12 @@ export async function conform(
       executions: r.out.executions.length,
       makespanMs: r.out.makespanMs,
       lowerBoundMs: r.out.lowerBoundMs,
-      ok: missing.length === 0 && extra.length === 0 && !(refOrderFree && executionsDiffer),
+      ok: missing.length === 0 && extra.length === 0 && !orderFreeDiffers && !(refOrderFree && executionsDiffer),
       missing,
       extra,
       executionsDiffer,
       ...(od.size ? { orderDependent: [...od] } : {}),
+      ...(orderFreeDiffers ? { orderDependentMismatch: orderFreeDiffers } : {}),
       counters: (r.out.params.counters as Record<string, number>) ?? {},
     };
     return [r.name, row];
@@ -169,6 +180,7 @@ export function formatConformReport(r: ConformReport, maxDiff = 5): string {
       continue;
     }
     lines.push(`  ${s.ok ? 'ok  ' : 'FAIL'} ${s.system.padEnd(24)} finals ${String(s.finals).padStart(5)}  executions ${String(s.executions).padStart(6)}  makespan ${s.makespanMs.toFixed(0).padStart(7)} ms  bound ${s.lowerBoundMs.toFixed(0).padStart(7)} ms${s.executionsDiffer ? '  (execution identities differ)' : ''}`);
+    if (s.orderDependentMismatch) lines.push(`       ${s.orderDependentMismatch}`);
     for (const m of s.missing.slice(0, maxDiff)) lines.push(`       missing ${m.type} ${m.key} (${m.correlationId}) ${m.hash.slice(0, 12)}`);
     for (const m of s.extra.slice(0, maxDiff)) lines.push(`       extra   ${m.type} ${m.key} (${m.correlationId}) ${m.hash.slice(0, 12)}`);
     const more = s.missing.length + s.extra.length - Math.min(maxDiff, s.missing.length) - Math.min(maxDiff, s.extra.length);

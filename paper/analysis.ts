@@ -8,6 +8,7 @@ import { canonicalJson } from '../core/canonical.ts';
 import type { Pair } from '../core/stats/paired.ts';
 import type { ResultsDb } from '../harness/results/db.ts';
 import { SYSTEMS } from '../systems/registry.ts';
+import { WORKLOADS } from '../workloads/registry.ts';
 
 export interface RunRec {
   runId: string;
@@ -43,6 +44,13 @@ export interface RunRec {
   execs: ExecSpan[];
 }
 
+/**
+ * The runs whose executions the paper reads (over run_configs r): closed loop at latency x1, where
+ * the tutorial's decision and reference table live. Open-loop runs have thousands of executions
+ * each and nothing here needs them.
+ */
+export const EXECUTIONS_NEEDED = `coalesce(r.wl_arrival, 'all-at-once') = 'all-at-once' AND r.latency_scale = 1`;
+
 export interface ExecSpan {
   agent: string;
   startMs: number;
@@ -64,8 +72,8 @@ export async function loadRuns(db: ResultsDb): Promise<RunRec[]> {
             makespan_ms, throughput_tps, p95_ms, p99_ms, ideal_ms, lower_bound_ms, cpu_ms, llm_calls, loaded, errors, CAST(started_at AS VARCHAR) AS started_at
        FROM run_configs ORDER BY matrix, system, seed, started_at, run_id`);
   const execRows = await db.query<{ run_id: string; agent: string; start_ms: number; end_ms: number; llm_ms: number | null }>(
-    `SELECT e.run_id, e.agent, e.start_ms, e.end_ms, e.scaled_latency_ms AS llm_ms FROM executions e JOIN run_configs USING (run_id)
-      ORDER BY e.run_id, e.start_ms, e.agent, e.end_ms`);
+    `SELECT e.run_id, e.agent, e.start_ms, e.end_ms, e.scaled_latency_ms AS llm_ms FROM executions e JOIN run_configs r USING (run_id)
+      WHERE ${EXECUTIONS_NEEDED} ORDER BY e.run_id, e.start_ms, e.agent, e.end_ms`);
   const execsOf = new Map<string, ExecSpan[]>();
   for (const e of execRows) {
     let xs = execsOf.get(e.run_id);
@@ -75,13 +83,36 @@ export async function loadRuns(db: ResultsDb): Promise<RunRec[]> {
   return rows.map((r) => {
     const p = JSON.parse(r.params) as { workload?: Record<string, unknown>; system?: Record<string, unknown>; tail?: string; settings?: Record<string, unknown>; counters?: Record<string, number> };
     return {
-      runId: r.run_id, matrix: r.matrix, session: r.session ?? 'unknown', system: r.system, workload: r.workload, wp: p.workload ?? {}, sp: p.system ?? {},
+      runId: r.run_id, matrix: r.matrix, session: r.session ?? 'unknown', system: r.system, workload: r.workload, wp: withDefaults(r.workload, p.workload ?? {}), sp: p.system ?? {},
       tail: r.tail ?? p.tail ?? 'calibrated', latencyScale: Number(r.latency_scale), llmTransport: r.llm_transport ?? 'inprocess', seed: Number(r.seed),
       tasks: Number(r.tasks), makespanMs: Number(r.makespan_ms), throughputTps: Number(r.throughput_tps), p95Ms: r.p95_ms, p99Ms: r.p99_ms,
-      idealMs: r.ideal_ms, lowerBoundMs: Number(r.lower_bound_ms), cpuMs: Number(r.cpu_ms), llmCalls: Number(r.llm_calls ?? NaN), loaded: Boolean(r.loaded), errors: Number(r.errors ?? 0), startedAt: r.started_at,
+      idealMs: r.ideal_ms, lowerBoundMs: Number(r.lower_bound_ms), cpuMs: Number(r.cpu_ms) + pythonCpuNotCounted(r.system, p), llmCalls: Number(r.llm_calls ?? NaN), loaded: Boolean(r.loaded), errors: Number(r.errors ?? 0), startedAt: r.started_at,
       settings: p.settings ?? {}, counters: p.counters ?? {}, execs: execsOf.get(r.run_id) ?? [],
     };
   });
+}
+
+/**
+ * flock-real runs stored before its Python runner's CPU was added to the run's (settings without
+ * `cpuIncludesPython`) carry it in counters.pythonCpuMs: count it, so every Python system's CPU
+ * is its Node process plus its Python runner in the measured window.
+ */
+function pythonCpuNotCounted(system: string, p: { settings?: Record<string, unknown>; counters?: Record<string, number> }): number {
+  if (system !== 'flock-real' || p.settings?.cpuIncludesPython) return 0;
+  return Number(p.counters?.pythonCpuMs ?? 0);
+}
+
+/**
+ * A run's workload parameters with every declared default it lacks filled in: a parameter added
+ * after the run was stored defaults to the behaviour the run had, so runs stored before and after
+ * it land in the same configuration (and a replication on new code pairs with recorded runs).
+ */
+export function withDefaults(workload: string, wp: Record<string, unknown>): Record<string, unknown> {
+  const defs = WORKLOADS.find((w) => w.name === workload)?.params as Record<string, { default?: unknown }> | undefined;
+  if (!defs) return wp;
+  const filled: Record<string, unknown> = {};
+  for (const [k, d] of Object.entries(defs)) if (d.default !== undefined && !(k in wp)) filled[k] = d.default;
+  return { ...filled, ...wp };
 }
 
 /** The exact workload configuration of a run (everything but the system), without the matrix. */

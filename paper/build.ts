@@ -217,7 +217,7 @@ async function placeholderValues(db: ResultsDb, v: Verdicts, figs: FigureOutcome
 
   // Failure experiment: every stored chaos run (a run at its limit is a failure, never dropped),
   // per broker, delivery mode and planned faults.
-  const planned = `coalesce(env->>'$.env.broker', 'kafka') AS broker, mode, nodes, tasks,
+  const planned = `coalesce(env->>'$.broker', 'kafka') AS broker, mode, nodes, tasks,
             json_array_length(env->'$.schedule.kills')::INTEGER AS kills_planned, coalesce(json_array_length(env->'$.schedule.crashKeys'), 0)::INTEGER AS crashes_planned`;
   const chaosRows = await db.query<{ broker: string; mode: string; nodes: number; tasks: number; kills_planned: number; crashes_planned: number; runs: number; clean: number; lost_runs: number; dup_runs: number; dup_keys: number; limit_runs: number; kills: number; makespan_s: number }>(
     `SELECT ${planned}, count(*)::INTEGER AS runs,
@@ -231,18 +231,31 @@ async function placeholderValues(db: ResultsDb, v: Verdicts, figs: FigureOutcome
     ? mdTable(['broker', 'delivery', 'faults planned per run (broker kills, worker crashes)', 'runs', 'clean (0 lost, 0 duplicated, completed)', 'runs with loss', 'runs with duplicates', 'duplicated keys (sum)', 'runs that failed or hit the limit', 'broker kills done', 'median run (s)'],
       chaosRows.map((r) => [r.broker, r.mode, `${r.kills_planned}, ${r.crashes_planned} (${r.nodes} node(s), ${r.tasks} tasks)`, String(r.runs), String(r.clean), String(r.lost_runs), String(r.dup_runs), String(r.dup_keys), String(r.limit_runs), String(r.kills), sig(r.makespan_s)]))
     : '_No `flockbench chaos` run is stored._';
-  // The invocations behind them: one per (broker, planned faults, size), its first seed and run count.
-  const invocations = await db.query<{ broker: string; nodes: number; tasks: number; kills_planned: number; crashes_planned: number; seed: number; runs: number; scale: number; modes: number }>(
+  // The invocations behind them: one command per stored invocation (its id and flags); rows from
+  // before invocations were recorded are grouped by broker, planned faults and size.
+  const invocations = await db.query<{ broker: string; nodes: number; tasks: number; kills_planned: number; crashes_planned: number; seed: number; runs: number; scale: number; modes: string; limit_s: number | null }>(
     `SELECT broker, nodes, tasks, kills_planned, crashes_planned, min(seed)::BIGINT AS seed, count(DISTINCT seed)::INTEGER AS runs,
-            any_value(scale) AS scale, count(DISTINCT mode)::INTEGER AS modes
-       FROM (SELECT ${planned}, CAST(env->>'$.seed' AS BIGINT) AS seed, CAST(env->>'$.latencyScale' AS DOUBLE) AS scale, started_at FROM chaos)
-      GROUP BY broker, nodes, tasks, kills_planned, crashes_planned ORDER BY min(started_at)`);
+            any_value(scale) AS scale, string_agg(DISTINCT mode, ',' ORDER BY mode) AS modes, any_value(limit_s) AS limit_s
+       FROM (SELECT ${planned}, CAST(env->>'$.seed' AS BIGINT) AS seed, CAST(env->>'$.latencyScale' AS DOUBLE) AS scale,
+                    CAST(env->>'$.invocation.runLimitS' AS DOUBLE) AS limit_s,
+                    coalesce(env->>'$.invocation.id', '') AS invocation, started_at FROM chaos)
+      GROUP BY invocation, broker, nodes, tasks, kills_planned, crashes_planned ORDER BY min(started_at)`);
   val.chaos_commands = invocations.length
-    ? invocations.map((r) => `    flockbench chaos${r.broker === 'pulsar' ? ' --broker pulsar' : ''} --runs ${r.runs} --kills ${r.kills_planned}${r.broker === 'pulsar' ? '' : ` --worker-crashes ${r.crashes_planned}`} --tasks ${r.tasks} --seed ${r.seed}${r.scale !== 0.05 ? ` --latency-scale ${r.scale}` : ''}${r.broker !== 'pulsar' && r.modes === 1 ? '   # one mode' : ''}`).join('\n')
+    ? invocations.map((r) => {
+      const pulsarRun = r.broker === 'pulsar';
+      const flags = [
+        pulsarRun ? '--broker pulsar' : '', `--runs ${r.runs}`, `--kills ${r.kills_planned}`, pulsarRun ? '' : `--worker-crashes ${r.crashes_planned}`,
+        !pulsarRun && Number(r.nodes) !== 3 ? `--nodes ${r.nodes}` : '', !pulsarRun && !r.modes.includes(',') ? `--mode ${r.modes}` : '',
+        `--tasks ${r.tasks}`, `--seed ${r.seed}`, Number(r.scale) !== 0.05 ? `--latency-scale ${r.scale}` : '',
+        r.limit_s !== null && Number(r.limit_s) !== 180 ? `--run-limit-s ${r.limit_s}` : '',
+      ].filter(Boolean);
+      return `    flockbench chaos ${flags.join(' ')}`;
+    }).join('\n')
     : '    (none stored)';
-  const chaos = await db.query<{ mode: string; runs: number; clean: number }>(
-    `SELECT mode, count(*)::INTEGER AS runs, count(*) FILTER (WHERE lost = 0 AND duplicated = 0 AND (env->>'error') IS NULL)::INTEGER AS clean
-       FROM chaos WHERE coalesce(env->>'$.env.broker', 'kafka') = 'kafka' GROUP BY mode ORDER BY mode`);
+  const chaos = await db.query<{ mode: string; runs: number; clean: number; dup_runs: number; failed: number }>(
+    `SELECT mode, count(*)::INTEGER AS runs, count(*) FILTER (WHERE lost = 0 AND duplicated = 0 AND (env->>'error') IS NULL)::INTEGER AS clean,
+            count(*) FILTER (WHERE duplicated > 0)::INTEGER AS dup_runs, count(*) FILTER (WHERE lost > 0 OR (env->>'error') IS NOT NULL)::INTEGER AS failed
+       FROM chaos WHERE coalesce(env->>'$.broker', 'kafka') = 'kafka' GROUP BY mode ORDER BY mode`);
   const eos = chaos.find((r) => r.mode === 'exactly-once');
   val.chaos_bound = eos?.runs
     ? eos.clean === eos.runs
@@ -251,8 +264,8 @@ async function placeholderValues(db: ResultsDb, v: Verdicts, figs: FigureOutcome
     : '';
   const alo = chaos.find((r) => r.mode === 'at-least-once');
   if (alo?.runs) {
-    const dup = alo.runs - alo.clean;
-    val.chaos_bound += `${val.chaos_bound ? ' ' : ''}The negative control: under the same faults, ${dup} of ${alo.runs} at-least-once runs (Kafka) were not clean, and the checker counted their duplicates${dup ? '' : ' (none: the control did not fire)'}.`;
+    val.chaos_bound += `${val.chaos_bound ? ' ' : ''}The negative control: under the same faults, the checker counted duplicates in ${alo.dup_runs} of ${alo.runs} at-least-once runs (Kafka)${alo.dup_runs ? '' : ': the control did not fire'}`
+      + `${alo.failed ? `; ${alo.failed} at-least-once run(s) lost data or failed, which at-least-once must not` : ''}.`;
   }
 
   // Orchestration overhead (latest bench session).

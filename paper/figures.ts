@@ -36,7 +36,7 @@ const byText = (a: Record<string, unknown>, b: Record<string, unknown>, k: strin
 
 /** H1: every comparison against blackboard-deferred, estimate and interval, log scale, by graph form. */
 export function h1ForestFigure(v: Verdicts): Figure | string {
-  const values = v.families.filter((f) => f.hypothesis === 'H1' || f.hypothesis === 'H1b').flatMap((f) => f.comparisons.filter((c) => Number.isFinite(c.ci[0])).map((c) => ({
+  const values = v.families.filter((f) => f.hypothesis === 'H1' || f.hypothesis === 'H1b').flatMap((f) => f.comparisons.filter((c) => c.metric === 'makespan' && Number.isFinite(c.ci[0])).map((c) => ({
     comparison: f.title, config: `${c.matrix}: ${c.config}`, estimate: c.estimate, lo: c.ci[0], hi: c.ci[1], decided: c.decided ? `decided (${(100 * c.level).toPrecision(4)}%)` : 'not decided (95%)', n: c.n,
   }))).sort((a, b) => byText(a, b, 'comparison') || byText(a, b, 'config'));
   if (!values.length) return 'no H1 comparison has paired runs';

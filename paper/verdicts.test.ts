@@ -100,10 +100,11 @@ describe('verdicts from paired runs', () => {
     const v = await db(async (d) => {
       for (const system of ['blackboard-eager', 'blackboard-deferred']) {
         // Light load: batching only waits (its window). Past the limit: it cuts the tail by 30%.
+        // Each unbatched twin has its own level, so a batched arm matched to the wrong twin shows.
         await arm(d, { ...open(1, 30.5), system }, 1, 1);
         await arm(d, { ...open(8, 30.5), system }, 1.25, 2);
-        await arm(d, { ...open(1, 71), system }, 1, 3);
-        await arm(d, { ...open(8, 71), system }, 0.7, 4);
+        await arm(d, { ...open(1, 71), system }, 3, 3);
+        await arm(d, { ...open(8, 71), system }, 2.1, 4);
       }
       // A batched configuration with no unbatched twin (another window there) is not compared; nor closed loop.
       await arm(d, { ...open(8, 50, 900), system: 'blackboard-eager' }, 0.5, 5);
@@ -122,6 +123,31 @@ describe('verdicts from paired runs', () => {
       }
       expect(f).toMatchObject({ hypothesis: 'H3', m: 4, level: 0.9875, verdict: 'mixed' });
     }
+  });
+
+  it("the tutorial's parallel analysts: decided on Flock as shipped (engine dspy) from LLM time over the analyst phase, not from overlapping execution intervals", async () => {
+    const analysts = ['world_analyst', 'technology_analyst', 'business_analyst', 'sports_analyst'];
+    const wl = { workloadParams: { analysts: 4, tasks: 1, arrival: 'all-at-once' }, matrix: 'h1-shipped', tasks: 1 };
+    const v = await db(async (d) => {
+      for (const [i, seed] of seeds(1, 10).entries()) {
+        const call = (j: number) => 1000 * seedEffect(seed + j);
+        // As shipped: every execution starts at once (the blocked loop), the calls are served one by one.
+        let t = 0;
+        const serial = analysts.map((agent, j) => { t += call(j); return { agent, startMs: 0, endMs: t, llmMs: call(j) }; });
+        await insertRun(d, { ...wl, system: 'flock-real', systemParams: { engine: 'dspy' }, seed, session: `s${1 + (i % 2)}`, makespanMs: t + 500, executions: serial });
+        // Idealized: together. Shown in the table, not decided.
+        const parallel = analysts.map((agent, j) => ({ agent, startMs: 5, endMs: 5 + call(j), llmMs: call(j) }));
+        await insertRun(d, { ...wl, system: 'flock-real', systemParams: { engine: 'http' }, seed, session: `s${1 + (i % 2)}`, makespanMs: 1800, executions: parallel });
+      }
+    });
+    const f = family(v, 'H1 tutorial');
+    expect(f.comparisons).toHaveLength(1);
+    const c = f.comparisons[0]!;
+    expect(c.num).toMatch(/^flock-real engine=dspy: longest analyst LLM time$/);
+    expect(c).toMatchObject({ n: 10, decided: true, decision: 'refuted' });
+    expect(c.estimate).toBeGreaterThan(0.25);
+    expect(c.estimate).toBeLessThan(0.4);
+    expect(f.verdict).toBe('refuted');
   });
 
   it('H2 on Pulsar: the same efficiency rule per subscription type, only at consumers = partitions', async () => {

@@ -64,5 +64,8 @@ describe('chaos: an interrupted experiment', () => {
     expect(err).toMatch(new RegExp(`${sig}, stopping`));
     await new Promise((r) => setTimeout(r, 500));
     expect(statusKafka(CHAOS_KAFKA_DIR).nodes.filter((n) => n.alive)).toEqual([]);
+    // The very processes that were running are gone (not only their pid files).
+    const running = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+    expect(alive.filter((pid) => pid !== undefined && running(pid))).toEqual([]);
   }, 240_000);
 });

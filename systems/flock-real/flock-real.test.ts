@@ -121,6 +121,8 @@ describe('flock-real engine: dspy (Flock as shipped; needs .venv)', () => {
     for (const e of real.executions) expect(e.drawnLatencyMs).toBeGreaterThan(0);
     // DSPyEngine calls the DSPy program synchronously on the event loop: one call at a time.
     expect(c.llmInFlightPeak).toBe(1);
+    // The run's CPU counts the Python runner's (where Flock's engine spends it).
+    expect(real.cpuMs).toBeGreaterThanOrEqual(c.pythonCpuMs!);
     // Its policy (dataflow, one execution at a time) replays the run when the replay makes the
     // same batches (a real run slowed past the scaled editor timeout splits its batch; the
     // zero-overhead replay does not, and then has no draw for the split batch).

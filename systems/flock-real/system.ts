@@ -224,11 +224,14 @@ export function flockRealSystem(): System<FlockRealParams> {
             artifacts,
             llmStats,
             spans: (d.spans ?? []).map((x) => ({ ...x, start_time: BigInt(x.start_time), end_time: BigInt(x.end_time) })),
+            // The Python runner's CPU in the measured window belongs to the run (as langgraph-py's).
+            helperCpuMs: d.pythonCpuMs,
             settings: {
               flockVersion: readyLine.flockVersion,
               python: readyLine.python,
               ...fp,
               store: 'flock-memory',
+              cpuIncludesPython: true,
               tail,
               llmServer: { requests: metrics.requests, connections: metrics.connections, inFlightPeak: metrics.inFlightPeak, identities: metrics.identities, truncated: metrics.truncated },
             },
