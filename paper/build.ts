@@ -262,6 +262,20 @@ async function placeholderValues(db: ResultsDb, v: Verdicts, figs: FigureOutcome
       ? `All ${eos.runs} exactly-once runs were clean; with 0 failures in n = ${eos.runs} runs, the 95% upper confidence bound on the per-run failure probability is ${pct(1 - 0.05 ** (1 / eos.runs))} (exact binomial, 1 - 0.05^(1/n)).`
       : `${eos.runs - eos.clean} of ${eos.runs} exactly-once runs were not clean: exactly-once did not hold.`
     : '';
+  // Every exactly-once run that was not clean, with what the log shows about it.
+  const unclean = await db.query<{ broker: string; seed: number; kills: number; crashes: number; lost: number; duplicated: number; by_type: string; uncommitted_lost: number | null; aborts: number | null; failed_commits: number | null; recreations: number | null; error: string | null }>(
+    `SELECT coalesce(env->>'$.broker', 'kafka') AS broker, CAST(env->>'$.seed' AS BIGINT) AS seed, kills, worker_crashes AS crashes, lost, duplicated,
+            coalesce(array_to_string(list_transform(list_sort(list_distinct(list_transform(CAST(env->'$.lostKeys' AS VARCHAR[]), x -> split_part(x, ':', 1)))),
+              t -> t || ' ' || CAST(len(list_filter(CAST(env->'$.lostKeys' AS VARCHAR[]), x -> split_part(x, ':', 1) = t)) AS VARCHAR)), ', '), '') AS by_type,
+            CAST(env->>'$.uncommitted.lost' AS INTEGER) AS uncommitted_lost, CAST(env->>'$.counters.aborts' AS INTEGER) AS aborts,
+            CAST(env->>'$.counters.failedCommits' AS INTEGER) AS failed_commits, CAST(env->>'$.counters.producerRecreations' AS INTEGER) AS recreations,
+            env->>'$.error' AS error
+       FROM chaos WHERE mode = 'exactly-once' AND (lost > 0 OR duplicated > 0 OR (env->>'error') IS NOT NULL) ORDER BY started_at`);
+  val.chaos_unclean = unclean.length
+    ? `Exactly-once runs that were not clean (lost keys by type, up to the first 100 stored; "read-uncommitted lost": the same log read without the transaction filter):\n\n${mdTable(
+      ['broker', 'seed', 'kills, crashes done', 'lost', 'duplicated', 'lost by type', 'read-uncommitted lost', 'aborts', 'failed commits', 'producer re-creations', 'error'],
+      unclean.map((r) => [r.broker, String(r.seed), `${r.kills}, ${r.crashes}`, String(r.lost), String(r.duplicated), r.by_type || '-', r.uncommitted_lost === null ? 'n/a' : String(r.uncommitted_lost), String(r.aborts ?? 'n/a'), String(r.failed_commits ?? 'n/a'), String(r.recreations ?? 'n/a'), r.error ?? '-']))}`
+    : '';
   const alo = chaos.find((r) => r.mode === 'at-least-once');
   if (alo?.runs) {
     val.chaos_bound += `${val.chaos_bound ? ' ' : ''}The negative control: under the same faults, the checker counted duplicates in ${alo.dup_runs} of ${alo.runs} at-least-once runs (Kafka)${alo.dup_runs ? '' : ': the control did not fire'}`
