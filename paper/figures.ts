@@ -161,9 +161,12 @@ export async function h3TailFigure(db: ResultsDb): Promise<Figure | string> {
   if (!rows.length) return 'no open-loop run is stored';
   const groups = new Map<string, { config: string; arm: string; metric: string; rate: number; xs: number[] }>();
   for (const r of rows) {
-    const coalescing = `${r.coalesce ? 'coalesced' : 'not coalesced'}${Number(r.coalesce_tasks ?? 1) > 1 ? `, ${r.coalesce_tasks} tasks per call` : ''}`;
-    const config = `${r.matrix}: ${r.workload}${r.task_class !== r.workload ? ` / ${r.task_class}` : ''} (${coalescing})`;
-    const arm = armLabel(r.system, JSON.parse(r.sp) as Record<string, unknown>);
+    // Rows: a configuration and task class; lines: the arm, batched across tasks or not (the
+    // comparison H3 decides sits in one panel). Retrieval's per-query coalescing is part of the row.
+    const retrieval = r.task_class === 'retrieval-summarization';
+    const config = `${r.matrix}: ${r.task_class !== r.workload ? `${r.workload} / ${r.task_class}` : r.workload}${!retrieval || r.coalesce === null ? '' : r.coalesce ? ' (k summaries in one call)' : ' (k summary calls)'}`;
+    const batch = Number(r.coalesce_tasks ?? 1);
+    const arm = `${armLabel(r.system, JSON.parse(r.sp) as Record<string, unknown>)}, ${batch > 1 ? `${batch} tasks per call` : 'one call per task'}`;
     for (const [metric, x] of [['P95', r.p95_ms], ['P99', r.p99_ms]] as const) {
       if (x === null || !Number.isFinite(x)) continue;
       const key = `${config}|${arm}|${metric}|${r.rate}`;
@@ -179,17 +182,17 @@ export async function h3TailFigure(db: ResultsDb): Promise<Figure | string> {
   if (!values.length) return 'no open-loop run has a P95 (>= 20 tasks of a class)';
   const enc = {
     x: { field: 'rate', type: 'quantitative', title: 'offered load (tasks/s)' },
-    color: { field: 'arm', type: 'nominal', title: 'arm' },
+    color: { field: 'arm', type: 'nominal', title: 'arm', legend: { labelLimit: 0, orient: 'bottom', direction: 'vertical' } },
   };
   return {
     name: 'h3-tail-vs-load',
     title: 'H3: P95 and P99 task latency vs offered load',
-    caption: 'Median over runs of each run\'s P95 / P99 task latency (from the intended arrival), with order-statistic intervals of the median, per open-loop configuration and task class (rows) and arm (colour); log scale.',
+    caption: 'Median over runs of each run\'s P95 / P99 task latency (from the intended arrival), with order-statistic intervals of the median, per open-loop configuration and task class (rows) and arm, batched across tasks or one call per task (colour); log scale. A class with fewer than 20 (P95) or 100 (P99) tasks in a run has no point.',
     spec: {
       ...BASE,
       title: 'H3: tail latency vs offered load',
       data: { values },
-      facet: { row: { field: 'config', type: 'nominal', title: null, header: { labelAngle: 0, labelAlign: 'left', labelLimit: 420 } }, column: { field: 'metric', type: 'nominal', title: null } },
+      facet: { row: { field: 'config', type: 'nominal', title: null, header: { labelAngle: 0, labelAlign: 'left', labelLimit: 0 } }, column: { field: 'metric', type: 'nominal', title: null } },
       spec: {
         width: 240,
         height: 170,
