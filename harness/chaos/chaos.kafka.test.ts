@@ -3,7 +3,7 @@
 // stops it afterwards. Worker crashes only: broker kills complete through worker restarts
 // (restartFailedWorkers, system.ts), but each adds 15-60 s on a loaded 2-core machine;
 // `flockbench chaos --kills 2 --runs N` runs them.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,10 +62,12 @@ describe('chaos: an interrupted experiment', () => {
     child.kill(sig);
     expect(await exited).toBe(sig === 'SIGINT' ? 130 : 143);
     expect(err).toMatch(new RegExp(`${sig}, stopping`));
-    await new Promise((r) => setTimeout(r, 500));
+    // The very processes that were running are gone, or zombies (dead, waiting to be reaped by
+    // whoever inherited them; a container's PID 1 may never reap them), not only their pid files.
+    const running = (pid: number) => /^[^Z]/.test(spawnSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).stdout.trim());
+    const pids = alive.filter((pid): pid is number => pid !== undefined);
+    for (let i = 0; i < 50 && pids.some(running); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(pids.filter(running)).toEqual([]);
     expect(statusKafka(CHAOS_KAFKA_DIR).nodes.filter((n) => n.alive)).toEqual([]);
-    // The very processes that were running are gone (not only their pid files).
-    const running = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
-    expect(alive.filter((pid) => pid !== undefined && running(pid))).toEqual([]);
   }, 240_000);
 });
