@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { filterAbortedBatches, filterAbortedTransactions, withAbortedFilter, type AbortedTransaction, type BatchLike } from './read-committed.ts';
-import { IS_CONTROL, IS_TRANSACTIONAL, kOptions } from '@platformatic/kafka';
+import { IS_CONTROL, IS_TRANSACTIONAL, kGetApi } from '@platformatic/kafka';
 
 type Batch = Omit<BatchLike, 'records'> & { records: { key: Buffer | null; value: Buffer | null; offsetDelta: number }[] };
 
@@ -47,6 +47,20 @@ describe('filterAbortedBatches', () => {
     ];
     const out = filterAbortedBatches(batches, [aborted(P, 0n), aborted(P, 3n)]);
     expect(visible(out)).toEqual(['c1', 'c2']);
+  });
+
+  it('keeps committed transactions around abort markers of transactions that wrote no data (not indexed)', () => {
+    // The lost run's Stage1-0, offsets as in the log: commit@23, data-less abort@24 (no index
+    // entry), aborted 40-43 + abort@44, committed 45-49, aborted 51-54 + abort@55, committed
+    // 56 + commit@57, data-less abort@94. DumpLogSegments: 45-49 and 56 are COMMIT.
+    const batches = [
+      data(P, 19n, ['w']), marker(P, 23n, 'commit'), marker(P, 24n, 'abort'),
+      data(P, 40n, ['x1', 'x2']), marker(P, 44n, 'abort'),
+      data(P, 45n, ['y']), marker(P, 50n, 'commit'),
+      data(P, 51n, ['z1', 'z2']), marker(P, 55n, 'abort'),
+      data(P, 56n, ['v']), marker(P, 57n, 'commit'), marker(P, 94n, 'abort'),
+    ];
+    expect(visible(filterAbortedBatches(batches, [aborted(P, 40n), aborted(P, 51n)]))).toEqual(['w', 'y', 'v']);
   });
 
   it('does not depend on the order of abortedTransactions', () => {
@@ -137,43 +151,89 @@ describe('filterAbortedTransactions', () => {
 });
 
 describe('withAbortedFilter', () => {
-  // A stand-in for the client's consumer: fetch(options, cb?) returns a promise without cb.
-  function fakeConsumer(isolationLevel: number) {
-    const respond = () => ({
-      responses: [{ partitions: [{ abortedTransactions: [aborted(P, 0n), aborted(P, 2n)], records: [data(P, 0n, ['a']), marker(P, 1n, 'abort'), data(P, 2n, ['b']), marker(P, 3n, 'abort'), data(P, 4n, ['c'])] }] }],
-    });
-    type R = ReturnType<typeof respond>;
-    return {
-      [kOptions]: { isolationLevel },
-      fetch(_options: { isolationLevel?: number }, cb?: (e: Error | null, r?: R) => void): Promise<R> | undefined {
-        if (cb) {
-          queueMicrotask(() => cb(null, respond()));
-          return undefined;
-        }
-        return Promise.resolve(respond());
+  // The chaos run that lost 30 committed records, in miniature: an aborted transaction with data
+  // (indexed), a committed one, then an abort marker of a transaction that wrote nothing to the
+  // partition (not indexed). Kafka keeps the committed one.
+  const respond = () => ({
+    responses: [{ partitions: [{ abortedTransactions: [aborted(P, 0n)], records: [data(P, 0n, ['a']), marker(P, 1n, 'abort'), data(P, 2n, ['b']), marker(P, 3n, 'commit'), marker(P, 4n, 'abort')] }] }],
+  });
+  type R = ReturnType<typeof respond>;
+  /** A stand-in for the client's consumer: [kGetApi]('Fetch') hands out a Fetch API function, and fetch() applies what the client's own filter does. */
+  function fakeConsumer() {
+    const calls: unknown[][] = [];
+    const fetchApi = Object.assign(
+      (_connection: unknown, ...args: unknown[]) => {
+        const cb = args.pop() as (e: Error | null, r?: R) => void;
+        calls.push(args);
+        queueMicrotask(() => cb(null, respond()));
+      },
+      { key: 1, version: 17 },
+    );
+    const consumer = {
+      calls,
+      [kGetApi](name: string, cb: (e: Error | null, api?: unknown) => void) {
+        cb(null, name === 'Fetch' ? fetchApi : () => 'other');
+      },
+      /** The client's Consumer#fetch path: get the API, call it, then its own range filter (1.35.0, as written there). */
+      fetch(isolationLevel: number): Promise<R> {
+        return new Promise((resolve, reject) => {
+          this[kGetApi]('Fetch', (e, api) => {
+            if (e) return reject(e);
+            (api as (...a: unknown[]) => void)({}, 100, 1, 1024, isolationLevel, 0, 0, [], [], '', (error: Error | null, r: R) => {
+              if (error) return reject(error);
+              if (isolationLevel === 1) clientFilter(r);
+              resolve(r);
+            });
+          });
+        });
       },
     };
+    return consumer;
   }
-  const values = (r: { responses: { partitions: { records?: Batch[] }[] }[] }) => visible(r.responses[0]!.partitions[0]!.records!);
+  /** @platformatic/kafka 1.35.0 Consumer#filterUncommittedMessages, transcribed. */
+  function clientFilter(r: R) {
+    for (const partition of r.responses[0]!.partitions) {
+      if (!partition.abortedTransactions.length) continue;
+      const ranges = new Map<bigint, [bigint, bigint]>();
+      for (const a of partition.abortedTransactions) ranges.set(a.producerId, [a.firstOffset, -1n]);
+      for (const b of partition.records) if (b.attributes & IS_CONTROL && b.records[0]!.key?.readInt16BE(2) === 0) ranges.get(b.producerId)![1] = b.firstOffset;
+      partition.records = partition.records.filter((b) => {
+        const skip = ranges.get(b.producerId);
+        return !skip || !(skip[1] !== -1n && b.firstOffset >= skip[0] && b.firstOffset < skip[1]);
+      });
+    }
+  }
+  const values = (r: R) => visible(r.responses[0]!.partitions[0]!.records);
 
-  it('filters read-committed responses in the callback and the promise form', async () => {
-    const c = withAbortedFilter(fakeConsumer(1));
-    const viaCallback = await new Promise<string[]>((resolve, reject) => c.fetch({}, (e, r) => (e ? reject(e) : resolve(values(r!)))));
-    expect(viaCallback).toEqual(['c']);
-    expect(values((await c.fetch({}))!)).toEqual(['c']);
+  it('the client alone drops the committed transaction before a data-less abort marker (the chaos loss)', async () => {
+    expect(values(await fakeConsumer().fetch(1))).toEqual([]);
   });
 
-  it('follows the per-call isolation level, falling back to the consumer\'s', async () => {
-    expect(values((await withAbortedFilter(fakeConsumer(0)).fetch({}))!)).toEqual(['a', 'b', 'c']);
-    expect(values((await withAbortedFilter(fakeConsumer(0)).fetch({ isolationLevel: 1 }))!)).toEqual(['c']);
-    expect(values((await withAbortedFilter(fakeConsumer(1)).fetch({ isolationLevel: 0 }))!)).toEqual(['a', 'b', 'c']);
+  it('a wrapped consumer keeps it: the raw response is filtered before the client filter runs', async () => {
+    const c = withAbortedFilter(fakeConsumer());
+    const r = await c.fetch(1);
+    expect(values(r)).toEqual(['b']);
+    expect(r.responses[0]!.partitions[0]!.abortedTransactions).toEqual([]);
+    expect(c.calls[0]).toHaveLength(9);
   });
 
-  it('wraps once and returns the same consumer', () => {
-    const c = fakeConsumer(1);
+  it('passes read-uncommitted responses through untouched', async () => {
+    const r = await withAbortedFilter(fakeConsumer()).fetch(0);
+    expect(values(r)).toEqual(['a', 'b']);
+    expect(r.responses[0]!.partitions[0]!.abortedTransactions).toHaveLength(1);
+  });
+
+  it('wraps once, returns the same consumer, and leaves other APIs alone', () => {
+    const c = fakeConsumer();
     const w = withAbortedFilter(c);
     expect(w).toBe(c);
-    const fetch = w.fetch;
-    expect(withAbortedFilter(w).fetch).toBe(fetch);
+    const getApi = w[kGetApi];
+    expect(withAbortedFilter(w)[kGetApi]).toBe(getApi);
+    let other: unknown;
+    w[kGetApi]('Metadata', (_e, api) => { other = api; });
+    expect((other as () => string)()).toBe('other');
+    let fetchApi: Record<string, unknown> = {};
+    w[kGetApi]('Fetch', (_e, api) => { fetchApi = api as Record<string, unknown>; });
+    expect([fetchApi.key, fetchApi.version, typeof fetchApi.async]).toEqual([1, 17, 'function']);
   });
 });

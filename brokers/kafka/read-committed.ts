@@ -1,23 +1,32 @@
 // Read-committed filtering of Fetch responses, done the way Kafka's Java consumer does it.
 //
-// Why: @platformatic/kafka 1.35.0 (the last 1.x; 2.x needs Node 22) filters aborted
-// transactions in Consumer#filterUncommittedMessages with a Map keyed by producer id, one
-// [firstOffset, abortMarker) range per producer. It under-filters, never over-filters (with the
-// broker's ordering of abortedTransactions, every batch it drops is one Kafka drops), and it
-// leaks aborted records to a read-committed consumer in two ways:
-//   - one response spanning two aborted transactions of the same producer: the later entry
-//     overwrites the earlier one, whose records are delivered;
-//   - an aborted transaction whose abort marker is not in the response (cut by maxBytes): the
-//     range is left open and its records are delivered.
-// The response still carries partition.abortedTransactions after that filter, and
-// MessagesStream fetches through the public consumer.fetch(), so withAbortedFilter() wraps
-// fetch() on one consumer instance and re-filters every read-committed response before the
-// stream sees it.
+// Why: @platformatic/kafka 1.35.0 (the last 1.x; 2.x needs Node 22, and 2.11 still has the same
+// code, platformatic/kafka#391) filters aborted transactions in
+// Consumer#filterUncommittedMessages with a Map keyed by producer id: one
+// [firstOffset, lastAbortMarker) range per producer, the start taken from the producer's LAST
+// aborted-transaction entry and the end from its LAST abort marker in the response. That is
+// wrong both ways:
+//   - it leaks: one response spanning two aborted transactions of the same producer delivers
+//     the earlier one's records; an aborted transaction whose marker is cut off by maxBytes is
+//     left open and delivered;
+//   - it drops committed records: an abort marker of a transaction that wrote no data to the
+//     partition (the partition was added, its produce never landed, the transaction was aborted:
+//     what a broker kill followed by a producer re-initialisation leaves) has no
+//     aborted-transaction entry, yet it moves the range's end past every later COMMITTED
+//     transaction of that producer, and their records and markers are silently removed. A chaos
+//     run lost 30 committed Stage1 records this way (offsets 56-92 between an indexed abort at
+//     51-55 and a data-less abort at 94; Kafka's DumpLogSegments shows all of them COMMIT).
+// Re-filtering the client's output cannot undo a drop, so the raw response is filtered before
+// the client's filter runs: withAbortedFilter() wraps the consumer's Fetch API lookup
+// (kGetApi('Fetch')) on one instance, filters each read-committed response with the Java
+// consumer's algorithm and then empties its abortedTransactions, which turns the client's own
+// filter into a no-op.
 //
 // Delete this module (and its calls) once the client in use filters by the aborted-transaction
-// queue, i.e. once a consumer that is not wrapped passes read-committed.kafka.test.ts's leak
-// checks; the tests there that assert the leak will start failing at that point.
-import { FetchIsolationLevels, IS_CONTROL, IS_TRANSACTIONAL, kOptions } from '@platformatic/kafka';
+// queue, i.e. once a consumer that is not wrapped passes read-committed.kafka.test.ts's checks;
+// the tests there that assert the client's leaks and drop will start failing at that point.
+import { promisify } from 'node:util';
+import { FetchIsolationLevels, IS_CONTROL, IS_TRANSACTIONAL, kGetApi } from '@platformatic/kafka';
 
 /** Aborted-transaction entry of a Fetch response partition. */
 export interface AbortedTransaction {
@@ -99,40 +108,49 @@ export function filterAbortedTransactions<R extends FetchResponseLike>(response:
   return response;
 }
 
-type FetchCallback = (error: Error | null | undefined, response?: unknown) => void;
-type Fetchable = {
-  fetch: (options: { isolationLevel?: number }, callback?: FetchCallback) => unknown;
-  [kOptions]: { isolationLevel?: number };
-};
+type ApiCallback = (error: Error | null | undefined, response?: unknown) => void;
+type Api = ((connection: unknown, ...args: unknown[]) => unknown) & Record<string, unknown>;
+type GetApi = (name: string, callback: (error: Error | null | undefined, api?: Api) => void) => unknown;
 
 const kWrapped = Symbol('flockbench.readCommittedFilter');
 
+/** Index of isolation_level among a Fetch API call's arguments after the connection (every version the client has). */
+const FETCH_ISOLATION_ARG = 3;
+
 /**
- * Wrap `consumer.fetch` (callback and promise forms) on this instance so every read-committed
- * response is re-filtered by filterAbortedTransactions before its caller (MessagesStream or a
- * direct caller) sees it. A fetch's isolation is decided as the client does: the call's
- * isolationLevel, else the consumer's (the client's default is read-committed); read-uncommitted
- * fetches pass through untouched. Idempotent; returns the consumer.
+ * Wrap the Fetch API of this consumer instance: every read-committed Fetch response is filtered
+ * by filterAbortedTransactions and its abortedTransactions emptied before the client (its own
+ * filter, then MessagesStream or a direct fetch() caller) sees it. Read-uncommitted fetches pass
+ * through untouched. Idempotent; returns the consumer.
  */
 export function withAbortedFilter<C extends object>(consumer: C): C {
-  const c = consumer as unknown as Fetchable & { [kWrapped]?: true };
+  const c = consumer as unknown as { [kGetApi]: GetApi; [kWrapped]?: true };
   if (c[kWrapped]) return consumer;
-  const original = c.fetch;
-  const readCommitted = (options: { isolationLevel?: number }) =>
-    (options?.isolationLevel ?? c[kOptions]?.isolationLevel ?? FetchIsolationLevels.READ_COMMITTED) === FetchIsolationLevels.READ_COMMITTED;
-  c.fetch = function fetch(this: unknown, options: { isolationLevel?: number }, callback?: FetchCallback) {
-    const filter = readCommitted(options);
-    if (callback) {
-      return original.call(c, options, (error, response) => {
-        if (!error && filter && response) filterAbortedTransactions(response as FetchResponseLike);
-        callback(error, response);
-      });
-    }
-    return (original.call(c, options) as Promise<unknown>).then((response) => {
-      if (filter && response) filterAbortedTransactions(response as FetchResponseLike);
-      return response;
-    });
+  const getApi = c[kGetApi];
+  c[kGetApi] = function wrappedGetApi(this: unknown, name, callback) {
+    if (name !== 'Fetch') return getApi.call(c, name, callback);
+    return getApi.call(c, name, (error, api) => (error || !api ? callback(error, api) : callback(error, readCommittedFetch(api))));
   };
   c[kWrapped] = true;
   return consumer;
+}
+
+/** A Fetch API function that filters read-committed responses (callback form, as the consumer calls it). */
+export function readCommittedFetch(api: Api): Api {
+  const wrapped = function fetchApi(connection: unknown, ...args: unknown[]) {
+    const cb = typeof args[args.length - 1] === 'function' ? (args.pop() as ApiCallback) : undefined;
+    const filter = args[FETCH_ISOLATION_ARG] === FetchIsolationLevels.READ_COMMITTED;
+    return api(connection, ...args, (error: Error | null | undefined, response?: unknown) => {
+      if (!error && filter && response) stripAborted(filterAbortedTransactions(response as FetchResponseLike));
+      cb?.(error, response);
+    });
+  } as Api;
+  for (const k of Object.keys(api)) wrapped[k] = api[k];
+  wrapped.async = promisify(wrapped);
+  return wrapped;
+}
+
+/** Empty every partition's abortedTransactions (already applied), so the client's own filter does nothing. */
+function stripAborted(response: FetchResponseLike): void {
+  for (const topic of response.responses) for (const partition of topic.partitions) if (partition.abortedTransactions?.length) partition.abortedTransactions = [];
 }
