@@ -86,8 +86,10 @@ export function registerChaosCommand(program: Command): void {
     .option('--latency-scale <x>', 'simulated latency multiplier', (v) => Number(v), 0.05)
     .option('--broker <kind>', 'kafka | pulsar (pulsar: at-least-once only, broker kills only (at least 1), one standalone)', 'kafka')
     .option('--json', 'print the outcomes as JSON')
+    .option('--keep-evidence <dir>', 'kafka: copy the partitions (every node) of each exactly-once run that is not clean into <dir>/<run id>/, for kafka.tools.DumpLogSegments')
     .option('--db <path>', 'DuckDB results file', 'results/flockbench.duckdb')
     .action(async (o, cmd: Command) => {
+      if (o.keepEvidence !== undefined && (o.broker !== 'kafka' || !o.keepEvidence)) throw new InvalidArgumentError('--keep-evidence needs a directory and --broker kafka');
       if (o.broker === 'pulsar') return chaosPulsar({ ...o, runLimitS: cmd.getOptionValueSource('runLimitS') === 'default' ? undefined : o.runLimitS });
       if (o.broker !== 'kafka') throw new InvalidArgumentError('--broker must be kafka|pulsar');
       const modes = o.mode === 'both' ? ['exactly-once', 'at-least-once'] : [o.mode];
@@ -95,7 +97,7 @@ export function registerChaosCommand(program: Command): void {
       const nodes = Number(o.nodes);
       if (nodes !== 1 && nodes !== 3) throw new InvalidArgumentError('--nodes must be 1 or 3');
       await prepareDb(o.db);
-      const { runChaos, withChaosCluster } = await import('../harness/chaos/run.ts');
+      const { runChaos, withChaosCluster, saveRunLog, CHAOS_KAFKA_DIR } = await import('../harness/chaos/run.ts');
       const { environment } = await import('../harness/env.ts');
       const log = o.json ? () => {} : (l: string) => process.stderr.write(l + '\n');
       // One invocation: its id and flags, so the paper can print the command that made each row.
@@ -104,7 +106,12 @@ export function registerChaosCommand(program: Command): void {
         const out: ChaosOutcome[] = [];
         for (let run = 0; run < o.runs; run++) {
           for (const mode of modes) {
-            const r = await runChaos({ mode, nodes: nodes as 1 | 3, tasks: o.tasks, kills: o.kills, workerCrashes: o.workerCrashes, seed: o.seed + run, latencyScale: o.latencyScale, timeoutMs: o.runLimitS * 1000, log });
+            const inspect = o.keepEvidence && mode === 'exactly-once'
+              ? async (x: { runId: string; topics: string[]; check: { exact: boolean } }) => {
+                  if (!x.check.exact) log(`[chaos ${mode}] evidence kept in ${saveRunLog(CHAOS_KAFKA_DIR, x as Parameters<typeof saveRunLog>[1], o.keepEvidence)}`);
+                }
+              : undefined;
+            const r = await runChaos({ mode, nodes: nodes as 1 | 3, tasks: o.tasks, kills: o.kills, workerCrashes: o.workerCrashes, seed: o.seed + run, latencyScale: o.latencyScale, timeoutMs: o.runLimitS * 1000, log, inspect });
             out.push(r);
             // Stored as soon as the mode finished: a later failure must not lose it.
             await storeChaos(o.db, [r], env);

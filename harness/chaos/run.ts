@@ -4,6 +4,7 @@
 // duplicated artifacts. Same seed and fault schedule for both delivery modes (the anchors are
 // Kafka's transactions_test.py and Jepsen's 2024 analysis, see RESEARCH.md §4).
 import { randomUUID } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, killKafka, killNode, restartNode, startKafka, statusKafka, stopKafka, waitForKafka, type KafkaNodes } from '../../brokers/kafka/cluster.ts';
 import '../../brokers/kafka/client-guard.ts';
@@ -390,6 +391,26 @@ export async function startChaosCluster(nodes: KafkaNodes, baseDir = CHAOS_KAFKA
 }
 
 /** Start a fresh chaos cluster, run `fn`, always stop the brokers afterwards. */
+/**
+ * Evidence of an unclean run, for Kafka's own tools (kafka.tools.DumpLogSegments on the
+ * segments, .txnindex included): every node's copy of the run's partitions and of the
+ * transaction and offset logs, plus the checker's result, under `dest`/<runId>/. Copied while
+ * the brokers run (segments are append-only; a torn last batch shows as invalid in the dump).
+ */
+export function saveRunLog(baseDir: string, run: { runId: string; topics: string[]; check: CheckResult }, dest: string): string {
+  const dir = join(dest, run.runId);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'check.json'), JSON.stringify(run, null, 1));
+  for (const node of readdirSync(baseDir).filter((d) => d.startsWith('node-'))) {
+    const data = join(baseDir, node, 'data');
+    if (!existsSync(data)) continue;
+    for (const d of readdirSync(data)) {
+      if (run.topics.some((t) => d.startsWith(`${t}-`)) || d.startsWith('__transaction_state-') || d.startsWith('__consumer_offsets-')) cpSync(join(data, d), join(dir, node, d), { recursive: true });
+    }
+  }
+  return dir;
+}
+
 export async function withChaosCluster<T>(nodes: KafkaNodes, fn: () => Promise<T>, baseDir = CHAOS_KAFKA_DIR): Promise<T> {
   // A signal exits without running `finally`: the cluster must not outlive an interrupted
   // experiment (registered before it starts, so a Ctrl-C during start-up is covered too).
