@@ -99,7 +99,7 @@ export function registerChaosCommand(program: Command): void {
       await prepareDb(o.db);
       const { runChaos, withChaosCluster, saveRunLog, CHAOS_KAFKA_DIR } = await import('../harness/chaos/run.ts');
       const { environment } = await import('../harness/env.ts');
-      const { READ_FILTER } = await import('../brokers/kafka/read-committed.ts');
+      const { READ_FILTER } = await import('../brokers/kafka/config.ts');
       const log = o.json ? () => {} : (l: string) => process.stderr.write(l + '\n');
       // One invocation: its id and flags, so the paper can print the command that made each row.
       const env = { env: environment(), broker: 'kafka', readFilter: READ_FILTER, invocation: { id: randomUUID(), nodes, mode: o.mode, runs: o.runs, kills: o.kills, workerCrashes: o.workerCrashes, tasks: o.tasks, seed: o.seed, runLimitS: o.runLimitS, latencyScale: o.latencyScale } };

@@ -102,10 +102,10 @@ describe('paper build', () => {
     await fill(path, 1, 10, 1.25, 2);
     const db = await ResultsDb.open(path);
     const { chaos } = await import('../harness/results/schema.ts');
-    const row = (seed: number, mode: string, lost: number, duplicated: number, error: string | null) => ({
+    const row = (seed: number, mode: string, lost: number, duplicated: number, error: string | null, readFilter: string | null = 'raw-fetch') => ({
       run_id: `${mode}-${seed}`, started_at: new Date(Date.UTC(2026, 0, 1, 0, seed)).toISOString(), mode, nodes: 3, tasks: 300, kills: 2, worker_crashes: 0,
       expected: 900, observed: 900 - lost + duplicated, lost, duplicated, unexpected: 0, makespan_ms: 60_000,
-      env: JSON.stringify({ seed, latencyScale: 0.05, error, schedule: { kills: [{ atProgress: 0.3, node: 1 }, { atProgress: 0.6, node: 2 }], crashKeys: [] } }),
+      env: JSON.stringify({ seed, latencyScale: 0.05, error, ...(readFilter ? { readFilter } : {}), schedule: { kills: [{ atProgress: 0.3, node: 1 }, { atProgress: 0.6, node: 2 }], crashKeys: [] } }),
     });
     const pulsarRow = (seed: number, duplicated: number) => ({
       ...row(seed, 'at-least-once', 0, duplicated, null), run_id: `pulsar-${seed}`, nodes: 1, worker_crashes: 0,
@@ -115,16 +115,20 @@ describe('paper build', () => {
       row(1001, 'exactly-once', 0, 0, null), row(1001, 'at-least-once', 0, 40, null),
       row(1002, 'exactly-once', 406, 0, 'run limit of 180 s reached'), row(1002, 'at-least-once', 0, 0, null),
       pulsarRow(7, 3), pulsarRow(8, 0),
+      // Stored before the reader was recorded: the old filter, reported beside, never decisive.
+      row(900, 'exactly-once', 30, 0, null, null),
     ]]]);
     db.close();
     const md = readFileSync((await buildPaper({ dbPath: path, outDir: join(dir, 'chaos-out') })).paperPath, 'utf8');
-    expect(md).toContain('| kafka | exactly-once | 2, 0 (3 node(s), 300 tasks) | 2 | 1 | 1 | 0 | 0 | 1 | 4 |');
-    expect(md).toContain('| kafka | at-least-once | 2, 0 (3 node(s), 300 tasks) | 2 | 1 | 0 | 1 | 40 | 0 | 4 |');
-    expect(md).toContain('1 of 2 exactly-once runs were not clean: exactly-once did not hold.');
+    expect(md).toContain('| kafka | raw-fetch | exactly-once | 2, 0 (3 node(s), 300 tasks) | 2 | 1 | 1 | 0 | 0 | 1 | 4 |');
+    expect(md).toContain('| kafka | raw-fetch | at-least-once | 2, 0 (3 node(s), 300 tasks) | 2 | 1 | 0 | 1 | 40 | 0 | 4 |');
+    expect(md).toContain('| kafka | client-then-refilter | exactly-once | 2, 0 (3 node(s), 300 tasks) | 1 | 0 | 1 | 0 | 0 | 0 | 2 |');
+    expect(md).toContain('With the `raw-fetch` filter, 1 of 2 exactly-once runs were not clean: exactly-once did not hold. Through the older `client-then-refilter` filter, 1 of 1 exactly-once runs were not clean.');
+    expect(md).toMatch(/\| kafka \| client-then-refilter \| 900 \| 2, 0 \| 30 \|/);
     expect(md).toContain('the checker counted duplicates in 1 of 2 at-least-once runs (Kafka).');
     expect(md).toContain('flockbench chaos --runs 2 --kills 2 --worker-crashes 0 --tasks 300 --seed 1001');
     // Pulsar rows are Pulsar's: their own table row and command, outside Kafka's sentences.
-    expect(md).toContain('| pulsar | at-least-once | 1, 0 (1 node(s), 300 tasks) | 2 | 1 | 0 | 1 | 3 | 0 |');
+    expect(md).toContain('| pulsar | n/a | at-least-once | 1, 0 (1 node(s), 300 tasks) | 2 | 1 | 0 | 1 | 3 | 0 |');
     expect(md).toContain('flockbench chaos --broker pulsar --runs 2 --kills 1 --tasks 300 --seed 7 --run-limit-s 900');
   });
 

@@ -11,6 +11,7 @@ import { medianCi } from '../core/stats/single.ts';
 import type { ResultsDb } from '../harness/results/db.ts';
 import { MODELS, PRICES_AS_OF } from '../llm/profiles.ts';
 import { SYSTEMS } from '../systems/registry.ts';
+import { OLD_READ_FILTER, READ_FILTER } from '../brokers/kafka/config.ts';
 import { writeFigures, type FigureOutcome } from './figures.ts';
 import { openPaperData } from './data.ts';
 import { ALPHA, EQUIVALENCE_BAND, FAMILIES, GRAPH_FORMS, H1_DECISION_SCALE, H2_PARTITIONS, MIN_PAIRS, MIN_SESSIONS, NEAR_LINEAR, REPLICATION_MIN_PAIRS } from './rules.ts';
@@ -217,19 +218,22 @@ async function placeholderValues(db: ResultsDb, v: Verdicts, figs: FigureOutcome
 
   // Failure experiment: every stored chaos run (a run at its limit is a failure, never dropped),
   // per broker, delivery mode and planned faults.
-  const planned = `coalesce(env->>'$.broker', 'kafka') AS broker, mode, nodes, tasks,
+  // Kafka rows name the read-committed filter the workers and the checker ran (READ_FILTER);
+  // rows from before it was recorded used the client's filter, which drops committed records.
+  const planned = `coalesce(env->>'$.broker', 'kafka') AS broker,
+            CASE WHEN coalesce(env->>'$.broker', 'kafka') <> 'kafka' THEN 'n/a' ELSE coalesce(env->>'$.readFilter', '${OLD_READ_FILTER}') END AS read_filter, mode, nodes, tasks,
             json_array_length(env->'$.schedule.kills')::INTEGER AS kills_planned, coalesce(json_array_length(env->'$.schedule.crashKeys'), 0)::INTEGER AS crashes_planned`;
-  const chaosRows = await db.query<{ broker: string; mode: string; nodes: number; tasks: number; kills_planned: number; crashes_planned: number; runs: number; clean: number; lost_runs: number; dup_runs: number; dup_keys: number; limit_runs: number; kills: number; makespan_s: number }>(
+  const chaosRows = await db.query<{ broker: string; read_filter: string; mode: string; nodes: number; tasks: number; kills_planned: number; crashes_planned: number; runs: number; clean: number; lost_runs: number; dup_runs: number; dup_keys: number; limit_runs: number; kills: number; makespan_s: number }>(
     `SELECT ${planned}, count(*)::INTEGER AS runs,
             count(*) FILTER (WHERE lost = 0 AND duplicated = 0 AND (env->>'error') IS NULL)::INTEGER AS clean,
             count(*) FILTER (WHERE lost > 0)::INTEGER AS lost_runs, count(*) FILTER (WHERE duplicated > 0)::INTEGER AS dup_runs,
             sum(duplicated)::INTEGER AS dup_keys,
             count(*) FILTER (WHERE (env->>'error') IS NOT NULL)::INTEGER AS limit_runs, sum(kills)::INTEGER AS kills,
             median(makespan_ms) / 1000 AS makespan_s
-       FROM chaos GROUP BY ALL ORDER BY broker, mode DESC, kills_planned, crashes_planned, nodes, tasks`);
+       FROM chaos GROUP BY ALL ORDER BY broker, read_filter DESC, mode DESC, kills_planned, crashes_planned, nodes, tasks`);
   val.chaos_table = chaosRows.length
-    ? mdTable(['broker', 'delivery', 'faults planned per run (broker kills, worker crashes)', 'runs', 'clean (0 lost, 0 duplicated, completed)', 'runs with loss', 'runs with duplicates', 'duplicated keys (sum)', 'runs that failed or hit the limit', 'broker kills done', 'median run (s)'],
-      chaosRows.map((r) => [r.broker, r.mode, `${r.kills_planned}, ${r.crashes_planned} (${r.nodes} node(s), ${r.tasks} tasks)`, String(r.runs), String(r.clean), String(r.lost_runs), String(r.dup_runs), String(r.dup_keys), String(r.limit_runs), String(r.kills), sig(r.makespan_s)]))
+    ? mdTable(['broker', 'read-committed filter', 'delivery', 'faults planned per run (broker kills, worker crashes)', 'runs', 'clean (0 lost, 0 duplicated, completed)', 'runs with loss', 'runs with duplicates', 'duplicated keys (sum)', 'runs that failed or hit the limit', 'broker kills done', 'median run (s)'],
+      chaosRows.map((r) => [r.broker, r.read_filter, r.mode, `${r.kills_planned}, ${r.crashes_planned} (${r.nodes} node(s), ${r.tasks} tasks)`, String(r.runs), String(r.clean), String(r.lost_runs), String(r.dup_runs), String(r.dup_keys), String(r.limit_runs), String(r.kills), sig(r.makespan_s)]))
     : '_No `flockbench chaos` run is stored._';
   // The invocations behind them: one command per stored invocation (its id and flags); rows from
   // before invocations were recorded are grouped by broker, planned faults and size.
@@ -239,7 +243,7 @@ async function placeholderValues(db: ResultsDb, v: Verdicts, figs: FigureOutcome
        FROM (SELECT ${planned}, CAST(env->>'$.seed' AS BIGINT) AS seed, CAST(env->>'$.latencyScale' AS DOUBLE) AS scale,
                     CAST(env->>'$.invocation.runLimitS' AS DOUBLE) AS limit_s,
                     coalesce(env->>'$.invocation.id', '') AS invocation, started_at FROM chaos)
-      GROUP BY invocation, broker, nodes, tasks, kills_planned, crashes_planned ORDER BY min(started_at)`);
+      GROUP BY invocation, broker, read_filter, nodes, tasks, kills_planned, crashes_planned ORDER BY min(started_at)`);
   val.chaos_commands = invocations.length
     ? invocations.map((r) => {
       const pulsarRun = r.broker === 'pulsar';
@@ -252,19 +256,22 @@ async function placeholderValues(db: ResultsDb, v: Verdicts, figs: FigureOutcome
       return `    flockbench chaos ${flags.join(' ')}`;
     }).join('\n')
     : '    (none stored)';
-  const chaos = await db.query<{ mode: string; runs: number; clean: number; dup_runs: number; failed: number }>(
-    `SELECT mode, count(*)::INTEGER AS runs, count(*) FILTER (WHERE lost = 0 AND duplicated = 0 AND (env->>'error') IS NULL)::INTEGER AS clean,
+  const chaos = await db.query<{ read_filter: string; mode: string; runs: number; clean: number; dup_runs: number; failed: number }>(
+    `SELECT coalesce(env->>'$.readFilter', '${OLD_READ_FILTER}') AS read_filter, mode, count(*)::INTEGER AS runs, count(*) FILTER (WHERE lost = 0 AND duplicated = 0 AND (env->>'error') IS NULL)::INTEGER AS clean,
             count(*) FILTER (WHERE duplicated > 0)::INTEGER AS dup_runs, count(*) FILTER (WHERE lost > 0 OR (env->>'error') IS NOT NULL)::INTEGER AS failed
-       FROM chaos WHERE coalesce(env->>'$.broker', 'kafka') = 'kafka' GROUP BY mode ORDER BY mode`);
-  const eos = chaos.find((r) => r.mode === 'exactly-once');
+       FROM chaos WHERE coalesce(env->>'$.broker', 'kafka') = 'kafka' GROUP BY ALL ORDER BY read_filter, mode`);
+  // Exactly-once is judged on the current filter's rows; the older rows are reported beside them.
+  const eos = chaos.find((r) => r.mode === 'exactly-once' && r.read_filter === READ_FILTER);
+  const eosOld = chaos.find((r) => r.mode === 'exactly-once' && r.read_filter === OLD_READ_FILTER);
   val.chaos_bound = eos?.runs
     ? eos.clean === eos.runs
-      ? `All ${eos.runs} exactly-once runs were clean; with 0 failures in n = ${eos.runs} runs, the 95% upper confidence bound on the per-run failure probability is ${pct(1 - 0.05 ** (1 / eos.runs))} (exact binomial, 1 - 0.05^(1/n)).`
-      : `${eos.runs - eos.clean} of ${eos.runs} exactly-once runs were not clean: exactly-once did not hold.`
-    : '';
+      ? `With the \`${READ_FILTER}\` filter, all ${eos.runs} exactly-once runs were clean; with 0 failures in n = ${eos.runs} runs, the 95% upper confidence bound on the per-run failure probability is ${pct(1 - 0.05 ** (1 / eos.runs))} (exact binomial, 1 - 0.05^(1/n)).`
+      : `With the \`${READ_FILTER}\` filter, ${eos.runs - eos.clean} of ${eos.runs} exactly-once runs were not clean: exactly-once did not hold.`
+    : `No exactly-once run with the \`${READ_FILTER}\` filter is stored: exactly-once is not decided.`;
+  if (eosOld?.runs) val.chaos_bound += ` Through the older \`${OLD_READ_FILTER}\` filter, ${eosOld.runs - eosOld.clean} of ${eosOld.runs} exactly-once runs were not clean.`;
   // Every exactly-once run that was not clean, with what the log shows about it.
-  const unclean = await db.query<{ broker: string; seed: number; kills: number; crashes: number; lost: number; duplicated: number; by_type: string; uncommitted_lost: number | null; aborts: number | null; failed_commits: number | null; recreations: number | null; error: string | null }>(
-    `SELECT coalesce(env->>'$.broker', 'kafka') AS broker, CAST(env->>'$.seed' AS BIGINT) AS seed, kills, worker_crashes AS crashes, lost, duplicated,
+  const unclean = await db.query<{ broker: string; read_filter: string; seed: number; kills: number; crashes: number; lost: number; duplicated: number; by_type: string; uncommitted_lost: number | null; aborts: number | null; failed_commits: number | null; recreations: number | null; error: string | null }>(
+    `SELECT coalesce(env->>'$.broker', 'kafka') AS broker, coalesce(env->>'$.readFilter', '${OLD_READ_FILTER}') AS read_filter, CAST(env->>'$.seed' AS BIGINT) AS seed, kills, worker_crashes AS crashes, lost, duplicated,
             coalesce(array_to_string(list_transform(list_sort(list_distinct(list_transform(CAST(env->'$.lostKeys' AS VARCHAR[]), x -> split_part(x, ':', 1)))),
               t -> t || ' ' || CAST(len(list_filter(CAST(env->'$.lostKeys' AS VARCHAR[]), x -> split_part(x, ':', 1) = t)) AS VARCHAR)), ', '), '') AS by_type,
             CAST(env->>'$.uncommitted.lost' AS INTEGER) AS uncommitted_lost, CAST(env->>'$.counters.aborts' AS INTEGER) AS aborts,
@@ -273,10 +280,11 @@ async function placeholderValues(db: ResultsDb, v: Verdicts, figs: FigureOutcome
        FROM chaos WHERE mode = 'exactly-once' AND (lost > 0 OR duplicated > 0 OR (env->>'error') IS NOT NULL) ORDER BY started_at`);
   val.chaos_unclean = unclean.length
     ? `Exactly-once runs that were not clean (lost keys by type, up to the first 100 stored; "read-uncommitted lost": the same log read without the transaction filter):\n\n${mdTable(
-      ['broker', 'seed', 'kills, crashes done', 'lost', 'duplicated', 'lost by type', 'read-uncommitted lost', 'aborts', 'failed commits', 'producer re-creations', 'error'],
-      unclean.map((r) => [r.broker, String(r.seed), `${r.kills}, ${r.crashes}`, String(r.lost), String(r.duplicated), r.by_type || '-', r.uncommitted_lost === null ? 'n/a' : String(r.uncommitted_lost), String(r.aborts ?? 'n/a'), String(r.failed_commits ?? 'n/a'), String(r.recreations ?? 'n/a'), r.error ?? '-']))}`
+      ['broker', 'read-committed filter', 'seed', 'kills, crashes done', 'lost', 'duplicated', 'lost by type', 'read-uncommitted lost', 'aborts', 'failed commits', 'producer re-creations', 'error'],
+      unclean.map((r) => [r.broker, r.read_filter, String(r.seed), `${r.kills}, ${r.crashes}`, String(r.lost), String(r.duplicated), r.by_type || '-', r.uncommitted_lost === null ? 'n/a' : String(r.uncommitted_lost), String(r.aborts ?? 'n/a'), String(r.failed_commits ?? 'n/a'), String(r.recreations ?? 'n/a'), r.error ?? '-']))}`
     : '';
-  const alo = chaos.find((r) => r.mode === 'at-least-once');
+  const aloRows = chaos.filter((r) => r.mode === 'at-least-once');
+  const alo = aloRows.length ? aloRows.reduce((a, r) => ({ ...a, runs: a.runs + r.runs, dup_runs: a.dup_runs + r.dup_runs, failed: a.failed + r.failed })) : undefined;
   if (alo?.runs) {
     val.chaos_bound += `${val.chaos_bound ? ' ' : ''}The negative control: under the same faults, the checker counted duplicates in ${alo.dup_runs} of ${alo.runs} at-least-once runs (Kafka)${alo.dup_runs ? '' : ': the control did not fire'}`
       + `${alo.failed ? `; ${alo.failed} at-least-once run(s) lost data or failed, which at-least-once must not` : ''}.`;

@@ -143,3 +143,12 @@ export function kafkaJvmArgs(opts: { libsDir: string; log4jFile: string; logsDir
     `${opts.libsDir}/*`,
   ];
 }
+
+/**
+ * Which read-committed filter the workers and the chaos checker ran (read-committed.ts), stored
+ * with every Kafka chaos row: `raw-fetch` filters the raw Fetch response in the Java consumer's
+ * order. Rows without it (stored before 2026-11-30) ran `client-then-refilter`: the client's own
+ * filter first, which drops committed records before a data-less abort marker, then ours.
+ */
+export const READ_FILTER = 'raw-fetch';
+export const OLD_READ_FILTER = 'client-then-refilter';

@@ -28,13 +28,6 @@
 import { promisify } from 'node:util';
 import { FetchIsolationLevels, IS_CONTROL, IS_TRANSACTIONAL, kGetApi } from '@platformatic/kafka';
 
-/**
- * Which read-committed filter the workers and the chaos checker ran, stored with every Kafka
- * chaos row. Rows without it (before 2026-11-30) re-filtered the client's output, after the
- * client's own filter had already dropped committed records (see the header).
- */
-export const READ_FILTER = 'raw-fetch';
-
 /** Aborted-transaction entry of a Fetch response partition. */
 export interface AbortedTransaction {
   producerId: bigint;
