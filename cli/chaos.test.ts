@@ -1,12 +1,13 @@
 // `flockbench chaos` storing: one chaos row per mode and one faults row per fault event, through
 // the declared schema, without a broker (the outcome is built by hand).
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ResultsDb } from '../harness/results/db.ts';
 import { checkWorkload, expectedKeys } from '../harness/chaos/checker.ts';
-import { faultSchedule, type ChaosOutcome } from '../harness/chaos/run.ts';
+import { faultSchedule, saveRunLog, type ChaosOutcome } from '../harness/chaos/run.ts';
 import { buildWorkload } from '../workloads/registry.ts';
 import { pulsarVerdict, storeChaos, verdict } from './chaos.ts';
 
@@ -95,5 +96,43 @@ describe('flockbench chaos --broker pulsar', () => {
     } finally {
       db.close();
     }
+  });
+});
+
+describe('flockbench chaos --keep-evidence', () => {
+  const cli = (...args: string[]) => spawnSync(process.execPath, ['bin/flockbench.mjs', 'chaos', ...args], { encoding: 'utf8', timeout: 60_000 });
+
+  // Refusals raised in the action, not by an option parser: they printed nothing before (exit 2, empty stderr).
+  it.each([
+    ['--keep-evidence with --broker pulsar', ['--broker', 'pulsar', '--kills', '1', '--keep-evidence', 'ev'], /--keep-evidence needs a directory and --broker kafka/],
+    ['--keep-evidence with an empty directory', ['--keep-evidence', ''], /--keep-evidence needs a directory and --broker kafka/],
+    ['an unknown --mode', ['--mode', 'nope'], /--mode must be both\|exactly-once\|at-least-once/],
+    ['--nodes 2', ['--nodes', '2'], /--nodes must be 1 or 3/],
+  ])('%s: exit 2, one line naming the fix, before any broker starts or anything is stored', (_, args, msg) => {
+    const db = join(mkdtempSync(join(tmpdir(), 'fb-chaos-ev-')), 'c.duckdb');
+    const r = cli(...args, '--db', db);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(msg);
+    expect(existsSync(db)).toBe(false);
+  });
+});
+
+describe('saveRunLog', () => {
+  it('copies every node\'s partitions of the run and the transaction and offset logs, not other runs', () => {
+    const base = mkdtempSync(join(tmpdir(), 'fb-chaos-dir-'));
+    const dest = mkdtempSync(join(tmpdir(), 'fb-chaos-ev-'));
+    for (const node of ['node-1', 'node-2']) {
+      for (const d of ['fb.run1.Stage1-0', 'fb.run1.Stage1-1', 'fb.run2.Stage1-0', '__transaction_state-3', '__consumer_offsets-7']) {
+        mkdirSync(join(base, node, 'data', d), { recursive: true });
+        writeFileSync(join(base, node, 'data', d, '00000000000000000000.log'), d);
+      }
+    }
+    const w = buildWorkload('map', { tasks: 1, depth: 1 });
+    const dir = saveRunLog(base, { runId: 'run1', topics: ['fb.run1.Stage1'], check: checkWorkload(w, []) }, dest);
+    expect(dir).toBe(join(dest, 'run1'));
+    expect(readdirSync(join(dir, 'node-2')).sort()).toEqual(['__consumer_offsets-7', '__transaction_state-3', 'fb.run1.Stage1-0', 'fb.run1.Stage1-1']);
+    expect(readFileSync(join(dir, 'node-1', 'fb.run1.Stage1-1', '00000000000000000000.log'), 'utf8')).toBe('fb.run1.Stage1-1');
+    expect(JSON.parse(readFileSync(join(dir, 'check.json'), 'utf8')).check.totals.lost).toBeGreaterThan(0);
   });
 });

@@ -6,6 +6,7 @@
 // at-least-once (the WebSocket API has no transactions).
 import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError, type Command } from 'commander';
+import { UserError } from '../core/errors.ts';
 import type { ChaosOutcome } from '../harness/chaos/run.ts';
 
 // The `chaos` table is part of the results schema (harness/results/db.ts).
@@ -89,13 +90,13 @@ export function registerChaosCommand(program: Command): void {
     .option('--keep-evidence <dir>', 'kafka: copy the partitions (every node) of each exactly-once run that is not clean into <dir>/<run id>/, for kafka.tools.DumpLogSegments')
     .option('--db <path>', 'DuckDB results file', 'results/flockbench.duckdb')
     .action(async (o, cmd: Command) => {
-      if (o.keepEvidence !== undefined && (o.broker !== 'kafka' || !o.keepEvidence)) throw new InvalidArgumentError('--keep-evidence needs a directory and --broker kafka');
+      if (o.keepEvidence !== undefined && (o.broker !== 'kafka' || !o.keepEvidence)) throw new UserError('--keep-evidence needs a directory and --broker kafka');
       if (o.broker === 'pulsar') return chaosPulsar({ ...o, runLimitS: cmd.getOptionValueSource('runLimitS') === 'default' ? undefined : o.runLimitS });
-      if (o.broker !== 'kafka') throw new InvalidArgumentError('--broker must be kafka|pulsar');
+      if (o.broker !== 'kafka') throw new UserError('--broker must be kafka|pulsar');
       const modes = o.mode === 'both' ? ['exactly-once', 'at-least-once'] : [o.mode];
-      if (!modes.every((m: string) => m === 'exactly-once' || m === 'at-least-once')) throw new InvalidArgumentError(`--mode must be both|exactly-once|at-least-once`);
+      if (!modes.every((m: string) => m === 'exactly-once' || m === 'at-least-once')) throw new UserError(`--mode must be both|exactly-once|at-least-once`);
       const nodes = Number(o.nodes);
-      if (nodes !== 1 && nodes !== 3) throw new InvalidArgumentError('--nodes must be 1 or 3');
+      if (nodes !== 1 && nodes !== 3) throw new UserError('--nodes must be 1 or 3');
       await prepareDb(o.db);
       const { runChaos, withChaosCluster, saveRunLog, CHAOS_KAFKA_DIR } = await import('../harness/chaos/run.ts');
       const { environment } = await import('../harness/env.ts');

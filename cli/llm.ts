@@ -2,6 +2,7 @@
 // external clients (Python systems, the openai SDK, curl) and for manual poking.
 import { availableParallelism, loadavg } from 'node:os';
 import { type Command, InvalidArgumentError } from 'commander';
+import { UserError } from '../core/errors.ts';
 import type { TailMode } from '../llm/profiles.ts';
 import { startLlmServer, type LlmLimits } from '../llm/server.ts';
 
@@ -94,7 +95,7 @@ export function registerLlmCommands(program: Command): Command {
     .action(async (o: { model: string; requests: number; concurrency: number; outputTokens: number; seed: number; latencyScale: number; tail: TailMode; url?: string; json?: boolean }) => {
       const { profile } = await import('../llm/profiles.ts');
       profile(o.model); // unknown model: one-line error, exit 2
-      if (o.requests < 1 || o.concurrency < 1) throw new InvalidArgumentError('--requests and --concurrency must be >= 1');
+      if (o.requests < 1 || o.concurrency < 1) throw new UserError('--requests and --concurrency must be >= 1');
       const { probeLatency } = await import('../llm/probe.ts');
       const r = await probeLatency(o);
       if (o.json) {
