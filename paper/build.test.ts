@@ -123,7 +123,7 @@ describe('paper build', () => {
     expect(md).toContain('| kafka | raw-fetch | exactly-once | 2, 0 (3 node(s), 300 tasks) | 2 | 1 | 1 | 0 | 0 | 1 | 4 |');
     expect(md).toContain('| kafka | raw-fetch | at-least-once | 2, 0 (3 node(s), 300 tasks) | 2 | 1 | 0 | 1 | 40 | 0 | 4 |');
     expect(md).toContain('| kafka | client-then-refilter | exactly-once | 2, 0 (3 node(s), 300 tasks) | 1 | 0 | 1 | 0 | 0 | 0 | 2 |');
-    expect(md).toContain('With the `raw-fetch` filter, 1 of 2 exactly-once runs were not clean: exactly-once did not hold. Through the older `client-then-refilter` filter, 1 of 1 exactly-once runs were not clean.');
+    expect(md).toContain('With the `raw-fetch` filter, 1 of 2 exactly-once runs were not clean: exactly-once did not hold (0 completed run(s) with loss or duplicates; 1 run(s) failed or stopped at the time limit, whose missing outputs count as lost, unfinished work included). Through the older `client-then-refilter` filter, 1 of 1 exactly-once runs were not clean.');
     expect(md).toMatch(/\| kafka \| client-then-refilter \| 900 \| 2, 0 \| 30 \|/);
     expect(md).toContain('the checker counted duplicates in 1 of 2 at-least-once runs (Kafka).');
     expect(md).toContain('flockbench chaos --runs 2 --kills 2 --worker-crashes 0 --tasks 300 --seed 1001');

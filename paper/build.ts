@@ -256,8 +256,10 @@ async function placeholderValues(db: ResultsDb, v: Verdicts, figs: FigureOutcome
       return `    flockbench chaos ${flags.join(' ')}`;
     }).join('\n')
     : '    (none stored)';
-  const chaos = await db.query<{ read_filter: string; mode: string; runs: number; clean: number; dup_runs: number; failed: number }>(
+  const chaos = await db.query<{ read_filter: string; mode: string; runs: number; clean: number; dup_runs: number; failed: number; unsafe: number; errored: number }>(
     `SELECT coalesce(env->>'$.readFilter', '${OLD_READ_FILTER}') AS read_filter, mode, count(*)::INTEGER AS runs, count(*) FILTER (WHERE lost = 0 AND duplicated = 0 AND (env->>'error') IS NULL)::INTEGER AS clean,
+            count(*) FILTER (WHERE (env->>'error') IS NULL AND (lost > 0 OR duplicated > 0))::INTEGER AS unsafe,
+            count(*) FILTER (WHERE (env->>'error') IS NOT NULL)::INTEGER AS errored,
             count(*) FILTER (WHERE duplicated > 0)::INTEGER AS dup_runs, count(*) FILTER (WHERE lost > 0 OR (env->>'error') IS NOT NULL)::INTEGER AS failed
        FROM chaos WHERE coalesce(env->>'$.broker', 'kafka') = 'kafka' GROUP BY ALL ORDER BY read_filter, mode`);
   // Exactly-once is judged on the current filter's rows; the older rows are reported beside them.
@@ -266,7 +268,10 @@ async function placeholderValues(db: ResultsDb, v: Verdicts, figs: FigureOutcome
   val.chaos_bound = eos?.runs
     ? eos.clean === eos.runs
       ? `With the \`${READ_FILTER}\` filter, all ${eos.runs} exactly-once runs were clean; with 0 failures in n = ${eos.runs} runs, the 95% upper confidence bound on the per-run failure probability is ${pct(1 - 0.05 ** (1 / eos.runs))} (exact binomial, 1 - 0.05^(1/n)).`
-      : `With the \`${READ_FILTER}\` filter, ${eos.runs - eos.clean} of ${eos.runs} exactly-once runs were not clean: exactly-once did not hold.`
+      : `With the \`${READ_FILTER}\` filter, ${eos.runs - eos.clean} of ${eos.runs} exactly-once runs were not clean: exactly-once did not hold`
+        // A run stopped at its limit is a failure, but its missing outputs include work it had
+        // not done yet: say which kind of failure the unclean runs were.
+        + ` (${eos.unsafe} completed run(s) with loss or duplicates; ${eos.errored} run(s) failed or stopped at the time limit, whose missing outputs count as lost, unfinished work included).`
     : `No exactly-once run with the \`${READ_FILTER}\` filter is stored: exactly-once is not decided.`;
   if (eosOld?.runs) val.chaos_bound += ` Through the older \`${OLD_READ_FILTER}\` filter, ${eosOld.runs - eosOld.clean} of ${eosOld.runs} exactly-once runs were not clean.`;
   // Every exactly-once run that was not clean, with what the log shows about it.
