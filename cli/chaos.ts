@@ -62,7 +62,7 @@ export async function storeChaos(dbPath: string, rows: ChaosOutcome[], env: Reco
         hitLimit: r.hitLimit, unresolvedPartitions: r.unresolvedPartitions, dlq: r.dlq, extraRecords: r.check.totals.extraRecords,
         lostKeys: r.check.byType.flatMap((t) => t.lost.map((k) => `${t.type}:${k}`)).slice(0, 100),
         duplicatedKeys: r.check.byType.flatMap((t) => t.duplicated.map((d) => `${t.type}:${d.key} x${d.count}`)).slice(0, 100),
-        uncommitted: r.uncommitted ?? null, counters: r.counters, schedule: r.schedule,
+        uncommitted: r.uncommitted ?? null, counters: r.counters, schedule: r.schedule, loadStart: r.loadStart ?? null,
       }),
     }))], [faults, rows.flatMap((r) => r.events.map((e, seq) => ({
       run_id: r.runId, seq, at_ms: e.atMs, kind: e.kind, target: e.target ?? null, progress: e.progress ?? null, detail: e.detail,

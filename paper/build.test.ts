@@ -105,7 +105,7 @@ describe('paper build', () => {
     const row = (seed: number, mode: string, lost: number, duplicated: number, error: string | null, readFilter: string | null = 'raw-fetch') => ({
       run_id: `${mode}-${seed}`, started_at: new Date(Date.UTC(2026, 0, 1, 0, seed)).toISOString(), mode, nodes: 3, tasks: 300, kills: 2, worker_crashes: 0,
       expected: 900, observed: 900 - lost + duplicated, lost, duplicated, unexpected: 0, makespan_ms: 60_000,
-      env: JSON.stringify({ seed, latencyScale: 0.05, error, ...(readFilter ? { readFilter } : {}), schedule: { kills: [{ atProgress: 0.3, node: 1 }, { atProgress: 0.6, node: 2 }], crashKeys: [] } }),
+      env: JSON.stringify({ seed, latencyScale: 0.05, error, ...(readFilter ? { readFilter, loadStart: seed % 2 ? 1 : 3 } : {}), schedule: { kills: [{ atProgress: 0.3, node: 1 }, { atProgress: 0.6, node: 2 }], crashKeys: [] } }),
     });
     const pulsarRow = (seed: number, duplicated: number) => ({
       ...row(seed, 'at-least-once', 0, duplicated, null), run_id: `pulsar-${seed}`, nodes: 1, worker_crashes: 0,
@@ -125,6 +125,9 @@ describe('paper build', () => {
     expect(md).toContain('| kafka | client-then-refilter | exactly-once | 2, 0 (3 node(s), 300 tasks) | 1 | 0 | 1 | 0 | 0 | 0 | 2 |');
     expect(md).toContain('With the `raw-fetch` filter, 1 of 2 exactly-once runs were not clean: exactly-once did not hold (0 completed run(s) with loss or duplicates; 1 run(s) failed or stopped at the time limit, whose missing outputs count as lost, unfinished work included). Through the older `client-then-refilter` filter, 1 of 1 exactly-once runs were not clean.');
     expect(md).toMatch(/\| kafka \| client-then-refilter \| 900 \| 2, 0 \| 30 \|/);
+    // The load the runs started under: the median per row, n/a where it was not recorded.
+    expect(md).toMatch(/\| kafka \| raw-fetch \| exactly-once \| 2, 0 .*\| 60\.0 \| 2(\.0+)? \|/);
+    expect(md).toMatch(/\| kafka \| client-then-refilter \| exactly-once \| 2, 0 .*\| 60\.0 \| n\/a \|/);
     expect(md).toContain('the checker counted duplicates in 1 of 2 at-least-once runs (Kafka).');
     expect(md).toContain('flockbench chaos --runs 2 --kills 2 --worker-crashes 0 --tasks 300 --seed 1001');
     // Pulsar rows are Pulsar's: their own table row and command, outside Kafka's sentences.

@@ -223,17 +223,17 @@ async function placeholderValues(db: ResultsDb, v: Verdicts, figs: FigureOutcome
   const planned = `coalesce(env->>'$.broker', 'kafka') AS broker,
             CASE WHEN coalesce(env->>'$.broker', 'kafka') <> 'kafka' THEN 'n/a' ELSE coalesce(env->>'$.readFilter', '${OLD_READ_FILTER}') END AS read_filter, mode, nodes, tasks,
             json_array_length(env->'$.schedule.kills')::INTEGER AS kills_planned, coalesce(json_array_length(env->'$.schedule.crashKeys'), 0)::INTEGER AS crashes_planned`;
-  const chaosRows = await db.query<{ broker: string; read_filter: string; mode: string; nodes: number; tasks: number; kills_planned: number; crashes_planned: number; runs: number; clean: number; lost_runs: number; dup_runs: number; dup_keys: number; limit_runs: number; kills: number; makespan_s: number }>(
+  const chaosRows = await db.query<{ broker: string; read_filter: string; mode: string; nodes: number; tasks: number; kills_planned: number; crashes_planned: number; runs: number; clean: number; lost_runs: number; dup_runs: number; dup_keys: number; limit_runs: number; kills: number; makespan_s: number; load_start: number | null }>(
     `SELECT ${planned}, count(*)::INTEGER AS runs,
             count(*) FILTER (WHERE lost = 0 AND duplicated = 0 AND (env->>'error') IS NULL)::INTEGER AS clean,
             count(*) FILTER (WHERE lost > 0)::INTEGER AS lost_runs, count(*) FILTER (WHERE duplicated > 0)::INTEGER AS dup_runs,
             sum(duplicated)::INTEGER AS dup_keys,
             count(*) FILTER (WHERE (env->>'error') IS NOT NULL)::INTEGER AS limit_runs, sum(kills)::INTEGER AS kills,
-            median(makespan_ms) / 1000 AS makespan_s
+            median(makespan_ms) / 1000 AS makespan_s, median(CAST(env->>'$.loadStart' AS DOUBLE)) AS load_start
        FROM chaos GROUP BY ALL ORDER BY broker, read_filter DESC, mode DESC, kills_planned, crashes_planned, nodes, tasks`);
   val.chaos_table = chaosRows.length
-    ? mdTable(['broker', 'read-committed filter', 'delivery', 'faults planned per run (broker kills, worker crashes)', 'runs', 'clean (0 lost, 0 duplicated, completed)', 'runs with loss', 'runs with duplicates', 'duplicated keys (sum)', 'runs that failed or hit the limit', 'broker kills done', 'median run (s)'],
-      chaosRows.map((r) => [r.broker, r.read_filter, r.mode, `${r.kills_planned}, ${r.crashes_planned} (${r.nodes} node(s), ${r.tasks} tasks)`, String(r.runs), String(r.clean), String(r.lost_runs), String(r.dup_runs), String(r.dup_keys), String(r.limit_runs), String(r.kills), sig(r.makespan_s)]))
+    ? mdTable(['broker', 'read-committed filter', 'delivery', 'faults planned per run (broker kills, worker crashes)', 'runs', 'clean (0 lost, 0 duplicated, completed)', 'runs with loss', 'runs with duplicates', 'duplicated keys (sum)', 'runs that failed or hit the limit', 'broker kills done', 'median run (s)', 'median 1-min load at start'],
+      chaosRows.map((r) => [r.broker, r.read_filter, r.mode, `${r.kills_planned}, ${r.crashes_planned} (${r.nodes} node(s), ${r.tasks} tasks)`, String(r.runs), String(r.clean), String(r.lost_runs), String(r.dup_runs), String(r.dup_keys), String(r.limit_runs), String(r.kills), sig(r.makespan_s), r.load_start === null ? 'n/a' : sig(r.load_start)]))
     : '_No `flockbench chaos` run is stored._';
   // The invocations behind them: one command per stored invocation (its id and flags); rows from
   // before invocations were recorded are grouped by broker, planned faults and size.

@@ -14,6 +14,7 @@
 // progress is visible mid-run), `hitLimit` is the run at its time limit, `dlq` counts what the
 // agents dead-lettered (the run's <Type>-<agent>-DLQ topics, read back), and
 // `unresolvedPartitions` is 0 by construction (see below). Fault events carry no progress.
+import { load1 } from '../collect/machine.ts';
 import { randomUUID } from 'node:crypto';
 import { readTopicValues } from '../../brokers/pulsar/client.ts';
 import { CHAOS_PULSAR_DIR, killPulsar, type PulsarUrls, pulsarUrls, readPulsarState, startPulsar, statusPulsar, stopPulsar } from '../../brokers/pulsar/standalone.ts';
@@ -102,6 +103,7 @@ export async function runPulsarChaos(o: PulsarChaosOptions = {}): Promise<ChaosO
   const startedAt = new Date().toISOString();
   const events: ChaosEvent[] = [];
   const t0 = Date.now();
+  const loadStart = load1();
   const firstKillMs = o.firstKillMs ?? 1500;
   const schedule: TimedFaultSchedule = {
     kills: Array.from({ length: killsWanted }, (_, k) => (k === 0 ? { afterMs: firstKillMs, from: 'open' as const, node: 0 as const } : { afterMs: AFTER_RESTART_MS, from: 'previous-restart' as const, node: 0 as const })),
@@ -202,7 +204,7 @@ export async function runPulsarChaos(o: PulsarChaosOptions = {}): Promise<ChaosO
     // or abort can still change what a reader sees, so there is nothing to wait for or count.
     const unresolvedPartitions = 0;
     const hitLimit = Boolean(error && /run exceeded \d+ ms/.test(error));
-    return { runId, startedAt, mode: 'at-least-once', nodes: 1, tasks, depth, seed, latencyScale, kills, schedule, hitLimit, unresolvedPartitions, dlq, recoveries, workerCrashes: 0, makespanMs, error, check, counters, events };
+    return { runId, startedAt, mode: 'at-least-once', nodes: 1, tasks, depth, seed, latencyScale, kills, schedule, hitLimit, unresolvedPartitions, dlq, recoveries, workerCrashes: 0, makespanMs, error, check, counters, events, loadStart };
   } finally {
     await store.deleteTopics().catch(() => {});
     await store.close();

@@ -10,6 +10,7 @@ import { REPO_ROOT, killKafka, killNode, restartNode, startKafka, statusKafka, s
 import '../../brokers/kafka/client-guard.ts';
 import { describeError } from '../../core/errors.ts';
 import { runOnce } from '../runner/run-once.ts';
+import { load1 } from '../collect/machine.ts';
 import { onShutdown } from '../lifecycle.ts';
 import type { DeliveryMode } from '../../systems/blackboard-kafka/worker.ts';
 import { KafkaBlackboardStore } from '../../systems/blackboard/stores/kafka/store.ts';
@@ -120,6 +121,8 @@ export interface ChaosOutcome {
   uncommitted?: CheckTotals;
   counters: Record<string, number>;
   events: ChaosEvent[];
+  /** 1-minute load average when the run started (all processes): a 2-core machine busy with other work slows recovery. */
+  loadStart?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -214,6 +217,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosOutcome> {
   const startedAt = new Date().toISOString();
   const events: ChaosEvent[] = [];
   const t0 = Date.now();
+  const loadStart = load1();
   // Progress: distinct (agent, input) executions that reached their commit point, of all expected.
   const totalExecutions = w.tasks.length * w.agents.length;
   const reached = new Set<string>();
@@ -354,7 +358,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosOutcome> {
     const uncommitted = o.readUncommitted === false ? undefined : checkWorkload(w, await readLog(bootstrap, topics, 0)).totals;
     await o.inspect?.({ runId, bootstrap, topics: store.allTopics(), check });
     const hitLimit = Boolean(error && /run exceeded \d+ ms/.test(error));
-    return { runId, startedAt, mode: o.mode, nodes, tasks, depth, seed, latencyScale, kills, schedule, hitLimit, unresolvedPartitions, dlq, recoveries, workerCrashes, makespanMs, error, check, uncommitted, counters, events };
+    return { runId, startedAt, mode: o.mode, nodes, tasks, depth, seed, latencyScale, kills, schedule, hitLimit, unresolvedPartitions, dlq, recoveries, workerCrashes, makespanMs, error, check, uncommitted, counters, events, loadStart };
   } finally {
     await store.deleteTopics().catch(() => {});
   }
