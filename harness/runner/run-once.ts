@@ -211,6 +211,21 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
       maxConcurrency: policy.maxConcurrency, maxRuns: policy.maxRuns, agentLimits: policy.agentLimits, dispatchEveryMs: policy.dispatchEveryMs === undefined ? undefined : policy.dispatchEveryMs * latencyScale,
     })
     : undefined;
+  // The partition-aware bound: the same zero-overhead replay, each execution also held to the
+  // consumer that owns its input's partition (list scheduling over the run's own key ->
+  // partition -> consumer mapping). Inputs of a batch share a correlation, so its first names it.
+  const slots = result.slots;
+  const partitionAware = slots
+    ? idealMakespan({
+      policy: 'dataflow', workload: w, arrivals, latencyScale, durationOf: (id) => durations.get(id), artifactOf: (k) => byKey.get(k), outputKeysOf: (id) => outputKeys.get(id),
+      agentLimits: slots.agentLimits,
+      slotOf: (agent, inputs) => {
+        const consumer = slots.consumerOf(agent.name, inputs[0]!);
+        const limit = consumer === undefined ? undefined : slots.limits.get(consumer);
+        return consumer === undefined || limit === undefined ? undefined : { consumer, limit };
+      },
+    })
+    : undefined;
   const latencies = lat.map((t) => t.latencyMs);
   const exact = (q: number) => tailPercentile(latencies, q).value ?? NaN;
   const correlationOf = new Map(arrivals.map((a) => [a.task.key, a.task.correlationId]));
@@ -232,6 +247,7 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
       settings: result.settings ?? {},
       counters: result.counters ?? {},
       setupMs,
+      ...(partitionAware ? { bounds: { partitionAwareMs: partitionAware.idealMs } } : {}),
       ...(brokerStats.n ? { broker: { cpuPctMean: brokerStats.cpuPctSum / brokerStats.n, rssPeakMb: brokerStats.rssPeakMb } } : {}),
       llmTransport: transport,
       ...(o.llmOptions && Object.keys(o.llmOptions).length ? { llmOptions: o.llmOptions } : {}),

@@ -4,6 +4,10 @@ import type { ParamDefs } from '../../core/params.ts';
 export const kafkaParams = {
   delivery: { type: 'string', default: 'at-least-once', choices: ['at-least-once', 'exactly-once'], doc: 'at-least-once: outputs, then offsets; exactly-once: outputs and offsets in one transaction, read-committed consumers' },
   partitions: { type: 'integer', default: 4, min: 1, doc: 'partitions per type topic' },
+  keying: {
+    type: 'string', default: 'correlation', choices: ['correlation', 'balanced'],
+    doc: "record keys: correlation = partitionKey ?? correlationId (hashed, so partitions get uneven shares); balanced = one key per correlation chosen so the j-th task's correlation lands on partition j mod partitions (systems/blackboard/stores/keying.ts)",
+  },
   processes: { type: 'integer', default: 0, min: 0, doc: 'consumer processes; 0 = the consumers run in the run\'s own process' },
   consumers: { type: 'integer', default: 2, min: 1, doc: 'consumers of every agent group (per process when processes >= 1); an agent with an unkeyed batch gets 1 in total' },
   maxInFlight: { type: 'integer', min: 1, doc: "executions in flight per consumer; derived: ceil(agent's maxConcurrency / consumers in its group)" },
