@@ -23,6 +23,16 @@ export function consumerSlots(ownership: Ownership, limits: ReadonlyMap<string, 
   };
 }
 
+/**
+ * Consumers that each take any message of their subscription (Pulsar Shared): one pool per
+ * agent, its slots the sum of its consumers' in-flight limits.
+ */
+export function pooledSlots(consumers: readonly { agent: string; maxInFlight: number }[]): ConsumerSlots {
+  const limits = new Map<string, number>();
+  for (const c of consumers) limits.set(c.agent, (limits.get(c.agent) ?? 0) + c.maxInFlight);
+  return { consumerOf: (agent: string) => (limits.has(agent) ? agent : undefined), limits, agentLimits: false };
+}
+
 /** The latest commit of any consumer on the run clock, or undefined when none committed. */
 export function lastCommitAt(consumers: readonly { lastCommitAtMs?: number }[]): number | undefined {
   let last: number | undefined;
