@@ -4,7 +4,7 @@
 import { UserError } from '../core/errors.ts';
 import { resolveParams, type ParamDefs } from '../core/params.ts';
 import { blackboardParams, deferredParams } from './blackboard/params.ts';
-import { kafkaParams } from './blackboard-kafka/params.ts';
+import { checkKafkaParams, kafkaParams } from './blackboard-kafka/params.ts';
 import { pulsarParams } from './blackboard-pulsar/params.ts';
 import { flockRealParams, flockRealSettings } from './flock-real/params.ts';
 import { langgraphPyParams } from './langgraph-py/params.ts';
@@ -58,7 +58,7 @@ export const SYSTEMS: SystemEntry<ParamDefs, unknown>[] = [
     load: async () => (await import('./langgraph/per-task.ts')).langgraphSubgraphSystem(),
   }),
   entry({
-    name: 'blackboard-kafka', store: 'kafka', params: kafkaParams, policy: () => ({ kind: 'dataflow' }),
+    name: 'blackboard-kafka', store: 'kafka', params: kafkaParams, policy: () => ({ kind: 'dataflow' }), check: checkKafkaParams,
     description: 'Flock-style blackboard distributed over Kafka: per-type topics, one consumer group per agent, at-least-once or exactly-once',
     load: async () => (await import('./blackboard-kafka/system.ts')).blackboardKafkaSystem(),
   }),

@@ -28,6 +28,7 @@ export interface KafkaSystemParams {
   batchSize: number;
   lingerMs: number;
   replicas: number;
+  nodes: number;
   maxAttempts: number;
   fetchMaxBytes?: number;
   bootstrap?: string[];
@@ -70,6 +71,10 @@ export function blackboardKafkaSystem(name = 'blackboard-kafka', hooks: { onStar
     async start(w: WorkloadSpec, ctx: RunContext<KafkaSystemParams>): Promise<Session> {
       const p = ctx.params;
       const bootstrap = kafkaBootstrapFor(p);
+      // The local cluster must be the size the run asked for (a matrix brings it up; see runner.ts).
+      const status = !p.bootstrap && !process.env.FLOCKBENCH_KAFKA_BOOTSTRAP ? statusKafka() : undefined;
+      const local = status?.running ? status.cluster : undefined;
+      if (local && local.nodes !== p.nodes) throw new BrokerError(`${name}: nodes: ${p.nodes} asked for, the local cluster has ${local.nodes}; run: flockbench brokers down kafka && flockbench brokers up kafka${p.nodes === 3 ? ' --nodes 3' : ''}`);
       if (ctx.faults?.afterProduce && p.processes) throw new BrokerError(`${name}: fault hooks reach consumers in this process only: use processes: 0`);
       let admin = new Admin(clientBase(bootstrap, 'fb-run-admin'));
       try {
@@ -292,6 +297,7 @@ export function blackboardKafkaSystem(name = 'blackboard-kafka', hooks: { onStar
               maxInFlight: p.maxInFlight ?? 'maxConcurrency/consumersPerGroup',
               fetchMaxBytes: p.fetchMaxBytes ?? 'client default (10 MB)',
               bootstrap: bootstrap.join(','),
+              brokers: local?.nodes ?? 'external',
               isolationLevel: 'read_committed',
               idempotentProducer: true,
             },
