@@ -21,13 +21,14 @@ function entry<D extends ParamDefs>(e: SystemEntry<D>): SystemEntry<ParamDefs, u
 
 export const SYSTEMS: SystemEntry<ParamDefs, unknown>[] = [
   entry({
-    name: 'blackboard-eager', store: 'memory', params: blackboardParams, policy: () => ({ kind: 'dataflow' }),
+    // agentConcurrency: the replay's global limit stands in for every agent's (exact for one agent, as H2's map).
+    name: 'blackboard-eager', store: 'memory', params: blackboardParams, policy: (p) => ({ kind: 'dataflow', ...(p.agentConcurrency ? { maxConcurrency: p.agentConcurrency, agentLimits: false } : {}) }),
     description: 'Flock-style blackboard, in-memory store; publish() schedules at once (real Flock 0.5 behaviour)',
     load: async () => (await import('./blackboard/system.ts')).blackboardSystem('blackboard-eager', 'eager'),
   }),
   entry({
     name: 'blackboard-deferred', store: 'memory', params: deferredParams,
-    policy: (p, open) => ({ kind: 'dataflow', ...(open && p.batchWindowMs > 0 ? { dispatchEveryMs: p.batchWindowMs } : {}) }),
+    policy: (p, open) => ({ kind: 'dataflow', ...(open && p.batchWindowMs > 0 ? { dispatchEveryMs: p.batchWindowMs } : {}), ...(p.agentConcurrency ? { maxConcurrency: p.agentConcurrency, agentLimits: false } : {}) }),
     description: 'Flock-style blackboard, in-memory store; publish() enqueues, run_until_idle() dispatches the batch',
     load: async () => (await import('./blackboard/system.ts')).blackboardSystem('blackboard-deferred', 'deferred'),
   }),
