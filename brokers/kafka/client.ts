@@ -144,11 +144,20 @@ export function guardConsumer<C extends Consumer<string, string, string, string>
 /**
  * Make an idempotent producer ready to send before a measured window: its producer id
  * (InitProducerId) and the topics' metadata. Left lazy, the first send of a run pays both (and
- * the connection), and every record published behind it waits.
+ * the connection), and every record published behind it waits. Best effort: on a 3-node
+ * cluster a broker may not know a just-created topic yet ("Unknown topic"), so it retries for
+ * about 2 s and then leaves the rest to the first send, as before.
  */
-export async function warmProducer(producer: Producer<string, string, string, string>, topics: string[]): Promise<void> {
-  await producer.initIdempotentProducer({});
-  await producer.metadata({ topics });
+export async function warmProducer(producer: Producer<string, string, string, string>, topics: string[], attempts = 20): Promise<void> {
+  for (let i = 0; i < attempts; i++) {
+    try {
+      if (producer.producerId === undefined) await producer.initIdempotentProducer({});
+      await producer.metadata({ topics, forceUpdate: true });
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
 
 /**
