@@ -73,7 +73,7 @@ describe('flockbench CLI', () => {
       ['1. --db ""', {}, ['--db', ''], /^flockbench: --db must name a file \(e\.g\. results\/flockbench\.duckdb\)$/m],
       ['2. reps: 1e9', { reps: '1e9' }, [], /1 cells x 1000000000 reps = 1000000000 runs exceeds 100000; lower 'reps' or the axes$/m],
       ['2. --reps 1000000000', {}, ['--reps', '1000000000'], /runs exceeds 100000; lower --reps or the axes$/m],
-      ['3. a misspelt system parameter', { systemParams: '{blackboard-eager: {maxConcurency: 4}}' }, [], /systemParams\.blackboard-eager: unknown parameter 'maxConcurency'; known: maxAgentIterations$/m],
+      ['3. a misspelt system parameter', { systemParams: '{blackboard-eager: {maxConcurency: 4}}' }, [], /systemParams\.blackboard-eager: unknown parameter 'maxConcurency'; known: maxAgentIterations, agentConcurrency$/m],
       ['3. a misspelt system parameter, with a near name', { systems: '[langgraph-parallel]', systemParams: '{langgraph-parallel: {maxConcurency: 4}}' }, [], /systemParams\.langgraph-parallel: unknown parameter 'maxConcurency' \(did you mean 'maxConcurrency'\?\)/],
       ['4. systemParams of a system not in the matrix', { systemParams: '{langgraph-parallel: {maxConcurrency: 4}}' }, [], /systemParams\.langgraph-parallel: 'langgraph-parallel' is not in the matrix's systems \(blackboard-eager\)$/m],
       ['5. llmOptions.limits.rpm: "lots"', { llmOptions: '{limits: {rpm: "lots"}}' }, [], /llmOptions\.limits: 'rpm' must be a number >= 1, got "lots"/],

@@ -40,6 +40,10 @@ export interface RunRec {
   startedAt: string;
   settings: Record<string, unknown>;
   counters: Record<string, number>;
+  /** Replays stored with the run: the partition-aware bound (partitioned systems, issue 15). */
+  bounds: { partitionAwareMs?: number };
+  /** Where the machine's CPU went in the window (harness/collect/machine.ts cpuShares); absent on older runs. */
+  cpu?: { runShare: number; brokerShare: number; otherShare: number; machineBusyShare: number; cpus: number; saturated: boolean };
   /** The run's agent executions on its clock (empty when its executions are not stored). */
   execs: ExecSpan[];
 }
@@ -81,13 +85,13 @@ export async function loadRuns(db: ResultsDb): Promise<RunRec[]> {
     xs.push({ agent: e.agent, startMs: Number(e.start_ms), endMs: Number(e.end_ms), llmMs: Number(e.llm_ms ?? 0) });
   }
   return rows.map((r) => {
-    const p = JSON.parse(r.params) as { workload?: Record<string, unknown>; system?: Record<string, unknown>; tail?: string; settings?: Record<string, unknown>; counters?: Record<string, number> };
+    const p = JSON.parse(r.params) as { workload?: Record<string, unknown>; system?: Record<string, unknown>; tail?: string; settings?: Record<string, unknown>; counters?: Record<string, number>; bounds?: RunRec['bounds']; cpu?: RunRec['cpu'] };
     return {
       runId: r.run_id, matrix: r.matrix, session: r.session ?? 'unknown', system: r.system, workload: r.workload, wp: withDefaults(r.workload, p.workload ?? {}), sp: p.system ?? {},
       tail: r.tail ?? p.tail ?? 'calibrated', latencyScale: Number(r.latency_scale), llmTransport: r.llm_transport ?? 'inprocess', seed: Number(r.seed),
       tasks: Number(r.tasks), makespanMs: Number(r.makespan_ms), throughputTps: Number(r.throughput_tps), p95Ms: r.p95_ms, p99Ms: r.p99_ms,
       idealMs: r.ideal_ms, lowerBoundMs: Number(r.lower_bound_ms), cpuMs: Number(r.cpu_ms) + pythonCpuNotCounted(r.system, p), llmCalls: Number(r.llm_calls ?? NaN), loaded: Boolean(r.loaded), errors: Number(r.errors ?? 0), startedAt: r.started_at,
-      settings: p.settings ?? {}, counters: p.counters ?? {}, execs: execsOf.get(r.run_id) ?? [],
+      settings: p.settings ?? {}, counters: p.counters ?? {}, bounds: p.bounds ?? {}, ...(p.cpu ? { cpu: p.cpu } : {}), execs: execsOf.get(r.run_id) ?? [],
     };
   });
 }

@@ -14,7 +14,8 @@ import { SYSTEMS } from '../systems/registry.ts';
 import { OLD_READ_FILTER, READ_FILTER } from '../brokers/kafka/config.ts';
 import { writeFigures, type FigureOutcome } from './figures.ts';
 import { openPaperData } from './data.ts';
-import { ALPHA, EQUIVALENCE_BAND, FAMILIES, GRAPH_FORMS, H1_DECISION_SCALE, H2_PARTITIONS, MIN_PAIRS, MIN_SESSIONS, NEAR_LINEAR, REPLICATION_MIN_PAIRS } from './rules.ts';
+import { ALPHA, EQUIVALENCE_BAND, FAMILIES, GRAPH_FORMS, H1_DECISION_SCALE, H2_DECISION_SCALE, H2_KEYING, H2_PARTITIONS, MIN_PAIRS, MIN_SESSIONS, NEAR_LINEAR, REPLICATION_MIN_PAIRS } from './rules.ts';
+import { h2Costs, h2Rows, projectThroughput } from './h2.ts';
 import { checkReplication, computeVerdicts, toRecord, type CheckOutcome, type Comparison, type FamilyResult, type VerdictRecord, type Verdicts } from './verdicts.ts';
 import { armLabel, fanOutParallelism, pairBySeed, peakInFlight, type RunRec } from './analysis.ts';
 import { comparePaired } from '../core/stats/paired.ts';
@@ -93,6 +94,42 @@ function headline(v: Verdicts): string {
 }
 
 /** Median overhead (makespan / ideal), policy cost (bound / ideal) and CPU per task, per system, over decision-scale closed-loop runs. */
+/** H2's measured rows: per broker arm, throughput and E against the three ideals, records per partition, CPU shares. */
+function h2Table(configs: Verdicts['configs']): string {
+  const rows = h2Rows(configs);
+  if (!rows.length) return `_No H2 configuration is stored yet (map workload, closed loop, latency x${H2_DECISION_SCALE}): nothing to show until \`paper/experiments/h2.yaml\` has run._`;
+  const r3 = (x: { estimate: number; lo: number; hi: number; n: number } | undefined) => (x ? `${sig(x.estimate)} [${sig(x.lo)}, ${sig(x.hi)}] (n=${x.n})` : 'n/a');
+  const share = (x: number | undefined) => (x === undefined ? 'n/a' : `${Math.round(100 * x)}%`);
+  return mdTable(
+    ['matrix', 'configuration', 'arm', 'layout', 'nodes', 'p', 'slots', 'runs', 'throughput (tasks/s, median)', 'E_lin = thr / (p x thr(1))', 'E_mem = thr / in-memory at equal slots', 'E_bound = partition-aware bound / makespan', 'records per partition (min-max)', 'CPU run / broker / other (median share)', 'saturated runs'],
+    rows.map((r) => [r.matrix, r.config, r.arm, r.layout, String(r.nodes), String(r.partitions), r.slots === undefined ? 'n/a' : String(r.slots), String(r.runs), sig(r.throughputTps),
+      r3(r.eLin), r3(r.eMem), r3(r.eBound), r.recordsPerPartition, r.cpu ? `${share(r.cpu.run)} / ${share(r.cpu.broker)} / ${share(r.cpu.other)}` : 'n/a', String(r.saturated)]),
+  );
+}
+
+/** The projection beyond one machine, from the measured per-task costs (never a measurement). */
+function h2Projection(configs: Verdicts['configs']): string {
+  const out: string[] = [];
+  for (const system of ['blackboard-kafka', 'blackboard-pulsar']) {
+    const k = h2Costs(configs, system);
+    if (!k) {
+      out.push(`_${system}: no unsaturated H2 run with CPU shares is stored, so there are no measured costs to project from._`);
+      continue;
+    }
+    const rows: string[][] = [];
+    for (const brokers of [1, 3, 9]) {
+      for (const partitions of [4, 16, 64, 256]) {
+        const c = { partitions, inFlight: 4, brokers, coresPerBroker: 2, clientHosts: Math.max(1, Math.ceil(partitions / 16)), coresPerClientHost: 2 };
+        const pr = projectThroughput(k, c);
+        rows.push([String(brokers), String(partitions), String(c.clientHosts), sig(pr.tps), pr.limit]);
+      }
+    }
+    out.push(`**${system}** (costs from ${k.runs} runs: broker ${sig(k.brokerCpuMsPerTask)} CPU-ms/task, client ${sig(k.clientCpuMsPerTask)} CPU-ms/task, ${sig(k.perSlotTps)} tasks/s per execution slot)\n\n`
+      + mdTable(['brokers (2 cores each)', 'partitions (4 in flight each)', 'client hosts (2 cores each)', 'PROJECTED throughput (tasks/s)', 'projected limit'], rows));
+  }
+  return out.join('\n\n');
+}
+
 function efficiencyTable(v: Verdicts): string {
   const by = new Map<string, { overhead: number[]; policy: number[]; cpu: number[] }>();
   for (const c of v.configs) {
@@ -211,6 +248,10 @@ async function placeholderValues(db: ResultsDb, v: Verdicts, figs: FigureOutcome
   val.h1_sections = fam('H1 ');
   val.h1b_section = fam('H1b');
   val.h2_sections = fam('H2 ');
+  val.h2_table = h2Table(v.configs);
+  val.h2_projection = h2Projection(v.configs);
+  val.h2_scale = String(H2_DECISION_SCALE);
+  val.h2_keying = H2_KEYING;
   val.h3_sections = fam('H3 ');
   val.efficiency_table = efficiencyTable(v);
   val.tutorial_table = tutorialTable(v);

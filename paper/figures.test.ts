@@ -17,7 +17,8 @@ describe('figures', () => {
         await insertArm(db, { ...base, system: 'langgraph-per-item' }, seeds, (x) => 1000 * latencyScale * (1 + 0.02 / latencyScale) * seedEffect(x));
       }
       for (const p of [1, 4]) {
-        await insertArm(db, { matrix: 'h2', system: 'blackboard-kafka', workload: 'map', tasks: 400, workloadParams: { tasks: 400 }, systemParams: { partitions: p, consumers: p, processes: 0, delivery: 'at-least-once' } }, seeds, (x) => (10_000 / (p * (p === 1 ? 1 : 0.9))) * seedEffect(x));
+        await insertArm(db, { matrix: 'h2', system: 'blackboard-kafka', workload: 'map', tasks: 400, workloadParams: { tasks: 400 }, systemParams: { partitions: p, consumers: p, processes: 0, delivery: 'at-least-once', keying: 'balanced', maxInFlight: 4 } }, seeds, (x) => (10_000 / (p * (p === 1 ? 1 : 0.9))) * seedEffect(x));
+        await insertArm(db, { matrix: 'h2', system: 'blackboard-eager', workload: 'map', tasks: 400, workloadParams: { tasks: 400 }, systemParams: { agentConcurrency: 4 * p } }, seeds, (x) => (10_000 / p) * seedEffect(x));
       }
       const v = await computeVerdicts(db);
       const forest = h1ForestFigure(v);

@@ -109,7 +109,7 @@ export function h1ScaleFigure(v: Verdicts): Figure | string {
   };
 }
 
-/** H2: scaling efficiency with its paired interval by partitions, delivery and layout. */
+/** H2: the decided efficiency (E_mem) with its paired interval by partitions, delivery and layout. */
 export function h2EfficiencyFigure(v: Verdicts): Figure | string {
   const values = v.families.filter((f) => f.hypothesis === 'H2').flatMap((f) => f.comparisons.filter((c) => Number.isFinite(c.ci[0])).map((c) => {
     const p = Number(/p=(\d+)/.exec(c.config)?.[1]);
@@ -121,7 +121,7 @@ export function h2EfficiencyFigure(v: Verdicts): Figure | string {
   return {
     name: 'h2-efficiency',
     title: 'H2: scaling efficiency vs partitions',
-    caption: `E(p) = throughput(p) / (p x throughput(1)), geometric mean over seed pairs, with paired t intervals; the dashed line is the near-linear threshold ${NEAR_LINEAR}.`,
+    caption: `E_mem(p) = throughput(p) / throughput(in-memory blackboard at the same execution slots), geometric mean over seed pairs, with paired t intervals; the dashed line is the near-linear threshold ${NEAR_LINEAR}.`,
     spec: {
       ...BASE,
       title: 'H2: scaling efficiency',
@@ -132,7 +132,7 @@ export function h2EfficiencyFigure(v: Verdicts): Figure | string {
         height: 220,
         layer: [
           { mark: { type: 'rule', strokeDash: [4, 3], color: 'gray' }, encoding: { y: { datum: NEAR_LINEAR } } },
-          { mark: { type: 'line', point: true }, encoding: { ...enc, y: { field: 'efficiency', type: 'quantitative', title: 'scaling efficiency' } } },
+          { mark: { type: 'line', point: true }, encoding: { ...enc, y: { field: 'efficiency', type: 'quantitative', title: 'E_mem (vs in-memory at equal slots)' } } },
           { mark: { type: 'errorbar', ticks: true }, encoding: { ...enc, y: { field: 'lo', type: 'quantitative', title: null }, y2: { field: 'hi' } } },
         ],
       },

@@ -74,18 +74,36 @@ describe('verdicts from paired runs', () => {
     expect(family(v, 'H1 langgraph-per-item')).toMatchObject({ m: 2, level: 0.975, verdict: 'mixed' });
   });
 
-  it('H2: scaling efficiency against the near-linear threshold, paired by seed, per delivery and layout', async () => {
-    const k = (partitions: number, delivery: string) => ({ matrix: 'h2', system: 'blackboard-kafka', workload: 'map', workloadParams: { tasks: 400, depth: 1 }, tasks: 400, systemParams: { partitions, consumers: partitions, processes: 0, delivery } });
+  it('H2: efficiency against the in-memory blackboard at equal slots, paired by seed, per delivery and layout; balanced keys at latency x1 only', async () => {
+    const k = (partitions: number, delivery: string, over: Record<string, unknown> = {}) => ({ matrix: 'h2', system: 'blackboard-kafka', workload: 'map', workloadParams: { tasks: 400, depth: 1 }, tasks: 400, systemParams: { partitions, consumers: partitions, processes: 0, delivery, keying: 'balanced', maxInFlight: 4, ...over } });
+    const mem = (agentConcurrency: number) => ({ matrix: 'h2', system: 'blackboard-eager', workload: 'map', workloadParams: { tasks: 400, depth: 1 }, tasks: 400, systemParams: { agentConcurrency } });
     const v = await db(async (d) => {
       const s = seeds(1, 10);
-      for (const delivery of ['at-least-once', 'exactly-once']) await insertArm(d, k(1, delivery), s, (x) => 10_000 * seedEffect(x));
-      await insertArm(d, k(4, 'at-least-once'), s, (x) => (10_000 / (4 * 0.92)) * seedEffect(x) * noise(x, 4));
-      await insertArm(d, k(4, 'exactly-once'), s, (x) => (10_000 / (4 * 0.5)) * seedEffect(x) * noise(x, 5));
+      await insertArm(d, mem(4), s, (x) => 10_000 * seedEffect(x));
+      await insertArm(d, mem(16), s, (x) => 2600 * seedEffect(x));
+      // p x throughput(1) is not the decision's ideal any more: the p=1 arms are only shown.
+      for (const delivery of ['at-least-once', 'exactly-once']) await insertArm(d, k(1, delivery), s, (x) => 10_500 * seedEffect(x));
+      await insertArm(d, k(4, 'at-least-once'), s, (x) => (2600 / 0.92) * seedEffect(x) * noise(x, 4));
+      await insertArm(d, k(4, 'exactly-once'), s, (x) => (2600 / 0.5) * seedEffect(x) * noise(x, 5));
+      // Correlation keys (the old layout) are not judged.
+      await insertArm(d, k(4, 'at-least-once', { keying: 'correlation' }), s, (x) => 2600 * 3 * seedEffect(x));
     });
-    const alo = family(v, 'H2 at-least-once').comparisons[0]!;
-    expect(alo.estimate).toBeCloseTo(0.92, 1);
-    expect(alo.decision).toBe('supported');
+    const alo = family(v, 'H2 at-least-once').comparisons;
+    expect(alo).toHaveLength(1);
+    expect(alo[0]!.den).toBe('blackboard-eager agentConcurrency=16');
+    expect(alo[0]!.estimate).toBeCloseTo(0.92, 1);
+    expect(alo[0]!.decision).toBe('supported');
     expect(family(v, 'H2 exactly-once').comparisons[0]!.decision).toBe('refuted');
+  });
+
+  it('H2 is not judged away from the decision latency', async () => {
+    const at = (latencyScale: number, system: string, systemParams: Record<string, unknown>) => ({ matrix: 'h2', system, workload: 'map', workloadParams: { tasks: 400, depth: 1 }, tasks: 400, latencyScale, systemParams });
+    const v = await db(async (d) => {
+      const s = seeds(1, 10);
+      await insertArm(d, at(0.05, 'blackboard-eager', { agentConcurrency: 16 }), s, (x) => 130 * seedEffect(x));
+      await insertArm(d, at(0.05, 'blackboard-kafka', { partitions: 4, consumers: 4, processes: 0, delivery: 'at-least-once', keying: 'balanced', maxInFlight: 4 }), s, (x) => 200 * seedEffect(x));
+    });
+    expect(family(v, 'H2 at-least-once').comparisons).toHaveLength(0);
   });
 
   it('H3: batched (coalesceTasks N > 1) vs the same configuration with one call per task, per arm and load, on P95 and P99, open loop only', async () => {
@@ -151,28 +169,30 @@ describe('verdicts from paired runs', () => {
   });
 
   it('H2 on Pulsar: the same efficiency rule per subscription type, only at consumers = partitions', async () => {
-    const pl = (partitions: number, subscription: string, consumers = partitions, processes = 0) => ({ matrix: 'h2-pulsar', system: 'blackboard-pulsar', workload: 'map', workloadParams: { tasks: 400, depth: 1 }, tasks: 400, systemParams: { partitions, consumers, processes, subscription } });
+    const pl = (partitions: number, subscription: string, consumers = partitions, processes = 0) => ({ matrix: 'h2-pulsar', system: 'blackboard-pulsar', workload: 'map', workloadParams: { tasks: 400, depth: 1 }, tasks: 400, systemParams: { partitions, consumers, processes, subscription, keying: 'balanced', maxInFlight: 4 } });
+    const mem = (agentConcurrency: number) => ({ matrix: 'h2-pulsar', system: 'blackboard-eager', workload: 'map', workloadParams: { tasks: 400, depth: 1 }, tasks: 400, systemParams: { agentConcurrency } });
     const v = await db(async (d) => {
       const s = seeds(1, 10);
+      await insertArm(d, mem(16), s, (x) => 2600 * seedEffect(x));
+      await insertArm(d, mem(64), s, (x) => 700 * seedEffect(x));
       for (const sub of ['Failover', 'Shared']) await insertArm(d, pl(1, sub), s, (x) => 10_000 * seedEffect(x));
-      await insertArm(d, pl(4, 'Failover'), s, (x) => (10_000 / (4 * 0.9)) * seedEffect(x) * noise(x, 6));
-      await insertArm(d, pl(16, 'Failover'), s, (x) => (10_000 / (16 * 0.4)) * seedEffect(x) * noise(x, 7));
-      await insertArm(d, pl(4, 'Shared'), s, (x) => (10_000 / (4 * 0.95)) * seedEffect(x) * noise(x, 8));
-      // Worker-process layout: 4 processes x 1 consumer at p = 4 against 1 x 1 at p = 1.
-      await insertArm(d, pl(1, 'Shared', 1, 1), s, (x) => 12_000 * seedEffect(x));
-      await insertArm(d, pl(4, 'Shared', 1, 4), s, (x) => (12_000 / (4 * 0.85)) * seedEffect(x) * noise(x, 9));
-      // More consumers than partitions: not a layout H2 judges (neither base nor numerator).
-      await insertArm(d, pl(1, 'Shared', 4), s, (x) => 3000 * seedEffect(x));
+      await insertArm(d, pl(4, 'Failover'), s, (x) => (2600 / 0.9) * seedEffect(x) * noise(x, 6));
+      await insertArm(d, pl(16, 'Failover'), s, (x) => (700 / 0.4) * seedEffect(x) * noise(x, 7));
+      await insertArm(d, pl(4, 'Shared'), s, (x) => (2600 / 0.95) * seedEffect(x) * noise(x, 8));
+      // Worker-process layout: 4 processes x 1 consumer at p = 4: the same 16 slots.
+      await insertArm(d, pl(4, 'Shared', 1, 4), s, (x) => (2600 / 0.85) * seedEffect(x) * noise(x, 9));
+      // More consumers than partitions: not a layout H2 judges.
       await insertArm(d, pl(4, 'Shared', 16), s, (x) => 1000 * seedEffect(x));
     });
+    const where = (c: { config: string }) => { const x = c.config.split(', '); return `${x.at(-3)}, ${x.at(-1)}`; };
     const failover = family(v, 'H2 pulsar Failover');
-    expect(failover.comparisons.map((c) => [c.config.split(', ').slice(-2).join(', '), c.decision])).toEqual([['one-process, p=4', 'supported'], ['one-process, p=16', 'refuted']]);
+    expect(failover.comparisons.map((c) => [where(c), c.decision])).toEqual([['one-process, p=4', 'supported'], ['one-process, p=16', 'refuted']]);
     expect(failover.comparisons[0]!.estimate).toBeCloseTo(0.9, 1);
     expect(failover.verdict).toBe('mixed');
     const shared = family(v, 'H2 pulsar Shared');
     expect(shared.comparisons).toHaveLength(2);
     expect(shared.comparisons.every((c) => c.decision === 'supported')).toBe(true);
-    expect(shared.comparisons.map((c) => c.config.split(', ').at(-2)).sort()).toEqual(['one-process', 'worker-processes']);
+    expect(shared.comparisons.map((c) => c.config.split(', ').at(-3)).sort()).toEqual(['one-process', 'worker-processes']);
     // Kafka's families see none of it.
     expect(family(v, 'H2 at-least-once').comparisons).toHaveLength(0);
   });

@@ -4,7 +4,7 @@
 import { UserError } from '../core/errors.ts';
 import { resolveParams, type ParamDefs } from '../core/params.ts';
 import { blackboardParams, deferredParams } from './blackboard/params.ts';
-import { kafkaParams } from './blackboard-kafka/params.ts';
+import { checkKafkaParams, kafkaParams } from './blackboard-kafka/params.ts';
 import { pulsarParams } from './blackboard-pulsar/params.ts';
 import { flockRealParams, flockRealSettings } from './flock-real/params.ts';
 import { langgraphPyParams } from './langgraph-py/params.ts';
@@ -21,13 +21,14 @@ function entry<D extends ParamDefs>(e: SystemEntry<D>): SystemEntry<ParamDefs, u
 
 export const SYSTEMS: SystemEntry<ParamDefs, unknown>[] = [
   entry({
-    name: 'blackboard-eager', store: 'memory', params: blackboardParams, policy: () => ({ kind: 'dataflow' }),
+    // agentConcurrency: the replay's global limit stands in for every agent's (exact for one agent, as H2's map).
+    name: 'blackboard-eager', store: 'memory', params: blackboardParams, policy: (p) => ({ kind: 'dataflow', ...(p.agentConcurrency ? { maxConcurrency: p.agentConcurrency, agentLimits: false } : {}) }),
     description: 'Flock-style blackboard, in-memory store; publish() schedules at once (real Flock 0.5 behaviour)',
     load: async () => (await import('./blackboard/system.ts')).blackboardSystem('blackboard-eager', 'eager'),
   }),
   entry({
     name: 'blackboard-deferred', store: 'memory', params: deferredParams,
-    policy: (p, open) => ({ kind: 'dataflow', ...(open && p.batchWindowMs > 0 ? { dispatchEveryMs: p.batchWindowMs } : {}) }),
+    policy: (p, open) => ({ kind: 'dataflow', ...(open && p.batchWindowMs > 0 ? { dispatchEveryMs: p.batchWindowMs } : {}), ...(p.agentConcurrency ? { maxConcurrency: p.agentConcurrency, agentLimits: false } : {}) }),
     description: 'Flock-style blackboard, in-memory store; publish() enqueues, run_until_idle() dispatches the batch',
     load: async () => (await import('./blackboard/system.ts')).blackboardSystem('blackboard-deferred', 'deferred'),
   }),
@@ -58,7 +59,7 @@ export const SYSTEMS: SystemEntry<ParamDefs, unknown>[] = [
     load: async () => (await import('./langgraph/per-task.ts')).langgraphSubgraphSystem(),
   }),
   entry({
-    name: 'blackboard-kafka', store: 'kafka', params: kafkaParams, policy: () => ({ kind: 'dataflow' }),
+    name: 'blackboard-kafka', store: 'kafka', params: kafkaParams, policy: () => ({ kind: 'dataflow' }), check: checkKafkaParams,
     description: 'Flock-style blackboard distributed over Kafka: per-type topics, one consumer group per agent, at-least-once or exactly-once',
     load: async () => (await import('./blackboard-kafka/system.ts')).blackboardKafkaSystem(),
   }),

@@ -83,6 +83,22 @@ export interface SessionResult {
   helperCpuMs?: number;
   /** Peak RSS summed over those processes, MiB. */
   helperRssPeakMb?: number;
+  /**
+   * Partitioned systems: which consumer executes an agent on an input (the one its partition is
+   * assigned to) and how many executions each consumer runs at once. The harness replays the
+   * run's draws over it for the partition-aware bound (`bounds.partitionAwareMs` of the run).
+   */
+  slots?: ConsumerSlots;
+}
+
+/** A partitioned system's consumers as the replay sees them (SessionResult.slots). */
+export interface ConsumerSlots {
+  /** The consumer of `agent` that receives `input` (its key's partition's owner), or undefined: no limit beyond the agent's. */
+  consumerOf(agent: string, input: Artifact): string | undefined;
+  /** Executions in flight per consumer, by consumer name. */
+  limits: ReadonlyMap<string, number>;
+  /** Whether the agents' maxConcurrency holds besides (Kafka's consumers do not share one: false). */
+  agentLimits: boolean;
 }
 
 /** One run of a system on one workload, between start() and stop(). */

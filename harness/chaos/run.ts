@@ -326,6 +326,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosOutcome> {
         // worker is restarted, fences its old producer and resumes from committed offsets.
         restartFailedWorkers: CHAOS_WORKER_RESTARTS,
         replicas: nodes,
+        nodes,
         deleteTopics: false,
         // Each crash is one more execution of its batch; with every crash key in one batch the
         // last re-run must still be below the DLQ threshold.

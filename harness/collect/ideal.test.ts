@@ -54,6 +54,19 @@ describe('ideal makespan: zero-overhead replays of each policy on known schedule
     expect(run('serial', w, at(w, [0, 0]), d)).toBe(155);
   });
 
+  it('consumer slots (the partition-aware bound): each input waits for the consumer owning its partition', () => {
+    const m: WorkloadSpec = { ...w, agents: [agent('x', ['News'], 'Digest', 2)], tasks: ['p', 'q', 'r', 's'].map((k) => ({ type: 'News', key: k, correlationId: k, payload: {} })) };
+    const draws = { 'x(p)': 10, 'x(q)': 20, 'x(r)': 30, 'x(s)': 40 };
+    // p, q on consumer c1 and r, s on c2, one in flight each: c1 ends at 30, c2 at 70.
+    const owner: Record<string, string> = { p: 'c1', q: 'c1', r: 'c2', s: 'c2' };
+    const slotOf = (_a: AgentSpec, inputs: readonly { correlationId: string }[]) => ({ consumer: owner[inputs[0]!.correlationId]!, limit: 1 });
+    expect(run('dataflow', m, at(m, [0, 0, 0, 0]), draws, { slotOf })).toBe(70);
+    // The same with the agent limit lifted (Kafka consumers do not share one): still 70, the busier consumer sets it.
+    expect(run('dataflow', m, at(m, [0, 0, 0, 0]), draws, { slotOf, agentLimits: false })).toBe(70);
+    // Two slots per consumer and no agent limit: each consumer runs both at once (c2: 40).
+    expect(run('dataflow', m, at(m, [0, 0, 0, 0]), draws, { slotOf: (x: AgentSpec, i: readonly { correlationId: string }[]) => ({ ...slotOf(x, i), limit: 2 }), agentLimits: false })).toBe(40);
+  });
+
   it('a per-agent limit queues FIFO: 4 tasks of 10, 20, 30, 40 ms on 2 slots end at 60', () => {
     const m: WorkloadSpec = { ...w, agents: [agent('x', ['News'], 'Digest', 2)], tasks: ['p', 'q', 'r', 's'].map((k) => ({ type: 'News', key: k, correlationId: k, payload: {} })) };
     expect(run('dataflow', m, at(m, [0, 0, 0, 0]), { 'x(p)': 10, 'x(q)': 20, 'x(r)': 30, 'x(s)': 40 })).toBe(60);

@@ -12,6 +12,10 @@
 //                       once (the blackboard, eager and deferred; the real Flock; broker-backed
 //                       blackboards at the agent's limit); with maxConcurrency, also at most that
 //                       many executions in flight over all agents (the real Flock with DSPyEngine: 1).
+//                       With `slotOf` (a partitioned broker's consumers), an execution also takes
+//                       a slot of the one consumer that owns its input's partition, FIFO: the
+//                       partition-aware bound, list scheduling over the run's own key -> partition
+//                       -> consumer mapping and per-consumer in-flight limits.
 //   superstep           one graph run per publish: agents in dependency levels, each level one
 //                       superstep that ends when its slowest execution ends (Pregel's barrier);
 //                       tasks of a superstep take a global slot (maxConcurrency) in Send order,
@@ -53,6 +57,12 @@ export interface IdealInput {
   agentLimits?: boolean;
   /** superstep policies: graph runs in flight at once over the whole run, FIFO (default unbounded). */
   maxRuns?: number;
+  /**
+   * dataflow: the consumer (by name) that executes `agent` on these inputs and its executions in
+   * flight, or undefined for no limit beyond the agent's. Consumers with the same name share
+   * their slots (one consumer serves all its partitions).
+   */
+  slotOf?(agent: AgentSpec, inputs: readonly Artifact[]): { consumer: string; limit: number } | undefined;
 }
 
 export interface IdealResult {
@@ -166,22 +176,35 @@ function dataflow(input: IdealInput, q: EventQueue): { last: number; executions:
   // A global limit over all agents (the real Flock with DSPyEngine: one call at a time), taken
   // after the agent's own slot, so batches and their timeouts still route as in dataflow.
   const global = new SimSemaphore(input.maxConcurrency ?? Infinity);
+  const consumers = new Map<string, SimSemaphore>();
+  const NO_SLOT = new SimSemaphore(Infinity);
+  const slotOf = (spec: AgentSpec, inputs: readonly Artifact[]) => {
+    const s = input.slotOf?.(spec, inputs);
+    if (!s) return NO_SLOT;
+    let sem = consumers.get(s.consumer);
+    if (!sem) consumers.set(s.consumer, (sem = new SimSemaphore(s.limit)));
+    return sem;
+  };
   const states = w.agents.map((spec) => {
-    const sem = new SimSemaphore(spec.maxConcurrency);
+    const sem = new SimSemaphore(input.agentLimits === false ? Infinity : spec.maxConcurrency);
     const st = {
       spec,
       router: new Router<Artifact>(spec, (a) => a, {
         ready: (inputs) => {
-          sem.acquire(() => global.acquire(() => {
+          const slot = slotOf(spec, inputs);
+          // The consumer slot first: a consumer holds the records of its partitions, and only
+          // what it fetched competes for the agent's and the global limits.
+          slot.acquire(() => sem.acquire(() => global.acquire(() => {
             executions++;
             const end = q.now + duration(input, spec, inputs);
             q.at(end, () => {
               if (end > last) last = end;
               global.release();
+              slot.release();
               sem.release();
               for (const o of outputsOf(spec, inputs, input)) route(o);
             });
-          }));
+          })));
         },
       }, timers, scale),
     };

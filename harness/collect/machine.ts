@@ -21,3 +21,58 @@ export function cpuList(): string {
 export function cpusAvailable(): number {
   return availableParallelism();
 }
+
+/** Cumulative CPU time of the whole machine (/proc/stat), ms summed over its CPUs; undefined off Linux. */
+export interface MachineCpu {
+  busyMs: number;
+  totalMs: number;
+  cpus: number;
+}
+
+const TICKS_PER_S = 100;
+
+export function machineCpu(): MachineCpu | undefined {
+  try {
+    const lines = readFileSync('/proc/stat', 'utf8').split('\n');
+    const f = lines[0]!.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is inside user/nice).
+    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = f;
+    const busy = user + nice + system + irq + softirq + steal;
+    const cpus = lines.filter((l) => /^cpu\d+\s/.test(l)).length;
+    return { busyMs: (busy * 1000) / TICKS_PER_S, totalMs: ((busy + idle + iowait) * 1000) / TICKS_PER_S, cpus };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The machine is saturated when at least this share of all its CPU time was busy. */
+export const SATURATED_SHARE = 0.9;
+
+/**
+ * Where the machine's CPU went during a window, as shares of all its CPU time (1 = every core
+ * busy the whole window): the run's own processes, the broker JVMs, everything else.
+ * `saturated`: the machine as a whole was (near) fully busy, whoever used it; the run's
+ * throughput is then bounded by the CPU, not by the system under test or its broker alone.
+ */
+export interface CpuShares {
+  runShare: number;
+  brokerShare: number;
+  otherShare: number;
+  machineBusyShare: number;
+  cpus: number;
+  saturated: boolean;
+}
+
+export function cpuShares(before: MachineCpu, after: MachineCpu, runCpuMs: number, brokerCpuMs: number): CpuShares {
+  const total = after.totalMs - before.totalMs;
+  const busy = after.busyMs - before.busyMs;
+  const share = (ms: number) => (total > 0 ? ms / total : NaN);
+  const machineBusyShare = share(busy);
+  const runShare = share(runCpuMs);
+  const brokerShare = share(brokerCpuMs);
+  return {
+    runShare, brokerShare, machineBusyShare, cpus: after.cpus,
+    otherShare: Math.max(0, machineBusyShare - runShare - brokerShare),
+    saturated: machineBusyShare >= SATURATED_SHARE,
+  };
+}

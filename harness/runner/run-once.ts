@@ -17,9 +17,10 @@ import { prepareTools } from '../../workloads/tools.ts';
 import type { ExecutionRecord } from '../../workloads/execute.ts';
 import { ERROR_TYPE, terminalTypes, type WorkloadSpec } from '../../workloads/spec.ts';
 import { tailPercentile } from '../../core/stats/percentile.ts';
+import { sampleProcess } from '../../brokers/proc.ts';
 import { idealMakespan } from '../collect/ideal.ts';
 import { lowerBound } from '../collect/lower-bound.ts';
-import { cpuList, cpusAvailable, load1 } from '../collect/machine.ts';
+import { cpuList, cpuShares, cpusAvailable, load1, machineCpu, type MachineCpu } from '../collect/machine.ts';
 import { Sampler } from '../collect/sampler.ts';
 import { taskFairness, taskLatencies } from '../collect/tasks.ts';
 import type { RunOutcome } from '../outcome.ts';
@@ -127,8 +128,9 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
   const sampler = new Sampler(clock, o.sampleEveryMs ?? 25);
   // Broker-backed systems: the broker JVMs' CPU and RSS are part of what the system costs.
   const brokerStats = { cpuPctSum: 0, n: 0, rssPeakMb: 0 };
+  let brokerPids: number[] = [];
   if (entry?.store === 'kafka' || entry?.store === 'pulsar') {
-    const pids = entry.store === 'kafka'
+    const pids = brokerPids = entry.store === 'kafka'
       ? (await import('../../brokers/kafka/cluster.ts')).kafkaPids()
       : (await import('../../brokers/pulsar/standalone.ts')).pulsarPids();
     const { processSampler } = await import('../../brokers/proc.ts');
@@ -154,6 +156,8 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
   const race = <T>(p: Promise<T>) => Promise.race([p, aborted]);
 
   let session: Session | undefined;
+  let machine0: MachineCpu | undefined, machine1: MachineCpu | undefined;
+  let broker0 = 0, broker1 = 0;
   let makespanMs: number;
   let cpu: NodeJS.CpuUsage;
   let setupMs = 0;
@@ -165,6 +169,8 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
     // The measured window opens: clock, CPU and samples start here.
     t0 = performance.now();
     const cpu0 = process.cpuUsage();
+    machine0 = machineCpu();
+    broker0 = brokerCpuMs(brokerPids);
     sampler.start();
     o.onOpen?.();
     await race(session.open?.() ?? Promise.resolve());
@@ -183,6 +189,8 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
     const drained = await race(session.drain());
     const noticedMs = clock();
     cpu = process.cpuUsage(cpu0);
+    machine1 = machineCpu();
+    broker1 = brokerCpuMs(brokerPids);
     sampler.stop();
     const endMs = drained && typeof drained.endMs === 'number' ? drained.endMs : undefined;
     makespanMs = endMs !== undefined && endMs >= 0 && endMs <= noticedMs ? endMs : noticedMs;
@@ -211,6 +219,21 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
       maxConcurrency: policy.maxConcurrency, maxRuns: policy.maxRuns, agentLimits: policy.agentLimits, dispatchEveryMs: policy.dispatchEveryMs === undefined ? undefined : policy.dispatchEveryMs * latencyScale,
     })
     : undefined;
+  // The partition-aware bound: the same zero-overhead replay, each execution also held to the
+  // consumer that owns its input's partition (list scheduling over the run's own key ->
+  // partition -> consumer mapping). Inputs of a batch share a correlation, so its first names it.
+  const slots = result.slots;
+  const partitionAware = slots
+    ? idealMakespan({
+      policy: 'dataflow', workload: w, arrivals, latencyScale, durationOf: (id) => durations.get(id), artifactOf: (k) => byKey.get(k), outputKeysOf: (id) => outputKeys.get(id),
+      agentLimits: slots.agentLimits,
+      slotOf: (agent, inputs) => {
+        const consumer = slots.consumerOf(agent.name, inputs[0]!);
+        const limit = consumer === undefined ? undefined : slots.limits.get(consumer);
+        return consumer === undefined || limit === undefined ? undefined : { consumer, limit };
+      },
+    })
+    : undefined;
   const latencies = lat.map((t) => t.latencyMs);
   const exact = (q: number) => tailPercentile(latencies, q).value ?? NaN;
   const correlationOf = new Map(arrivals.map((a) => [a.task.key, a.task.correlationId]));
@@ -221,6 +244,9 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
   const finals = result.artifacts.filter((a) => terminal.has(a.type));
   const stats = result.llmStats ?? llm.stats();
   const tasks = w.tasks.length;
+  const cpuMs = (cpu.user + cpu.system) / 1000 + (result.helperCpuMs ?? 0);
+  // Whose CPU the window used, from the window's opening to the moment the system was seen idle.
+  const shares = machine0 && machine1 ? cpuShares(machine0, machine1, cpuMs, broker1 - broker0) : undefined;
   const out: RunOutcome = {
     runId,
     system: sys.name,
@@ -232,6 +258,8 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
       settings: result.settings ?? {},
       counters: result.counters ?? {},
       setupMs,
+      ...(partitionAware ? { bounds: { partitionAwareMs: partitionAware.idealMs } } : {}),
+      ...(shares ? { cpu: shares } : {}),
       ...(brokerStats.n ? { broker: { cpuPctMean: brokerStats.cpuPctSum / brokerStats.n, rssPeakMb: brokerStats.rssPeakMb } } : {}),
       llmTransport: transport,
       ...(o.llmOptions && Object.keys(o.llmOptions).length ? { llmOptions: o.llmOptions } : {}),
@@ -255,7 +283,7 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
     p95Ms: exact(0.95),
     p99Ms: exact(0.99),
     maxMs: lat.length ? h.maxValue / 1000 : 0,
-    cpuMs: (cpu.user + cpu.system) / 1000 + (result.helperCpuMs ?? 0),
+    cpuMs,
     rssPeakMb: sampled.rssPeakMb,
     eventLoopP99Ms: sampled.eventLoopP99Ms,
     queuePeak: sampled.queuePeak,
@@ -275,4 +303,9 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
   };
   h.destroy();
   return out;
+}
+
+/** CPU time so far of the broker processes, ms (those gone count 0). */
+function brokerCpuMs(pids: readonly number[]): number {
+  return pids.reduce((s, pid) => s + (sampleProcess(pid)?.cpuTimeMs ?? 0), 0);
 }

@@ -60,6 +60,22 @@ export function interleave(cells: Cell[], seed: number): Cell[] {
   return [...groups.entries()].flatMap(([k, g]) => shuffled(g, keyedRng(seed, 'order', k)));
 }
 
+/** The local Kafka cluster size a cell needs (blackboard-kafka `nodes`), or undefined for other stores. */
+export function kafkaNodesOf(c: Cell): 1 | 3 | undefined {
+  if (systemEntry(c.system).store !== 'kafka') return undefined;
+  return Number(c.systemParams?.nodes ?? 1) === 3 ? 3 : 1;
+}
+
+/**
+ * Cells in `ordered` grouped by the Kafka cluster size they need (1-node cells first), each
+ * group in its interleaved order: the runner brings up one cluster size at a time, never both
+ * at once (an idle second cluster would share the CPU with every run).
+ */
+export function byClusterSize(ordered: Cell[]): Cell[] {
+  const rank = (c: Cell) => (kafkaNodesOf(c) === 3 ? 1 : 0);
+  return ordered.map((c, i) => ({ c, i })).sort((a, b) => rank(a.c) - rank(b.c) || a.i - b.i).map((x) => x.c);
+}
+
 const tsxLoader = createRequire(import.meta.url).resolve('tsx');
 
 /** The run's child process, if any: a shutdown kills it (its own children watch their IPC channel). */
@@ -90,14 +106,16 @@ function runIsolated(cell: Cell, pin?: string): Promise<{ outcome: RunOutcome; s
 
 export async function runMatrix(cells: Cell[], o: RunMatrixOptions): Promise<MatrixResult> {
   const res: MatrixResult = { ran: 0, skipped: 0, failed: [], runIds: [], session: o.session ?? randomUUID() };
-  const ordered = interleave(cells, cells[0]?.seed ?? 1);
+  const ordered = byClusterSize(interleave(cells, cells[0]?.seed ?? 1));
   let done = 0;
   // A cell on a broker-backed store brings its broker up if none is running (and takes it down after).
   const needsKafka = ordered.some((c) => systemEntry(c.system).store === 'kafka');
   const kafka = needsKafka ? await import('../../brokers/kafka/cluster.ts') : undefined;
-  const startedKafka = kafka ? (await kafka.startKafka()).started : false;
+  const firstNodes = ordered.map(kafkaNodesOf).find((n) => n !== undefined);
+  let startedKafka = kafka ? (await kafka.startKafka({ nodes: firstNodes })).started : false;
+  let kafkaNodes = firstNodes;
   // Brokers this run started must not outlive an interrupted run.
-  const unregister = startedKafka ? onShutdown(() => kafka!.killKafka()) : undefined;
+  const unregister = kafka ? onShutdown(() => { if (startedKafka) kafka.killKafka(); }) : undefined;
   if (kafka && o.brokerPin) pinProcesses(kafka.kafkaPids(), o.brokerPin);
   // Pulsar likewise. Its kill is registered before the start, which takes tens of seconds: a
   // signal during the start must not leave a standalone behind either.
@@ -133,6 +151,15 @@ export async function runMatrix(cells: Cell[], o: RunMatrixOptions): Promise<Mat
   async function runCells() {
   for (const cell of ordered) {
     const id = cellKey(cell);
+    // The next cluster size (cells are grouped by it): a cluster this matrix started is replaced;
+    // one someone else started is left alone and startKafka refuses with the fix.
+    const needs = kafkaNodesOf(cell);
+    if (kafka && needs !== undefined && needs !== kafkaNodes && !(o.resume && (await o.db.hasCell(id)))) {
+      if (startedKafka) await kafka.stopKafka();
+      startedKafka = (await kafka.startKafka({ nodes: needs })).started;
+      kafkaNodes = needs;
+      if (o.brokerPin) pinProcesses(kafka.kafkaPids(), o.brokerPin);
+    }
     if (o.resume && (await o.db.hasCell(id))) {
       res.skipped++;
       o.onProgress?.(++done, ordered.length, cell, 'skipped');

@@ -13,18 +13,22 @@ import { describeError } from '../../core/errors.ts';
 import { AgentWorker, type ConsumerView, type DeliveryMode, type WorkerCounters, } from './worker.ts';
 import { WorkerProcess, clockAnchor, type ConsumerAssignment } from './worker-pool.ts';
 import { refreshAll, sumStats } from '../blackboard/distributed/pool.ts';
-import { Admin, clientBase, listEnds } from '../../brokers/kafka/client.ts';
+import { Admin, clientBase, keyPartition, listEnds } from '../../brokers/kafka/client.ts';
+import { RecordKeys, partitionCounts, type Keying } from '../blackboard/stores/keying.ts';
+import { consumerSlots, lastCommitAt, type Ownership } from '../blackboard/distributed/slots.ts';
 
 /** System parameters as resolved against params.ts (matrix `systemParams.blackboard-kafka`). */
 export interface KafkaSystemParams {
   delivery: DeliveryMode;
   partitions: number;
+  keying: Keying;
   processes: number;
   consumers: number;
   maxInFlight?: number;
   batchSize: number;
   lingerMs: number;
   replicas: number;
+  nodes: number;
   maxAttempts: number;
   fetchMaxBytes?: number;
   bootstrap?: string[];
@@ -67,6 +71,10 @@ export function blackboardKafkaSystem(name = 'blackboard-kafka', hooks: { onStar
     async start(w: WorkloadSpec, ctx: RunContext<KafkaSystemParams>): Promise<Session> {
       const p = ctx.params;
       const bootstrap = kafkaBootstrapFor(p);
+      // The local cluster must be the size the run asked for (a matrix brings it up; see runner.ts).
+      const status = !p.bootstrap && !process.env.FLOCKBENCH_KAFKA_BOOTSTRAP ? statusKafka() : undefined;
+      const local = status?.running ? status.cluster : undefined;
+      if (local && local.nodes !== p.nodes) throw new BrokerError(`${name}: nodes: ${p.nodes} asked for, the local cluster has ${local.nodes}; run: flockbench brokers down kafka && flockbench brokers up kafka${p.nodes === 3 ? ' --nodes 3' : ''}`);
       if (ctx.faults?.afterProduce && p.processes) throw new BrokerError(`${name}: fault hooks reach consumers in this process only: use processes: 0`);
       let admin = new Admin(clientBase(bootstrap, 'fb-run-admin'));
       try {
@@ -76,7 +84,8 @@ export function blackboardKafkaSystem(name = 'blackboard-kafka', hooks: { onStar
         throw new BrokerError(`kafka not reachable at ${bootstrap.join(',')}; run: flockbench brokers up kafka`);
       }
       const types = [...new Set([...w.types.map((t) => t.name), ...w.tasks.map((i) => i.type), ERROR_TYPE])];
-      const store = new KafkaBlackboardStore({ bootstrap, runId: ctx.runId, types, partitions: p.partitions, replicas: p.replicas });
+      const keys = new RecordKeys(p.keying, p.partitions, w.tasks.map((t) => t.correlationId), keyPartition);
+      const store = new KafkaBlackboardStore({ bootstrap, runId: ctx.runId, types, partitions: p.partitions, replicas: p.replicas, keys });
       const workers: AgentWorker[] = [];
       const procs: WorkerProcess[] = [];
       const retired: AgentWorker[] = [];
@@ -88,8 +97,11 @@ export function blackboardKafkaSystem(name = 'blackboard-kafka', hooks: { onStar
       };
       const t0 = ctx.clock();
       let views: ConsumerView[];
+      let ownership: Ownership;
+      let limits: Map<string, number>;
       try {
         await store.init();
+        await store.warm();
         const slots = Math.max(1, p.processes);
         // Per process k: which consumers of which group it runs. An unkeyed batch must see
         // every record, so that agent gets one consumer in total (in the first process).
@@ -104,19 +116,20 @@ export function blackboardKafkaSystem(name = 'blackboard-kafka', hooks: { onStar
             return Array.from({ length: n }, (_, i) => ({ agent: agent.name, index: k * p.consumers + i, groupId: agentGroup(ctx.runId, agent.name), maxInFlight, allowRejoin }));
           }),
         );
+        limits = new Map(plan.flat().map((c) => [`${c.agent}#${c.index}`, c.maxInFlight]));
         if (p.processes === 0) {
           for (const c of plan[0]!) {
             workers.push(new AgentWorker({
               bootstrap, runId: ctx.runId, groupId: c.groupId, index: c.index, agent: w.agents.find((a) => a.name === c.agent)!, workload: w, runtime: ctx,
               mode: p.delivery, maxInFlight: c.maxInFlight, batchSize: p.batchSize, lingerMs: p.lingerMs, latencyScale: ctx.latencyScale, maxAttempts: p.maxAttempts,
-              fetchMaxBytes: p.fetchMaxBytes, faultAfterProduce: ctx.faults?.afterProduce, allowRejoin: c.allowRejoin,
+              fetchMaxBytes: p.fetchMaxBytes, faultAfterProduce: ctx.faults?.afterProduce, allowRejoin: c.allowRejoin, keys,
             }));
           }
           await Promise.all(workers.map((x) => x.start()));
         } else {
           const started = await Promise.allSettled(plan.map((consumers, k) => WorkerProcess.spawn(k, {
             bootstrap, runId: ctx.runId, workload: w, consumers, mode: p.delivery, batchSize: p.batchSize, lingerMs: p.lingerMs,
-            latencyScale: ctx.latencyScale, maxAttempts: p.maxAttempts, fetchMaxBytes: p.fetchMaxBytes, seed: ctx.seed, llm: ctx.llmConfig,
+            latencyScale: ctx.latencyScale, maxAttempts: p.maxAttempts, fetchMaxBytes: p.fetchMaxBytes, keying: p.keying, partitions: p.partitions, seed: ctx.seed, llm: ctx.llmConfig,
           }, w.agents)));
           for (const r of started) if (r.status === 'fulfilled') procs.push(r.value);
           const failed = started.find((r) => r.status === 'rejected');
@@ -124,6 +137,8 @@ export function blackboardKafkaSystem(name = 'blackboard-kafka', hooks: { onStar
         }
         views = [...workers, ...procs.flatMap((x) => x.consumers)];
         await waitForStableGroups(w, ctx.runId, p.partitions, views, () => refreshAll(procs));
+        // Who owns which partition as the window opens (no rebalance may move it after: the run fails then).
+        ownership = views.map((x) => ({ agent: x.agent.name, consumer: x.name, partitions: x.assigned() }));
         for (const x of workers) x.measuring = true;
         await hooks.onStarted?.({ store, workers, processes: procs });
       } catch (e) {
@@ -257,6 +272,9 @@ export function blackboardKafkaSystem(name = 'blackboard-kafka', hooks: { onStar
             // A chaos run is not idle while faults are still scheduled (ctx.faults.holdIdle).
             idleChecks = lag === 0 && unresolved === 0 && !views.some((x) => x.busy()) && !ctx.faults?.holdIdle?.() ? idleChecks + 1 : 0;
           }
+          // The work ended at the last commit, not at the idle poll that noticed it.
+          const endMs = lastCommitAt([...views, ...retired]);
+          return endMs === undefined ? undefined : { endMs };
         },
         async collect() {
           const finished = await Promise.all(procs.map((x) => x.finish()));
@@ -266,14 +284,20 @@ export function blackboardKafkaSystem(name = 'blackboard-kafka', hooks: { onStar
           const everyConsumer = [...views, ...retired];
           const sum = (k: keyof WorkerCounters) => everyConsumer.reduce((s, x) => s + x.counters[k], 0);
           const helperCpuMs = finished.reduce((s, f) => s + f.cpuMs, 0);
+          // Records per partition of every type an agent consumes, through the client's own key mapping.
+          const consumed = [...new Set(w.agents.flatMap((a) => a.consumes.types))];
+          const partitionRecords = Object.fromEntries(consumed.map((t) => [t, partitionCounts(keys, artifacts.filter((a) => a.type === t))]));
           return {
             artifacts,
             settings: {
               store: 'kafka',
+              keying: p.keying,
+              partitionRecords,
               consumersPerGroup: p.consumers * Math.max(1, p.processes),
               maxInFlight: p.maxInFlight ?? 'maxConcurrency/consumersPerGroup',
               fetchMaxBytes: p.fetchMaxBytes ?? 'client default (10 MB)',
               bootstrap: bootstrap.join(','),
+              brokers: local?.nodes ?? 'external',
               isolationLevel: 'read_committed',
               idempotentProducer: true,
             },
@@ -296,6 +320,7 @@ export function blackboardKafkaSystem(name = 'blackboard-kafka', hooks: { onStar
               workerRestarts: restarts,
               monitorErrors,
             },
+            slots: consumerSlots(ownership, limits, (type) => typeTopic(ctx.runId, type), keys),
             ...(procs.length ? {
               llmStats: sumStats([ctx.llm.stats(), ...finished.map((f) => f.llm)]),
               helperCpuMs,
@@ -310,8 +335,9 @@ export function blackboardKafkaSystem(name = 'blackboard-kafka', hooks: { onStar
 }
 
 /**
- * Wait until every agent group has all its partitions assigned and no consumer is still
- * joining, so no rebalance moves partitions while the run is measured.
+ * Wait until every agent group has all its partitions assigned, no consumer is still joining,
+ * and every consumer has a fetch position for each partition it owns, so no rebalance moves
+ * partitions while the run is measured and the first records are fetched at once.
  */
 async function waitForStableGroups(w: WorkloadSpec, runId: string, partitions: number, views: ConsumerView[], refresh: () => Promise<void>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -321,6 +347,13 @@ async function waitForStableGroups(w: WorkloadSpec, runId: string, partitions: n
     const failed = views.find((x) => x.failure);
     if (failed) throw failed.failure;
     let ok = true;
+    // A consumer with partitions but no fetch position for one of them has not looked up its
+    // offsets yet: records published now would wait for it (350-480 ms after the window opened
+    // in a third of the p=16 runs of issue 15).
+    for (const x of views) {
+      const pos = x.positions();
+      if (x.assigned().some((tp) => !pos.has(tp))) ok = false;
+    }
     for (const agent of w.agents) {
       const ws = views.filter((x) => x.agent.name === agent.name);
       const want = agent.consumes.types.length * partitions;

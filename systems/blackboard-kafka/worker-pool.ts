@@ -6,6 +6,7 @@
 import type { TailMode } from '../../llm/profiles.ts';
 import type { AgentSpec, WorkloadSpec } from '../../workloads/spec.ts';
 import { WorkerProcess as PooledProcess, clockAnchor, type FromWorker as FromPooled, type ToWorker as ToPooled, type WorkerFinish as PooledFinish } from '../blackboard/distributed/pool.ts';
+import type { Keying } from '../blackboard/stores/keying.ts';
 import type { ConsumerSnapshot, ConsumerView, DeliveryMode, WorkerCounters } from './worker.ts';
 
 export { clockAnchor };
@@ -31,6 +32,9 @@ export interface WorkerInit {
   latencyScale: number;
   maxAttempts: number;
   fetchMaxBytes?: number;
+  /** How outputs are keyed, and over how many partitions (../blackboard/stores/keying.ts). */
+  keying: Keying;
+  partitions: number;
   seed: number;
   llm: { transport: 'inprocess' | 'http'; tail?: TailMode; url?: string };
 }
@@ -61,6 +65,7 @@ export class RemoteConsumer implements ConsumerView {
   get groupId(): string { return this.snap.groupId; }
   get inFlight(): number { return this.snap.inFlight; }
   get counters(): WorkerCounters { return this.snap.counters; }
+  get lastCommitAtMs(): number | undefined { return this.snap.lastCommitAtMs; }
   get failure(): unknown {
     const f = this.lost ?? this.snap.failure;
     return f === undefined ? undefined : new Error(`${this.name}: ${f}`);

@@ -8,13 +8,14 @@
 // exactly-once mode a transaction only covers completions below that point, so a committed
 // offset always matches exactly the outputs already committed.
 import { executeAgent, type AgentRuntime } from '../../workloads/execute.ts';
-import type { AgentSpec, Artifact, WorkloadSpec } from '../../workloads/spec.ts';
+import { ERROR_TYPE, type AgentSpec, type Artifact, type WorkloadSpec } from '../../workloads/spec.ts';
 import { accepts, realTimers, Router } from '../../workloads/routing.ts';
 import { parseArtifact } from '../blackboard/distributed/artifact.ts';
+import type { RecordKeys } from '../blackboard/stores/keying.ts';
 import { OffsetTracker, consumedTopic, dlqTopic, parseTp, recordKey, tpKey, transactionalId, typeTopic } from '../blackboard/stores/kafka/layout.ts';
 import type { DlqRecord } from '../blackboard/stores/kafka/store.ts';
 import { describeError } from '../../core/errors.ts';
-import { Consumer, Producer, stringDeserializers, stringSerializers, type Message, type MessagesStream, TRANSACTIONAL_INIT, forceClose, READ_COMMITTED, clientBase, guardConsumer } from '../../brokers/kafka/client.ts';
+import { Consumer, Producer, stringDeserializers, stringSerializers, type Message, type MessagesStream, TRANSACTIONAL_INIT, forceClose, READ_COMMITTED, clientBase, guardConsumer, warmProducer } from '../../brokers/kafka/client.ts';
 
 export type DeliveryMode = 'at-least-once' | 'exactly-once';
 
@@ -50,6 +51,8 @@ export interface WorkerOptions {
    * failed over) gives it back the same partitions, so it is counted, not fatal.
    */
   allowRejoin?: boolean;
+  /** How outputs are keyed (../blackboard/stores/keying.ts); default partitionKey ?? correlationId. */
+  keys?: RecordKeys;
 }
 
 interface InputRef {
@@ -129,6 +132,8 @@ export interface ConsumerView {
   readonly inFlight: number;
   readonly counters: WorkerCounters;
   readonly failure?: unknown;
+  /** Run-clock time of this consumer's last successful commit (transaction or offset commit), ms; undefined before the first. */
+  readonly lastCommitAtMs?: number;
   assigned(): string[];
   positions(): Map<string, bigint>;
   buffered(): number;
@@ -143,6 +148,7 @@ export interface ConsumerSnapshot {
   inFlight: number;
   counters: WorkerCounters;
   failure?: string;
+  lastCommitAtMs?: number;
   assigned: string[];
   positions: [string, bigint][];
   buffered: number;
@@ -173,6 +179,8 @@ export class AgentWorker implements ConsumerView {
   failure?: unknown;
   /** Set once the group is stable and seeds are about to be published. */
   measuring = false;
+  /** Run-clock time of the last successful commit, ms (the run's work ends there, not at an idle poll). */
+  lastCommitAtMs?: number;
   private readonly typeTopics: Map<string, string>;
 
   constructor(readonly o: WorkerOptions) {
@@ -209,6 +217,7 @@ export class AgentWorker implements ConsumerView {
       inFlight: this.inFlight,
       counters: { ...this.counters },
       failure: this.failure === undefined ? undefined : describe(this.failure),
+      lastCommitAtMs: this.lastCommitAtMs,
       assigned: this.assigned(),
       positions: [...this.positions()],
       buffered: this.buffered(),
@@ -228,6 +237,8 @@ export class AgentWorker implements ConsumerView {
     // this way). Initialised lazily, an abandoned open transaction would also hold the last
     // stable offset of every partition it wrote to until the transaction timeout.
     if (this.o.mode === 'exactly-once') await this.recreateProducer(false);
+    // At-least-once: the outputs' producer is ready before the window too (see warmProducer).
+    else await warmProducer(this.idempotentProducer(), [...[...new Set([this.o.agent.publishes, ERROR_TYPE])].map((t) => typeTopic(this.o.runId, t)), consumedTopic(this.o.runId)]);
     this.consumer = guardConsumer(new Consumer({
       ...clientBase(this.o.bootstrap, `fb-${this.o.agent.name}-${this.o.index}`),
       groupId: this.o.groupId,
@@ -370,7 +381,7 @@ export class AgentWorker implements ConsumerView {
       .then((outs) => {
         const at = this.o.runtime.clock();
         const outputs = [
-          ...outs.map((a) => ({ topic: typeTopic(this.o.runId, a.type), key: recordKey(a), value: JSON.stringify(a) })),
+          ...outs.map((a) => ({ topic: typeTopic(this.o.runId, a.type), key: this.o.keys?.keyOf(a) ?? recordKey(a), value: JSON.stringify(a) })),
           ...artifacts.map((a) => ({
             topic: consumedTopic(this.o.runId),
             key: a.id,
@@ -457,6 +468,7 @@ export class AgentWorker implements ConsumerView {
         for (const c of ready) this.completions.splice(this.completions.indexOf(c), 1);
         if (outcome === 'committed') {
           this.counters.commits++;
+          this.lastCommitAtMs = this.o.runtime.clock();
           for (const [tp, next] of offsets) this.tracker.committed(tp, next);
         } else {
           // Injected crash: nothing of it is committed; run the agent again on the same inputs,

@@ -7,6 +7,10 @@ export const pulsarParams = {
     doc: "subscription type of every agent: Failover (each partition to one consumer, like a Kafka group), Shared (messages round-robin over all consumers, more consumers than partitions useful), Key_Shared (by correlation id). A batching or joining agent gets Key_Shared when Shared is asked for, so a correlation's artifacts meet in one consumer",
   },
   partitions: { type: 'integer', default: 4, min: 1, doc: 'partitions per type topic' },
+  keying: {
+    type: 'string', default: 'correlation', choices: ['correlation', 'balanced'],
+    doc: "record keys: correlation = partitionKey ?? correlationId (hashed, so partitions get uneven shares); balanced = one key per correlation chosen so the j-th task's correlation lands on partition j mod partitions (systems/blackboard/stores/keying.ts)",
+  },
   processes: { type: 'integer', default: 0, min: 0, doc: "consumer processes; 0 = the consumers run in the run's own process" },
   consumers: { type: 'integer', default: 2, min: 1, doc: 'consumers of every agent subscription (per process when processes >= 1); an agent with an unkeyed batch gets 1 in total' },
   maxInFlight: { type: 'integer', min: 1, doc: "executions in flight per consumer; derived: ceil(agent's maxConcurrency / consumers of its subscription)" },

@@ -13,7 +13,9 @@
 //            redelivered input processed again stores its outputs again. There is no
 //            `delivery: exactly-once` here; the failure experiment measures what that costs.
 import { BrokerError } from '../../brokers/errors.ts';
-import { PulsarAdmin, type SubscriptionType } from '../../brokers/pulsar/client.ts';
+import { PulsarAdmin, keyPartition, type SubscriptionType } from '../../brokers/pulsar/client.ts';
+import { RecordKeys, partitionCounts, type Keying } from '../blackboard/stores/keying.ts';
+import { pooledSlots } from '../blackboard/distributed/slots.ts';
 import { defaultPulsarUrls } from '../../brokers/pulsar/standalone.ts';
 import { describeError } from '../../core/errors.ts';
 import { seedArtifact } from '../../workloads/execute.ts';
@@ -30,6 +32,7 @@ import { type PulsarConsumerAssignment, PulsarWorkerProcess } from './worker-poo
 export interface PulsarSystemParams {
   subscription: 'Failover' | 'Shared' | 'Key_Shared';
   partitions: number;
+  keying: Keying;
   processes: number;
   consumers: number;
   maxInFlight?: number;
@@ -92,7 +95,8 @@ export function blackboardPulsarSystem(name = 'blackboard-pulsar', hooks: { onSt
       }
       const types = [...new Set([...w.types.map((t) => t.name), ...w.tasks.map((i) => i.type), ERROR_TYPE])];
       const deadLetters = w.agents.flatMap((a) => [...new Set(a.consumes.types)].map((type) => ({ type, agent: a.name })));
-      const store = new PulsarBlackboardStore({ ...urls, runId: ctx.runId, types, partitions: p.partitions, deadLetters });
+      const keys = new RecordKeys(p.keying, p.partitions, w.tasks.map((t) => t.correlationId), keyPartition);
+      const store = new PulsarBlackboardStore({ ...urls, runId: ctx.runId, types, partitions: p.partitions, deadLetters, keys });
       const workers: PulsarAgentWorker[] = [];
       const procs: PulsarWorkerProcess[] = [];
       const retired: PulsarAgentWorker[] = [];
@@ -128,14 +132,14 @@ export function blackboardPulsarSystem(name = 'blackboard-pulsar', hooks: { onSt
             workers.push(new PulsarAgentWorker({
               wsUrl: urls.wsUrl, runId: ctx.runId, agent: w.agents.find((a) => a.name === c.agent)!, index: c.index, workload: w, runtime: ctx,
               partitions: p.partitions, subscriptionType: c.subscriptionType, maxInFlight: c.maxInFlight, receiverQueueSize: c.receiverQueueSize,
-              latencyScale: ctx.latencyScale, maxRedeliverCount: p.maxRedeliverCount, nackDelayMs: p.nackDelayMs, sender: store.sender,
+              latencyScale: ctx.latencyScale, maxRedeliverCount: p.maxRedeliverCount, nackDelayMs: p.nackDelayMs, sender: store.sender, keys,
             }));
           }
           await Promise.all(workers.map((x) => x.start()));
         } else {
           const started = await Promise.allSettled(plan.map((consumers, k) => PulsarWorkerProcess.spawn(k, {
             wsUrl: urls.wsUrl, runId: ctx.runId, partitions: p.partitions, consumers, maxRedeliverCount: p.maxRedeliverCount, nackDelayMs: p.nackDelayMs,
-            producerRole: `worker-${k}`, workload: w, latencyScale: ctx.latencyScale, seed: ctx.seed, llm: ctx.llmConfig,
+            producerRole: `worker-${k}`, keying: p.keying, workload: w, latencyScale: ctx.latencyScale, seed: ctx.seed, llm: ctx.llmConfig,
           }, w.agents)));
           for (const r of started) if (r.status === 'fulfilled') procs.push(r.value);
           const failed = started.find((r) => r.status === 'rejected');
@@ -246,10 +250,14 @@ export function blackboardPulsarSystem(name = 'blackboard-pulsar', hooks: { onSt
           const every = [...views, ...retired];
           const sum = (k: keyof PulsarWorkerCounters) => every.reduce((s, x) => s + x.counters[k], 0);
           const producers = store.sender.counters();
+          const consumed = [...new Set(w.agents.flatMap((a) => a.consumes.types))];
+          const partitionRecords = Object.fromEntries(consumed.map((t) => [t, partitionCounts(keys, artifacts.filter((a) => a.type === t))]));
           return {
             artifacts,
             settings: {
               store: 'pulsar',
+              keying: p.keying,
+              partitionRecords,
               subscriptionTypes,
               consumersPerSubscription: p.consumers * slots,
               maxInFlight: p.maxInFlight ?? 'maxConcurrency/consumersPerSubscription',
@@ -279,6 +287,12 @@ export function blackboardPulsarSystem(name = 'blackboard-pulsar', hooks: { onSt
               monitorErrors,
               drainLagMs,
             },
+            // Shared: any consumer of the subscription takes any message, so the bound pools its
+            // consumers' slots. Failover and Key_Shared hand partitions / key ranges to consumers
+            // by a broker-side choice the WebSocket client does not see: no partition-aware bound.
+            ...(w.agents.every((a) => subscriptionTypes[a.name] === 'Shared')
+              ? { slots: pooledSlots(plan.flat().map((c) => ({ agent: c.agent, maxInFlight: c.maxInFlight }))) }
+              : {}),
             ...(procs.length ? {
               llmStats: sumStats([ctx.llm.stats(), ...finished.map((f) => f.llm)]),
               helperCpuMs: finished.reduce((s, f) => s + f.cpuMs, 0),

@@ -6,6 +6,7 @@
 import type { SubscriptionType } from '../../brokers/pulsar/client.ts';
 import type { AgentSpec } from '../../workloads/spec.ts';
 import { type Mirror, WorkerProcess, type WorkerInitBase } from '../blackboard/distributed/pool.ts';
+import type { Keying } from '../blackboard/stores/keying.ts';
 import type { PulsarConsumerSnapshot, PulsarConsumerView, PulsarWorkerCounters } from './worker.ts';
 
 /** One consumer a worker process runs. `index` is unique within the agent's subscription. */
@@ -26,6 +27,8 @@ export interface PulsarWorkerInit extends WorkerInitBase {
   nackDelayMs: number;
   /** Names this process's producers (layout.ts producerName). */
   producerRole: string;
+  /** How outputs are keyed (../blackboard/stores/keying.ts). */
+  keying: Keying;
 }
 
 /** Mirror of a consumer in a worker process, as of its process's last status reply. */

@@ -25,6 +25,7 @@ import { type AgentRuntime, executeAgent } from '../../workloads/execute.ts';
 import { accepts, realTimers, Router } from '../../workloads/routing.ts';
 import type { AgentSpec, Artifact, WorkloadSpec } from '../../workloads/spec.ts';
 import { parseArtifact } from '../blackboard/distributed/artifact.ts';
+import type { RecordKeys } from '../blackboard/stores/keying.ts';
 import { agentSubscription, pulsarConsumedTopic, pulsarDlqTopic, pulsarTypeTopic, recordKey } from '../blackboard/stores/pulsar/layout.ts';
 
 export interface PulsarWorkerOptions {
@@ -51,6 +52,8 @@ export interface PulsarWorkerOptions {
   nackDelayMs: number;
   /** The process's producers (one per partition, deduplicating). */
   sender: KeyedSender;
+  /** How outputs are keyed (../blackboard/stores/keying.ts); default partitionKey ?? correlationId. */
+  keys?: RecordKeys;
 }
 
 export interface PulsarWorkerCounters {
@@ -289,7 +292,7 @@ export class PulsarAgentWorker implements PulsarConsumerView {
       .then(async (outs) => {
         const at = rt.clock();
         const sends = [
-          ...outs.map((a) => this.o.sender.send({ topic: pulsarTypeTopic(this.o.runId, a.type), partitions: this.o.partitions, key: recordKey(a), value: JSON.stringify(a) })),
+          ...outs.map((a) => this.o.sender.send({ topic: pulsarTypeTopic(this.o.runId, a.type), partitions: this.o.partitions, key: this.o.keys?.keyOf(a) ?? recordKey(a), value: JSON.stringify(a) })),
           ...artifacts.map((a) => this.o.sender.send({
             topic: pulsarConsumedTopic(this.o.runId),
             partitions: this.o.partitions,

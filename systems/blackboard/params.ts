@@ -7,6 +7,10 @@ export const blackboardParams = {
     type: 'integer', min: 1,
     doc: "circuit breaker: executions per agent between two idle points (Flock's default 1000); derived: max(1000, 2 x tasks x the product of the agents' fanOut), so a legitimate batch of many independent tasks (or their fan-outs) does not trip it",
   },
+  agentConcurrency: {
+    type: 'integer', min: 1,
+    doc: "every agent's concurrency limit instead of the workload's maxConcurrency (H2: the in-memory reference at the same execution slots as a broker arm, partitions x consumers x maxInFlight); derived: the workload's",
+  },
 } as const satisfies ParamDefs;
 
 export const deferredParams = {

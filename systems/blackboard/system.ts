@@ -9,6 +9,7 @@ import { MemoryStore } from './stores/memory.ts';
 
 export interface BlackboardParams {
   maxAgentIterations?: number;
+  agentConcurrency?: number;
   /** Deferred only. */
   batchWindowMs?: number;
 }
@@ -22,7 +23,8 @@ export function blackboardSystem(name: string, scheduling: SchedulingMode, makeS
       const fanOut = w.agents.reduce((n, a) => n * Math.max(1, a.fanOut ?? 1), 1);
       const maxAgentIterations = ctx.params.maxAgentIterations ?? Math.max(1000, 2 * w.tasks.length * fanOut);
       const bb = new Blackboard({ mode: scheduling, store, maxAgentIterations, latencyScale: ctx.latencyScale, runtime: ctx });
-      for (const a of w.agents) bb.addAgent(a);
+      const c = ctx.params.agentConcurrency;
+      for (const a of w.agents) bb.addAgent(c === undefined ? a : { ...a, maxConcurrency: c });
       // Open loop, deferred: published tasks wait for the batch window (explicit batching, H3);
       // window 0 dispatches each arrival as it comes. Closed loop: everything is published, then
       // runUntilIdle() dispatches it in one pass.
@@ -45,7 +47,7 @@ export function blackboardSystem(name: string, scheduling: SchedulingMode, makeS
         async collect() {
           return {
             artifacts: await store.all(),
-            settings: { scheduling, store: store.kind, maxAgentIterations, ...(scheduling === 'deferred' ? { batchWindowMs } : {}) },
+            settings: { scheduling, store: store.kind, maxAgentIterations, ...(c !== undefined ? { agentConcurrency: c } : {}), ...(scheduling === 'deferred' ? { batchWindowMs } : {}) },
             counters: { ...bb.counters },
           };
         },

@@ -4,8 +4,9 @@
 import type { Artifact } from '../../../../workloads/spec.ts';
 import { ERROR_TYPE } from '../../../../workloads/spec.ts';
 import type { BlackboardStore, ConsumptionRecord } from '../../store.ts';
-import { Admin, Producer, SerialSender, clientBase, listEnds, readTopicValues, stringSerializers } from '../../../../brokers/kafka/client.ts';
+import { Admin, Producer, SerialSender, clientBase, listEnds, readTopicValues, stringSerializers, warmProducer } from '../../../../brokers/kafka/client.ts';
 import { consumedTopic, dlqTopic, recordKey, typeTopic } from './layout.ts';
+import type { RecordKeys } from '../keying.ts';
 
 export interface KafkaStoreOptions {
   bootstrap: string[];
@@ -18,6 +19,8 @@ export interface KafkaStoreOptions {
   replicas?: number;
   /** Client request timeout, ms; default 10_000. */
   timeoutMs?: number;
+  /** How artifacts are keyed (keying.ts); default partitionKey ?? correlationId. */
+  keys?: RecordKeys;
 }
 
 export interface DlqRecord {
@@ -83,9 +86,14 @@ export class KafkaBlackboardStore implements BlackboardStore {
     return this.producer;
   }
 
+  /** Get the producer ready (id, metadata) before the measured window, so the first publish does not pay for it. */
+  async warm(): Promise<void> {
+    await warmProducer(this.getProducer(), this.types.map((t) => this.topicOf(t)));
+  }
+
   async publish(a: Artifact): Promise<void> {
     this.cache = undefined;
-    await this.sender.send([{ topic: this.topicOf(a.type), key: recordKey(a), value: JSON.stringify(a) }]);
+    await this.sender.send([{ topic: this.topicOf(a.type), key: this.opts.keys?.keyOf(a) ?? recordKey(a), value: JSON.stringify(a) }]);
   }
 
   /** Test hook: append a raw record (e.g. a poison artifact) to a type topic. */

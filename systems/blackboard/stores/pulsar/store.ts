@@ -6,6 +6,7 @@ import { KeyedSender, PulsarAdmin, readTopicValues } from '../../../../brokers/p
 import type { Artifact } from '../../../../workloads/spec.ts';
 import { ERROR_TYPE } from '../../../../workloads/spec.ts';
 import type { BlackboardStore, ConsumptionRecord } from '../../store.ts';
+import type { RecordKeys } from '../keying.ts';
 import { PULSAR_NAMESPACE, producerName, pulsarConsumedTopic, pulsarDlqTopic, pulsarTypeTopic, recordKey } from './layout.ts';
 
 export interface PulsarStoreOptions {
@@ -20,6 +21,8 @@ export interface PulsarStoreOptions {
   partitions?: number;
   /** (consumed type, agent) pairs whose dead-letter topics the run may fill. */
   deadLetters?: { type: string; agent: string }[];
+  /** How artifacts are keyed (../keying.ts); default partitionKey ?? correlationId. */
+  keys?: RecordKeys;
 }
 
 /** A dead-lettered message as read back: its payload and the properties the dead-letter path set. */
@@ -73,7 +76,7 @@ export class PulsarBlackboardStore implements BlackboardStore {
 
   async publish(a: Artifact): Promise<void> {
     this.cache = undefined;
-    await this.sender.send({ topic: this.topicOf(a.type), partitions: this.partitions, key: recordKey(a), value: JSON.stringify(a) });
+    await this.sender.send({ topic: this.topicOf(a.type), partitions: this.partitions, key: this.opts.keys?.keyOf(a) ?? recordKey(a), value: JSON.stringify(a) });
   }
 
   /** Test hook: append a raw message (e.g. a poison artifact) to a type topic. */
