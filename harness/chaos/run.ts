@@ -48,6 +48,8 @@ export interface ChaosOptions {
   timeoutMs?: number;
   /** Cluster state directory; default CHAOS_KAFKA_DIR. */
   baseDir?: string;
+  /** How long the checker keeps retrying reads of the log after the run, ms; default 180000. */
+  readTimeoutMs?: number;
   /** Also read the log read-uncommitted (what aborted transactions left behind); default true. */
   readUncommitted?: boolean;
   /** Progress lines (kills, restarts); default silent. */
@@ -154,6 +156,19 @@ export function faultSchedule(w: WorkloadSpec, o: { kills: number; workerCrashes
     kills.push({ atProgress: Math.round(((k + 1) / (o.kills + 1)) * 0.8 * 1000) / 1000, node });
   }
   return { kills, crashKeys: [...crashKeys(w, o.workerCrashes, o.seed)].sort() };
+}
+
+/** `f()`, retried every `pauseMs` after a failure until `deadline` (epoch ms); then its last error, prefixed with `what`. */
+export async function retryUntil<T>(deadline: number, what: string, f: () => Promise<T>, log: (line: string) => void = () => {}, pauseMs = 2000): Promise<T> {
+  for (;;) {
+    try {
+      return await f();
+    } catch (e) {
+      if (Date.now() >= deadline) throw new Error(`${what}: ${describeError(e)}`);
+      log(`${what} failed (${describeError(e)}); retrying`);
+      await sleep(pauseMs);
+    }
+  }
 }
 
 /** Waits (bounded) until no partition of `topics` has an open transaction (high watermark = last stable offset); returns how many still do. */
@@ -353,10 +368,25 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosOutcome> {
     // log is read would count its outputs as lost although they may commit a moment later.
     const unresolvedPartitions = await waitResolved(bootstrap, store.allTopics(), 60_000);
     if (unresolvedPartitions) log(`[chaos ${o.mode}] ${unresolvedPartitions} partition(s) still have an open transaction; reading anyway`);
-    const committed = await readLog(bootstrap, topics, 1);
+    // A broker that restarted late (a restart took 73 s on a loaded machine) can refuse the
+    // reads for a while: retry them, bounded. If they never succeed the run is stored as failed
+    // with everything lost (never dropped), instead of ending the whole invocation.
+    const readDeadline = Date.now() + (o.readTimeoutMs ?? 180_000);
+    const retried = <T>(what: string, f: () => Promise<T>) => retryUntil(readDeadline, what, f, (l) => log(`[chaos ${o.mode}] ${l}`));
+    let committed: { type: string; key: string }[] = [];
+    let readError: string | undefined;
+    try {
+      committed = await retried('reading the log read-committed', () => readLog(bootstrap, topics, 1));
+    } catch (e) {
+      readError = `checker could not read the log: ${describeError(e)}`;
+      log(`[chaos ${o.mode}] ${readError}`);
+    }
     const dlq = (await readTopicValues(bootstrap, [dlqTopic(runId)], 'read-committed').catch(() => [])).length;
     const check = checkWorkload(w, committed);
-    const uncommitted = o.readUncommitted === false ? undefined : checkWorkload(w, await readLog(bootstrap, topics, 0)).totals;
+    const uncommitted = o.readUncommitted === false || readError
+      ? undefined
+      : await retried('reading the log read-uncommitted', () => readLog(bootstrap, topics, 0)).then((l) => checkWorkload(w, l).totals, () => undefined);
+    if (readError) error = error ? `${error}; ${readError}` : readError;
     await o.inspect?.({ runId, bootstrap, topics: store.allTopics(), check });
     const hitLimit = Boolean(error && /run exceeded \d+ ms/.test(error));
     return { runId, startedAt, mode: o.mode, nodes, tasks, depth, seed, latencyScale, kills, schedule, hitLimit, unresolvedPartitions, dlq, recoveries, workerCrashes, makespanMs, error, check, uncommitted, counters, events, loadStart };
