@@ -11,6 +11,8 @@ export interface BlackboardParams {
   maxAgentIterations?: number;
   /** Deferred only. */
   batchWindowMs?: number;
+  /** Deferred only; 0 = unbounded. */
+  dispatchChunk?: number;
 }
 
 export function blackboardSystem(name: string, scheduling: SchedulingMode, makeStore: () => BlackboardStore = () => new MemoryStore()): System<BlackboardParams> {
@@ -21,7 +23,8 @@ export function blackboardSystem(name: string, scheduling: SchedulingMode, makeS
       // A fan-out multiplies the executions a task causes downstream (k summaries per query).
       const fanOut = w.agents.reduce((n, a) => n * Math.max(1, a.fanOut ?? 1), 1);
       const maxAgentIterations = ctx.params.maxAgentIterations ?? Math.max(1000, 2 * w.tasks.length * fanOut);
-      const bb = new Blackboard({ mode: scheduling, store, maxAgentIterations, latencyScale: ctx.latencyScale, runtime: ctx });
+      const dispatchChunk = scheduling === 'deferred' ? (ctx.params.dispatchChunk ?? 0) : 0;
+      const bb = new Blackboard({ mode: scheduling, store, maxAgentIterations, latencyScale: ctx.latencyScale, dispatchChunk, runtime: ctx });
       for (const a of w.agents) bb.addAgent(a);
       // Open loop, deferred: published tasks wait for the batch window (explicit batching, H3);
       // window 0 dispatches each arrival as it comes. Closed loop: everything is published, then
@@ -45,7 +48,7 @@ export function blackboardSystem(name: string, scheduling: SchedulingMode, makeS
         async collect() {
           return {
             artifacts: await store.all(),
-            settings: { scheduling, store: store.kind, maxAgentIterations, ...(scheduling === 'deferred' ? { batchWindowMs } : {}) },
+            settings: { scheduling, store: store.kind, maxAgentIterations, ...(scheduling === 'deferred' ? { batchWindowMs, dispatchChunk: dispatchChunk || 'unbounded' } : {}) },
             counters: { ...bb.counters },
           };
         },
