@@ -60,6 +60,8 @@ describe('bad matrices are refused before anything runs, naming the YAML key', (
     ['a form a system parameter selects that cannot express it', { systems: ['langgraph-py'], workloads: [{ name: 'map', params: { join: true } }], systemParams: { 'langgraph-py': { form: ['one-graph', 'per-item'] } } },
       /langgraph-py form per-item: .*set systemParams\.langgraph-py\.form to subgraph or one-graph/],
     ['a global batch under open-loop arrivals', { systems: ['langgraph-subgraph'], workloads: [{ name: 'map', params: { join: true, arrival: 'poisson' } }] }, /langgraph-subgraph: open-loop arrivals .* use arrival=all-at-once/],
+    ['traces that is not a boolean', { traces: 'off' }, /m\.yaml: 'traces' must be true or false, got "off"/],
+    ['a dispatchChunk below 1', { systems: ['blackboard-deferred'], systemParams: { 'blackboard-deferred': { dispatchChunk: 0 } } }, /systemParams\.blackboard-deferred: 'dispatchChunk' must be an integer >= 1, got 0/],
   ];
   it.each(refused)('%s', (_what, patch, msg) => {
     expect(() => expandMatrix(validateMatrix({ ...base, ...patch }, 'm.yaml'), {})).toThrow(msg);
@@ -72,5 +74,17 @@ describe('bad matrices are refused before anything runs, naming the YAML key', (
 
   it('a matrix of a billion runs is refused instead of expanded', () => {
     expect(() => expandMatrix(validateMatrix({ ...base, reps: 1e9 }), {})).toThrow(/exceeds 100000/);
+  });
+});
+
+describe('traces', () => {
+  it('default on, off per matrix, and not part of the cell identity', async () => {
+    const base = { name: 't', systems: ['blackboard-eager'], workloads: [{ name: 'map', params: { tasks: 2 } }] };
+    const on = expandMatrix(validateMatrix(base), { reps: 1 });
+    const off = expandMatrix(validateMatrix({ ...base, traces: false }), { reps: 1 });
+    expect(on[0]!.traces).toBe(true);
+    expect(off[0]!.traces).toBe(false);
+    const { cellKey } = await import('./runner.ts');
+    expect(cellKey(off[0]!)).toBe(cellKey(on[0]!));
   });
 });

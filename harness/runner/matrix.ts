@@ -30,6 +30,8 @@ export interface MatrixFile {
   workloads: { name: string; params?: Record<string, unknown>; tail?: TailMode | TailMode[]; systems?: string[] }[];
   timeoutMs?: number;
   warmup?: boolean;
+  /** Store OpenTelemetry spans of every run (default true); a 1M-task run has 1M of them. */
+  traces?: boolean;
 }
 
 export interface Cell {
@@ -49,9 +51,11 @@ export interface Cell {
   timeoutMs: number;
   /** Unmeasured warm-up run before the measured one in an isolated child (default true). */
   warmup?: boolean;
+  /** Store the run's spans (default true). Not part of the cell's identity: it changes what is kept, not what is measured. */
+  traces?: boolean;
 }
 
-const TOP_KEYS = ['name', 'description', 'reps', 'seed', 'latencyScale', 'llmTransport', 'llmOptions', 'tail', 'systems', 'systemParams', 'workloads', 'timeoutMs', 'warmup'];
+const TOP_KEYS = ['name', 'description', 'reps', 'seed', 'latencyScale', 'llmTransport', 'llmOptions', 'tail', 'systems', 'systemParams', 'workloads', 'timeoutMs', 'warmup', 'traces'];
 const WORKLOAD_KEYS = ['name', 'params', 'tail', 'systems'];
 /** More cells than this is a typo (reps: 1e9), not an experiment. */
 export const MAX_CELLS = 100_000;
@@ -116,6 +120,7 @@ export function validateMatrix(doc: unknown, where = 'matrix'): MatrixFile {
   nonNegInt('timeoutMs', m.timeoutMs, 1);
   if (m.latencyScale !== undefined && (typeof m.latencyScale !== 'number' || !(m.latencyScale > 0) || !Number.isFinite(m.latencyScale))) throw bad(`'latencyScale' must be a number > 0, got ${JSON.stringify(m.latencyScale)}`);
   if (m.warmup !== undefined && typeof m.warmup !== 'boolean') throw bad(`'warmup' must be true or false`);
+  if (m.traces !== undefined && typeof m.traces !== 'boolean') throw bad(`'traces' must be true or false, got ${JSON.stringify(m.traces)}`);
   if (m.llmTransport !== undefined && m.llmTransport !== 'inprocess' && m.llmTransport !== 'http') throw bad(`'llmTransport' must be inprocess or http, got ${JSON.stringify(m.llmTransport)}`);
   validateLlmOptions(where, m.llmOptions, m.llmTransport === 'http' ? 'http' : 'inprocess');
   if (m.llmOptions !== undefined && (m.systems as string[]).includes('flock-real')) {
@@ -226,6 +231,7 @@ export function expandMatrix(m: MatrixFile, o: ExpandOverrides = {}): Cell[] {
                 llmTransport: m.llmTransport ?? 'inprocess', llmOptions: m.llmOptions ?? {}, rep, seed: seed + rep, latencyScale,
                 timeoutMs: m.timeoutMs ?? 600_000,
                 warmup: m.warmup ?? true,
+                traces: m.traces ?? true,
               });
             }
           }

@@ -50,6 +50,11 @@ export interface RunOnceOptions {
   timeoutMs?: number;
   sampleEveryMs?: number;
   runId?: string;
+  /**
+   * Keep the run's artifacts in the outcome (default true: conformance and tests read them).
+   * The matrix runner only needs their content hashes and error count, computed here either way.
+   */
+  keepArtifacts?: boolean;
 }
 
 export async function createLlmClient(kind: LlmTransport, seed: number, latencyScale: number, tail: TailMode | undefined, options: Record<string, unknown> = {}): Promise<LlmClient> {
@@ -266,7 +271,7 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
     startedAt,
     machine: { loadStart, loadEnd: load1(), cpus: cpusAvailable(), cpuList: cpuList() },
     finalHash: multisetHash(finals),
-    artifacts: result.artifacts,
+    artifacts: o.keepArtifacts === false ? [] : result.artifacts,
     executions,
     samples: sampler.samples,
     taskLatencies: lat,

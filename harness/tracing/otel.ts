@@ -7,11 +7,15 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { RunOutcome } from '../outcome.ts';
 import type { SpanRow } from '../results/db.ts';
 
-/** Exporter that turns spans into rows of the `spans` table (Flock's DuckDB trace layout). */
+/**
+ * Exporter that turns spans into rows of the `spans` table (Flock's DuckDB trace layout), kept
+ * in `rows` or, with a sink, handed on as they end (a 1M-execution run's spans are never all held).
+ */
 export class DuckDbRowExporter implements SpanExporter {
   readonly rows: SpanRow[] = [];
+  constructor(private readonly sink: (row: SpanRow) => void = (row) => this.rows.push(row)) {}
   export(spans: ReadableSpan[], done: (r: { code: number }) => void): void {
-    for (const s of spans) this.rows.push(toRow(s));
+    for (const s of spans) this.sink(toRow(s));
     done({ code: 0 });
   }
   async shutdown(): Promise<void> {}
@@ -42,9 +46,9 @@ function toRow(s: ReadableSpan): SpanRow {
   };
 }
 
-/** One root span per run and one child span per agent execution (`<agent>.execute`). */
-export async function runSpans(r: RunOutcome): Promise<SpanRow[]> {
-  const exporter = new DuckDbRowExporter();
+/** One root span per run and one child span per agent execution (`<agent>.execute`), to `sink` or returned. */
+export async function runSpans(r: RunOutcome, sink?: (row: SpanRow) => void): Promise<SpanRow[]> {
+  const exporter = new DuckDbRowExporter(sink);
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': r.system, 'flockbench.run_id': r.runId }),
     spanProcessors: [new SimpleSpanProcessor(exporter)],
