@@ -59,6 +59,7 @@ export function executionIdentity(agent: string, inputKeys: readonly string[]): 
 }
 
 export function outputCorrelation(inputs: readonly Pick<Artifact, 'correlationId'>[]): string {
+  if (inputs.length === 1) return inputs[0]!.correlationId;
   const ids = [...new Set(inputs.map((a) => a.correlationId))].sort();
   return ids.length === 1 ? ids[0] : `multi:${shortHash(ids.join(','))}`;
 }
@@ -67,6 +68,11 @@ export function outputCorrelation(inputs: readonly Pick<Artifact, 'correlationId
 export function inputTokens(a: Pick<Artifact, 'payload'>): number {
   const declared = a.payload[SIZE_FIELDS.promptTokens];
   return typeof declared === 'number' ? declared : payloadTokens(a.payload);
+}
+
+/** Distinct correlation ids of the inputs, in input order (one input: no Set, no copies). */
+export function correlationIdsOf(inputs: readonly Pick<Artifact, 'correlationId'>[]): string[] {
+  return inputs.length === 1 ? [inputs[0]!.correlationId] : [...new Set(inputs.map((a) => a.correlationId))];
 }
 
 export function promptTokensFor(agent: AgentSpec, inputs: readonly Artifact[]): number {
@@ -214,7 +220,7 @@ function recordExecution(
     agent: agent.name,
     identity,
     inputKeys,
-    correlationIds: [...new Set(inputs.map((a) => a.correlationId))],
+    correlationIds: correlationIdsOf(inputs),
     outputKeys: outputs.map((o) => o.key),
     startMs,
     endMs: rt.clock(),
@@ -315,7 +321,7 @@ async function executeTool(agent: AgentSpec, inputs: readonly Artifact[], rt: Ag
     agent: agent.name,
     identity,
     inputKeys,
-    correlationIds: [...new Set(inputs.map((a) => a.correlationId))],
+    correlationIds: correlationIdsOf(inputs),
     outputKeys: outputs.map((o) => o.key),
     startMs,
     endMs: rt.clock(),

@@ -105,11 +105,12 @@ export async function appendRunRows(
   }
   const ex = await openAppender(conn, executions, { run_id: id });
   try {
-    for (const e of r.executions) {
+    const log = r.executionLog;
+    for (let i = 0; i < log.length; i++) {
       ex.add({
-        agent: e.agent, identity: e.identity, start_ms: e.startMs, end_ms: e.endMs, drawn_latency_ms: e.drawnLatencyMs,
-        scaled_latency_ms: e.scaledLatencyMs, tokens_in: e.tokensIn, tokens_out: e.tokensOut, cost_usd: e.costUsd, error: e.error ?? null,
-        inputs: e.inputKeys.length, llm_calls: e.llmCalls ?? 1, queued_ms: e.queuedMs ?? null,
+        agent: log.agent(i), identity: log.identity[i]!, start_ms: log.startMs[i]!, end_ms: log.endMs[i]!, drawn_latency_ms: log.drawnLatencyMs[i]!,
+        scaled_latency_ms: log.scaledLatencyMs[i]!, tokens_in: log.tokensIn[i]!, tokens_out: log.tokensOut[i]!, cost_usd: log.costUsd[i]!, error: log.errors.get(i) ?? null,
+        inputs: log.inputCount(i), llm_calls: log.llmCallsOf(i), queued_ms: log.queuedMsOf(i),
       });
     }
   } finally {

@@ -17,8 +17,9 @@ export async function runCell(cell: Cell): Promise<RunOutcome> {
     llmOptions: cell.llmOptions,
     systemParams: cell.systemParams,
     timeoutMs: cell.timeoutMs,
-    // Only their content hashes and error count are stored: computed in runOnce.
-    keepArtifacts: false,
+    // Of the artifacts only their content hashes and error count are stored (computed in
+    // runOnce); executions are read from the compact log.
+    keepObjects: false,
   });
 }
 

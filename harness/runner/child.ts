@@ -37,7 +37,7 @@ process.once('message', async ({ cell, meta, rowsFile }: ChildRequest) => {
     let warmupMs = 0;
     if (cell.warmup !== false) {
       const w0 = performance.now();
-      await runOnce({ system: cell.system, workload: buildWorkload(cell.workload), seed: cell.seed + 1_000_003, latencyScale: 1e-6, systemParams: cell.systemParams, keepArtifacts: false });
+      await runOnce({ system: cell.system, workload: buildWorkload(cell.workload), seed: cell.seed + 1_000_003, latencyScale: 1e-6, systemParams: cell.systemParams, keepObjects: false });
       warmupMs = performance.now() - w0;
     }
     const r0 = performance.now();

@@ -15,8 +15,9 @@ import type { FaultHooks, RunContext, Session, SessionResult, System } from '../
 import { planArrivals, type Arrival } from '../../workloads/arrivals.ts';
 import { prepareTools } from '../../workloads/tools.ts';
 import type { ExecutionRecord } from '../../workloads/execute.ts';
-import { ERROR_TYPE, terminalTypes, type WorkloadSpec } from '../../workloads/spec.ts';
+import { ERROR_TYPE, terminalTypes, type Artifact, type WorkloadSpec } from '../../workloads/spec.ts';
 import { tailPercentile } from '../../core/stats/percentile.ts';
+import { ExecutionLog } from '../collect/execution-log.ts';
 import { idealMakespan } from '../collect/ideal.ts';
 import { lowerBound } from '../collect/lower-bound.ts';
 import { cpuList, cpusAvailable, load1 } from '../collect/machine.ts';
@@ -51,10 +52,11 @@ export interface RunOnceOptions {
   sampleEveryMs?: number;
   runId?: string;
   /**
-   * Keep the run's artifacts in the outcome (default true: conformance and tests read them).
-   * The matrix runner only needs their content hashes and error count, computed here either way.
+   * Keep the run's artifacts and execution records as objects in the outcome (default true:
+   * conformance and tests read them). The matrix runner needs only the artifacts' content
+   * hashes and error count and the compact execution log, which every outcome carries.
    */
-  keepArtifacts?: boolean;
+  keepObjects?: boolean;
 }
 
 export async function createLlmClient(kind: LlmTransport, seed: number, latencyScale: number, tail: TailMode | undefined, options: Record<string, unknown> = {}): Promise<LlmClient> {
@@ -109,6 +111,8 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
   const transport = o.llm ?? 'inprocess';
   const llm = await createLlmClient(transport, o.seed, latencyScale, o.tail, o.llmOptions);
   const arrivals: Arrival[] = w.tasks.map((task, index) => ({ index, task, intendedAtMs: schedule[index]! }));
+  const keepObjects = o.keepObjects !== false;
+  const executionLog = new ExecutionLog();
   const executions: ExecutionRecord[] = [];
   const publishedAtMs = new Array<number>(arrivals.length).fill(NaN);
   const controller = new AbortController();
@@ -121,7 +125,10 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
     llm,
     seed: o.seed,
     clock,
-    onExecution: (r) => executions.push(r),
+    onExecution: (r) => {
+      executionLog.push(r);
+      if (keepObjects) executions.push(r);
+    },
     latencyScale,
     params,
     arrivals,
@@ -198,32 +205,59 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
     await session?.stop().catch(() => undefined);
     await llm.close();
   }
+  // What the artifacts are needed for, first; then, unless the caller keeps them, let them go
+  // (with the session and its store) before the collectors build their maps: at 1M tasks the
+  // artifacts are half the heap.
+  const idealOf = (all: readonly Artifact[]) => {
+    const policy = entry?.policy(params, arrivals.some((a) => a.intendedAtMs > 0));
+    if (!policy) return undefined;
+    // Identity -> its (last) execution in the log: the draw and the output keys the replay needs.
+    const byIdentity = new Map<string, number>();
+    for (let i = 0; i < executionLog.length; i++) byIdentity.set(executionLog.identity[i]!, i);
+    const byKey = new Map<string, Artifact>();
+    for (const a of all) byKey.set(a.key, a);
+    const durationOf = (id: string) => {
+      const i = byIdentity.get(id);
+      return i === undefined ? undefined : executionLog.drawnLatencyMs[i]! * latencyScale;
+    };
+    const outputKeysOf = (id: string) => {
+      const i = byIdentity.get(id);
+      if (i === undefined) return undefined;
+      const k = executionLog.outputKeys[i]!;
+      return typeof k === 'string' ? [k] : k;
+    };
+    return idealMakespan({
+      policy: policy.kind, workload: w, arrivals, latencyScale, durationOf, artifactOf: (k) => byKey.get(k), outputKeysOf,
+      maxConcurrency: policy.maxConcurrency, maxRuns: policy.maxRuns, agentLimits: policy.agentLimits, dispatchEveryMs: policy.dispatchEveryMs === undefined ? undefined : policy.dispatchEveryMs * latencyScale,
+    });
+  };
+  const terminal = new Set([...terminalTypes(w), ERROR_TYPE]);
+  const finalHash = multisetHash(result.artifacts.filter((a) => terminal.has(a.type)));
+  let errors = 0;
+  for (const a of result.artifacts) if (a.type === ERROR_TYPE) errors++;
+  // The ideal replay reads artifacts (payloads for `where` filters, error keys), so it runs
+  // before they are let go; its maps go with them.
+  const ideal = idealOf(result.artifacts);
+  const artifacts = keepObjects ? result.artifacts : [];
+  result = { ...result, artifacts: [] };
+  session = undefined;
   // HTTP transport: the server's own counters (requests by status, 429s, faults) go with the run.
   const llmServer = transport === 'http' ? (await import('../../llm/index.ts')).llmServerMetrics(llm) : undefined;
   const llmLimiter = llm instanceof SimulatedLlm ? llm.limiterStats() : undefined;
   const sampled = sampler.stop();
   const maxConc = Object.fromEntries(w.agents.map((a) => [a.name, a.maxConcurrency]));
-  const seedArrival = new Map(arrivals.map((a) => [a.task.key, a.intendedAtMs]));
-  const lb = lowerBound(executions, maxConc, seedArrival, (e) => e.drawnLatencyMs * latencyScale);
-  const lat = taskLatencies(arrivals, executions, publishedAtMs, w.name);
-  const policy = entry?.policy(params, arrivals.some((a) => a.intendedAtMs > 0));
-  const durations = new Map(executions.map((e) => [e.identity, e.drawnLatencyMs * latencyScale]));
-  const byKey = new Map(result.artifacts.map((a) => [a.key, a]));
-  const outputKeys = new Map(executions.map((e) => [e.identity, e.outputKeys]));
-  const ideal = policy
-    ? idealMakespan({
-      policy: policy.kind, workload: w, arrivals, latencyScale, durationOf: (id) => durations.get(id), artifactOf: (k) => byKey.get(k), outputKeysOf: (id) => outputKeys.get(id),
-      maxConcurrency: policy.maxConcurrency, maxRuns: policy.maxRuns, agentLimits: policy.agentLimits, dispatchEveryMs: policy.dispatchEveryMs === undefined ? undefined : policy.dispatchEveryMs * latencyScale,
-    })
-    : undefined;
-  const latencies = lat.map((t) => t.latencyMs);
+  const seedArrival = new Map<string, number>();
+  for (const a of arrivals) seedArrival.set(a.task.key, a.intendedAtMs);
+  const lb = lowerBound(executionLog, maxConc, seedArrival, (log, i) => log.drawnLatencyMs[i]! * latencyScale);
+  const lat = taskLatencies(arrivals, executionLog, publishedAtMs, w.name);
+  const latencies = new Float64Array(lat.length);
+  for (let i = 0; i < lat.length; i++) latencies[i] = lat[i]!.latencyMs;
   const exact = (q: number) => tailPercentile(latencies, q).value ?? NaN;
-  const correlationOf = new Map(arrivals.map((a) => [a.task.key, a.task.correlationId]));
+  const correlationOf = new Map<string, string>();
+  for (const a of arrivals) correlationOf.set(a.task.key, a.task.correlationId);
   const fairness = taskFairness(lat, (t) => correlationOf.get(t)!, lb.taskFinishMs);
   const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
   for (const t of lat) h.recordValue(Math.max(1, Math.round(t.latencyMs * 1000)));
-  const terminal = new Set([...terminalTypes(w), ERROR_TYPE]);
-  const finals = result.artifacts.filter((a) => terminal.has(a.type));
   const stats = result.llmStats ?? llm.stats();
   const tasks = w.tasks.length;
   const out: RunOutcome = {
@@ -267,12 +301,13 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
     fairness,
     llm: stats,
     costPerTaskUsd: tasks ? stats.costUsd / tasks : 0,
-    errors: result.artifacts.filter((a) => a.type === ERROR_TYPE).length,
+    errors,
     startedAt,
     machine: { loadStart, loadEnd: load1(), cpus: cpusAvailable(), cpuList: cpuList() },
-    finalHash: multisetHash(finals),
-    artifacts: o.keepArtifacts === false ? [] : result.artifacts,
+    finalHash,
+    artifacts,
     executions,
+    executionLog,
     samples: sampler.samples,
     taskLatencies: lat,
     latencyHdr: hdr.encodeIntoCompressedBase64(h),

@@ -61,23 +61,29 @@ export async function runSpans(r: RunOutcome, sink?: (row: SpanRow) => void): Pr
     attributes: { 'flockbench.workload': r.workload, 'flockbench.tasks': r.tasks, 'flockbench.seed': r.seed },
   });
   const parent = trace.setSpan(context.active(), root);
-  for (const e of r.executions) {
-    const span = tracer.startSpan(`${e.agent}.execute`, {
-      startTime: t0 + e.startMs,
+  const log = r.executionLog;
+  for (let i = 0; i < log.length; i++) {
+    // The span processor settles each export on a promise that holds its span: let them settle
+    // now and then, or a 100k-execution run holds every span until the loop ends (+170 MB).
+    if ((i & 4095) === 4095) await new Promise(setImmediate);
+    const superstep = log.supersteps.get(i);
+    const span = tracer.startSpan(`${log.agent(i)}.execute`, {
+      startTime: t0 + log.startMs[i]!,
       attributes: {
-        'flockbench.agent': e.agent,
-        'flockbench.identity': e.identity,
-        'flockbench.inputs': e.inputKeys.length,
-        'flockbench.correlation_ids': e.correlationIds,
+        'flockbench.agent': log.agent(i),
+        'flockbench.identity': log.identity[i]!,
+        'flockbench.inputs': log.inputCount(i),
+        'flockbench.correlation_ids': log.correlationIdsOf(i),
         // Graph systems: the Pregel loop and superstep (harness/collect/barrier.ts reads them back).
-        ...(e.superstep ? { 'langgraph.scope': e.superstep.scope, 'langgraph.step': e.superstep.step } : {}),
-        'llm.drawn_latency_ms': e.drawnLatencyMs,
-        'llm.tokens_in': e.tokensIn,
-        'llm.tokens_out': e.tokensOut,
+        ...(superstep ? { 'langgraph.scope': superstep.scope, 'langgraph.step': superstep.step } : {}),
+        'llm.drawn_latency_ms': log.drawnLatencyMs[i]!,
+        'llm.tokens_in': log.tokensIn[i]!,
+        'llm.tokens_out': log.tokensOut[i]!,
       },
     }, parent);
-    if (e.error) span.setStatus({ code: SpanStatusCode.ERROR, message: e.error });
-    span.end(t0 + e.endMs);
+    const error = log.errors.get(i);
+    if (error) span.setStatus({ code: SpanStatusCode.ERROR, message: error });
+    span.end(t0 + log.endMs[i]!);
   }
   root.end(t0 + r.makespanMs);
   await provider.shutdown();
