@@ -40,8 +40,11 @@ describe('canonicalJson', () => {
     expect(canonicalJson({ b: 1, a: [undefined, null], c: undefined })).toBe('{"a":[,null],"b":1}');
   });
 
-  it('content hashes are sha256 of it', () => {
-    const a = { type: 'T', key: 'k', correlationId: 'c', payload: { z: 1, a: 'x' } };
-    expect(contentHash(a)).toBe(createHash('sha256').update(reference({ type: 'T', key: 'k', correlationId: 'c', payload: a.payload })).digest('hex'));
+  it('content hashes are sha256 of the canonical JSON of type, key, correlation id and payload', () => {
+    const rng = keyedRng('content');
+    for (let i = 0; i < 500; i++) {
+      const a = { type: `T${i % 3}`, key: `k"${i}`, correlationId: `c\n${i}`, payload: randomValue(rng, 1) as Record<string, unknown> };
+      expect(contentHash(a)).toBe(createHash('sha256').update(reference({ type: a.type, key: a.key, correlationId: a.correlationId, payload: a.payload })).digest('hex'));
+    }
   });
 });
