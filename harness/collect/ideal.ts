@@ -22,6 +22,7 @@
 //                       maxConcurrency subgraphs at once), then the agents gathering several
 //                       tasks (global batches) in the outer graph once every subgraph ended.
 //   serial              one execution at a time per graph run; graph runs one after another.
+import { Deque } from '../../core/deque.ts';
 import { executionIdentity, outputCorrelation } from '../../workloads/execute.ts';
 import { accepts, inputGroups, Router, type Timers } from '../../workloads/routing.ts';
 import { batchSpansTasks, ERROR_TYPE, type AgentSpec, type Artifact, type WorkloadSpec } from '../../workloads/spec.ts';
@@ -114,7 +115,8 @@ class EventQueue {
 /** A counting semaphore in simulated time: FIFO waiters. */
 class SimSemaphore {
   private active = 0;
-  private readonly waiters: (() => void)[] = [];
+  // A deque, not an array: at 1M tasks a map agent has ~1M waiters and Array.shift is O(n).
+  private readonly waiters = new Deque<() => void>();
   constructor(private readonly limit: number) {}
   acquire(then: () => void): void {
     if (this.active < this.limit) { this.active++; then(); } else this.waiters.push(then);
