@@ -61,31 +61,46 @@ export interface IdealResult {
   executions: number;
 }
 
-/** Binary min-heap of events by (time, insertion order): equal times keep FIFO order. */
+interface SimEvent {
+  at: number;
+  seq: number;
+  fn: () => void;
+  live: boolean;
+}
+
+const before = (a: SimEvent, b: SimEvent) => a.at < b.at || (a.at === b.at && a.seq < b.seq);
+
+/**
+ * Binary min-heap of events by (time, insertion order): equal times keep FIFO order. Sifts move
+ * a hole instead of swapping pairs, and a cancelled event is a flag, not a wrapping closure: a
+ * 1M-task replay schedules millions of events.
+ */
 class EventQueue {
-  private readonly heap: { at: number; seq: number; fn: () => void }[] = [];
+  private readonly heap: SimEvent[] = [];
   private seq = 0;
   now = 0;
 
-  at(t: number, fn: () => void): () => void {
-    const ev = { at: Math.max(t, this.now), seq: this.seq++, fn };
+  /** Schedule `fn` at `t` (never before now); the event is returned so it can be cancelled. */
+  at(t: number, fn: () => void): SimEvent {
+    const ev: SimEvent = { at: Math.max(t, this.now), seq: this.seq++, fn, live: true };
     const h = this.heap;
+    let i = h.length;
     h.push(ev);
-    let i = h.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (this.less(h[p]!, h[i]!)) break;
-      [h[p], h[i]] = [h[i]!, h[p]!];
+      const parent = h[p]!;
+      if (before(parent, ev)) break;
+      h[i] = parent;
       i = p;
     }
-    let live = true;
-    const wrapped = ev.fn;
-    ev.fn = () => { if (live) wrapped(); };
-    return () => { live = false; };
+    h[i] = ev;
+    return ev;
   }
 
-  private less(a: { at: number; seq: number }, b: { at: number; seq: number }): boolean {
-    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+  /** Schedule `fn` after `ms`; returns a cancel function (batch and join timeouts). */
+  after(ms: number, fn: () => void): () => void {
+    const ev = this.at(this.now + ms, fn);
+    return () => { ev.live = false; };
   }
 
   run(): void {
@@ -93,21 +108,22 @@ class EventQueue {
     while (h.length) {
       const top = h[0]!;
       const last = h.pop()!;
-      if (h.length) {
-        h[0] = last;
+      const n = h.length;
+      if (n) {
         let i = 0;
         for (;;) {
-          const l = 2 * i + 1, r = l + 1;
-          let m = i;
-          if (l < h.length && this.less(h[l]!, h[m]!)) m = l;
-          if (r < h.length && this.less(h[r]!, h[m]!)) m = r;
-          if (m === i) break;
-          [h[m], h[i]] = [h[i]!, h[m]!];
+          const l = 2 * i + 1;
+          if (l >= n) break;
+          const r = l + 1;
+          const m = r < n && before(h[r]!, h[l]!) ? r : l;
+          if (!before(h[m]!, last)) break;
+          h[i] = h[m]!;
           i = m;
         }
+        h[i] = last;
       }
       this.now = top.at;
-      top.fn();
+      if (top.live) top.fn();
     }
   }
 }
@@ -131,17 +147,30 @@ class SimSemaphore {
 class MissingDraw extends Error {}
 
 /** The outputs an execution of `agent` on `inputs` publishes (keys as the shared agent body makes them). */
-function outputsOf(agent: AgentSpec, inputs: readonly Artifact[], input: IdealInput): Artifact[] {
-  const identity = executionIdentity(agent.name, inputs.map((a) => a.key));
-  const ran = input.outputKeysOf?.(identity)?.map((k) => input.artifactOf?.(k));
-  if (ran?.length && ran.every((a) => a)) return ran as Artifact[];
-  const err = input.artifactOf?.(`error:${identity}`);
+function outputsOf(agent: AgentSpec, inputs: readonly Artifact[], input: IdealInput, identity = identityOf(agent, inputs)): Artifact[] {
+  // What the run's execution of this identity published, where it is known (tool agents key
+  // their outputs by what the tool returned); one key, the common case, without arrays.
+  const ran = input.outputKeysOf?.(identity);
+  if (ran?.length === 1) {
+    const a = input.artifactOf?.(ran[0]!);
+    if (a) return [a];
+  } else if (ran?.length) {
+    const arts = ran.map((k) => input.artifactOf?.(k));
+    if (arts.every((a) => a)) return arts as Artifact[];
+  }
   // A coalescing batch publishes one output per input, keyed and correlated as a lone execution.
   const coalesced = agent.consumes.batch?.coalesce === true;
-  const correlationOf = (i: number) => (coalesced ? inputs[i]!.correlationId : outputCorrelation(inputs));
   const n = coalesced ? inputs.length : (agent.fanOut ?? 1);
+  if (n === 1) {
+    // One output (a lone input's coalesced output is keyed like it), or the error in its place.
+    const known = input.artifactOf?.(identity) ?? input.artifactOf?.(`error:${identity}`);
+    if (known) return [known];
+    return [{ id: identity, key: identity, type: agent.publishes, payload: {}, producedBy: agent.name, correlationId: outputCorrelation(inputs), tags: [], createdAtMs: 0, version: 1 }];
+  }
+  const err = input.artifactOf?.(`error:${identity}`);
+  const correlationOf = (i: number) => (coalesced ? inputs[i]!.correlationId : outputCorrelation(inputs));
   const keys = Array.from({ length: n }, (_, i) =>
-    coalesced ? executionIdentity(agent.name, [inputs[i]!.key]) : n === 1 ? identity : `${identity}#${i}`);
+    coalesced ? executionIdentity(agent.name, [inputs[i]!.key]) : `${identity}#${i}`);
   const known = keys.map((k) => input.artifactOf?.(k));
   if (known.every((a) => a)) return known as Artifact[];
   if (err) return [err];
@@ -153,16 +182,19 @@ function seedOf(a: Arrival): Artifact {
   return { id: t.key, key: t.key, type: t.type, payload: t.payload, producedBy: 'external', correlationId: t.correlationId, tags: [], createdAtMs: a.intendedAtMs, version: 1 };
 }
 
-function duration(input: IdealInput, agent: AgentSpec, inputs: readonly Artifact[]): number {
-  const d = input.durationOf(executionIdentity(agent.name, inputs.map((a) => a.key)));
-  if (d === undefined) throw new MissingDraw(`no draw for ${executionIdentity(agent.name, inputs.map((a) => a.key))}`);
+const identityOf = (agent: AgentSpec, inputs: readonly Artifact[]) =>
+  inputs.length === 1 ? executionIdentity(agent.name, [inputs[0]!.key]) : executionIdentity(agent.name, inputs.map((a) => a.key));
+
+function duration(input: IdealInput, agent: AgentSpec, inputs: readonly Artifact[], identity = identityOf(agent, inputs)): number {
+  const d = input.durationOf(identity);
+  if (d === undefined) throw new MissingDraw(`no draw for ${identity}`);
   return d;
 }
 
 function dataflow(input: IdealInput, q: EventQueue): { last: number; executions: number } {
   const w = input.workload;
   const scale = input.latencyScale ?? 1;
-  const timers: Timers = { after: (ms, fn) => q.at(q.now + ms, fn) };
+  const timers: Timers = { after: (ms, fn) => q.after(ms, fn) };
   let last = 0;
   let executions = 0;
   // A global limit over all agents (the real Flock with DSPyEngine: one call at a time), taken
@@ -176,12 +208,13 @@ function dataflow(input: IdealInput, q: EventQueue): { last: number; executions:
         ready: (inputs) => {
           sem.acquire(() => global.acquire(() => {
             executions++;
-            const end = q.now + duration(input, spec, inputs);
+            const identity = identityOf(spec, inputs);
+            const end = q.now + duration(input, spec, inputs, identity);
             q.at(end, () => {
               if (end > last) last = end;
               global.release();
               sem.release();
-              for (const o of outputsOf(spec, inputs, input)) route(o);
+              for (const o of outputsOf(spec, inputs, input, identity)) route(o);
             });
           }));
         },
