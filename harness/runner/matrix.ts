@@ -32,6 +32,8 @@ export interface MatrixFile {
   warmup?: boolean;
   /** Store OpenTelemetry spans of every run (default true); a 1M-task run has 1M of them. */
   traces?: boolean;
+  /** Memory budget: V8 old-space limit of each run's process, MiB (default 4096); a run past it fails and is stored as failed. */
+  heapLimitMb?: number;
 }
 
 export interface Cell {
@@ -53,10 +55,14 @@ export interface Cell {
   warmup?: boolean;
   /** Store the run's spans (default true). Not part of the cell's identity: it changes what is kept, not what is measured. */
   traces?: boolean;
+  /** V8 old-space limit of the run's process, MiB (default 4096; isolated runs only). Not part of the cell's identity. */
+  heapLimitMb?: number;
 }
 
-const TOP_KEYS = ['name', 'description', 'reps', 'seed', 'latencyScale', 'llmTransport', 'llmOptions', 'tail', 'systems', 'systemParams', 'workloads', 'timeoutMs', 'warmup', 'traces'];
+const TOP_KEYS = ['name', 'description', 'reps', 'seed', 'latencyScale', 'llmTransport', 'llmOptions', 'tail', 'systems', 'systemParams', 'workloads', 'timeoutMs', 'warmup', 'traces', 'heapLimitMb'];
 const WORKLOAD_KEYS = ['name', 'params', 'tail', 'systems'];
+/** V8 old-space limit of a run's process unless the matrix sets `heapLimitMb`. */
+export const DEFAULT_HEAP_LIMIT_MB = 4096;
 /** More cells than this is a typo (reps: 1e9), not an experiment. */
 export const MAX_CELLS = 100_000;
 
@@ -118,6 +124,7 @@ export function validateMatrix(doc: unknown, where = 'matrix'): MatrixFile {
   nonNegInt('reps', m.reps, 1);
   nonNegInt('seed', m.seed, 0);
   nonNegInt('timeoutMs', m.timeoutMs, 1);
+  nonNegInt('heapLimitMb', m.heapLimitMb, 64);
   if (m.latencyScale !== undefined && (typeof m.latencyScale !== 'number' || !(m.latencyScale > 0) || !Number.isFinite(m.latencyScale))) throw bad(`'latencyScale' must be a number > 0, got ${JSON.stringify(m.latencyScale)}`);
   if (m.warmup !== undefined && typeof m.warmup !== 'boolean') throw bad(`'warmup' must be true or false`);
   if (m.traces !== undefined && typeof m.traces !== 'boolean') throw bad(`'traces' must be true or false, got ${JSON.stringify(m.traces)}`);
@@ -232,6 +239,7 @@ export function expandMatrix(m: MatrixFile, o: ExpandOverrides = {}): Cell[] {
                 timeoutMs: m.timeoutMs ?? 600_000,
                 warmup: m.warmup ?? true,
                 traces: m.traces ?? true,
+                heapLimitMb: m.heapLimitMb ?? DEFAULT_HEAP_LIMIT_MB,
               });
             }
           }

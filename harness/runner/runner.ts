@@ -18,7 +18,7 @@ import { processRssPeakMb } from '../results/run-rows.ts';
 import { cellSpans, runCell } from './cell.ts';
 import type { ChildReply, ChildRequest } from './child.ts';
 import { systemEntry } from '../../systems/registry.ts';
-import type { Cell } from './matrix.ts';
+import { DEFAULT_HEAP_LIMIT_MB, type Cell } from './matrix.ts';
 
 export interface RunMatrixOptions {
   db: ResultsDb;
@@ -74,7 +74,9 @@ onShutdown(() => current?.kill('SIGKILL'));
 function runIsolated(req: ChildRequest, pin?: string): Promise<Extract<ChildReply, { ok: true }>> {
   return new Promise((resolve, reject) => {
     const script = fileURLToPath(new URL('./child.ts', import.meta.url));
-    const nodeArgs = ['--import', tsxLoader, '--max-old-space-size=4096', script];
+    // The matrix's memory budget: V8 stops a run past it (the run is then stored as failed).
+    const heapLimitMb = req.cell.heapLimitMb ?? DEFAULT_HEAP_LIMIT_MB;
+    const nodeArgs = ['--import', tsxLoader, `--max-old-space-size=${heapLimitMb}`, script];
     const options = { serialization: 'advanced' as const, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] as ('ignore' | 'inherit' | 'ipc')[] };
     // Pinned: the child runs under taskset on the chosen CPUs (recorded by the child itself).
     const child = pin ? spawn('taskset', ['-c', pin, process.execPath, ...nodeArgs], options) : fork(script, [], { ...options, execArgv: nodeArgs.slice(0, -1) });
@@ -87,7 +89,7 @@ function runIsolated(req: ChildRequest, pin?: string): Promise<Extract<ChildRepl
     });
     child.once('exit', (code, sig) => {
       if (current === child) current = undefined;
-      if (!settled) reject(new Error(`run process exited with ${sig ?? code} before reporting`));
+      if (!settled) reject(new Error(`run process exited with ${sig ?? code} before reporting (heap limit ${heapLimitMb} MiB)`));
     });
     child.send(req);
   });
