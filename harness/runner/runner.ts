@@ -129,11 +129,14 @@ export async function runMatrix(cells: Cell[], o: RunMatrixOptions): Promise<Mat
   const env = { ...environment(), pin: { run: o.pin ?? null, broker: o.brokerPin ?? null } };
   // Isolated runs write their rows here, one file per run, removed once imported.
   const rowsDir = o.isolate === false ? undefined : mkdtempSync(join(tmpdir(), 'flockbench-rows-'));
+  // A signal exits without reaching the finally below: the rows directory goes with the run's process.
+  const unregisterRows = rowsDir ? onShutdown(() => rmSync(rowsDir, { recursive: true, force: true })) : undefined;
   try {
     await runCells();
   } finally {
     unregister?.();
     unregisterPulsar?.();
+    unregisterRows?.();
     if (rowsDir) rmSync(rowsDir, { recursive: true, force: true });
     if (startedKafka) await kafka!.stopKafka();
     if (startedPulsar) await pulsar!.stopPulsar();
