@@ -7,6 +7,8 @@ import { environment } from '../harness/env.ts';
 import { agentBodyUs, growthTable, ratioToBlackboard, runBench, type BenchOutcome, type CompletedBench } from '../harness/bench/bench.ts';
 import { family, growthCases, standardCases, type BenchCase } from '../harness/bench/cases.ts';
 
+/** Stores of the systems whose sessions run inside this process (what bench can time). */
+const BENCHABLE_STORES = new Set(['memory', 'graph-state']);
 const IN_PROCESS = ['blackboard-eager', 'blackboard-deferred', 'langgraph-stepwise', 'langgraph-parallel'];
 
 function dedupeCases(cs: BenchCase[]): BenchCase[] {
@@ -43,7 +45,15 @@ export function registerBenchCommand(program: Command): Command {
     .option('--json', 'print JSON')
     .action(async (o: { systems?: string; growth: boolean; time: number; maxRun: number; maxRss: number; db: string; json?: boolean }) => {
       const systems = o.systems ? o.systems.split(',').map((s) => s.trim()).filter(Boolean) : IN_PROCESS;
-      for (const s of systems) if (!SYSTEMS.some((x) => x.name === s)) throw new UserError(`unknown system '${s}' (known: ${SYSTEMS.map((x) => x.name).join(', ')})`);
+      for (const s of systems) {
+        const entry = SYSTEMS.find((x) => x.name === s);
+        if (!entry) throw new UserError(`unknown system '${s}' (known: ${SYSTEMS.map((x) => x.name).join(', ')})`);
+        // tinybench times whole sessions in this process with zero-latency agents counted here;
+        // an out-of-process or broker-backed system would time process start-up and round trips.
+        if (!BENCHABLE_STORES.has(entry.store)) {
+          throw new UserError(`bench measures in-process engines only (${SYSTEMS.filter((x) => BENCHABLE_STORES.has(x.store)).map((x) => x.name).join(', ')}); '${s}' runs ${entry.store === 'kafka' || entry.store === 'pulsar' ? 'on a broker' : 'out of process'}: its CPU per run is in \`flockbench report\` (CPU ms) and per execution in the paper's reference table`);
+        }
+      }
       const cases = dedupeCases([...standardCases(), ...(o.growth ? growthCases() : [])]);
       const bodyUs = await agentBodyUs();
       const results = await runBench({

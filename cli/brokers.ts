@@ -1,8 +1,8 @@
 // `flockbench brokers ...`: start, stop and inspect local broker processes (Kafka KRaft, Pulsar
 // standalone). Wired into cli/main.ts with registerBrokerCommands(program). A broker's module
 // (and its client) loads only when a brokers command for it runs, so other commands start fast.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import { REPO_ROOT } from '../core/paths.ts';
 import { UserError } from '../core/errors.ts';
@@ -31,6 +31,21 @@ function checkKind(kind: string): void {
 }
 
 const dirFor = (kind: string, dir?: string) => dir ?? (kind === 'pulsar' ? DEFAULT_PULSAR_DIR : DEFAULT_KAFKA_DIR);
+
+/**
+ * Every state directory of `kind` the project started under .brokers/: `brokers up` uses
+ * .brokers/<kind>, `chaos` .brokers/<kind>-chaos, and others may add .brokers/<kind>-<name>.
+ * The default directory comes first and is listed even when it holds nothing yet.
+ */
+export function brokerDirs(kind: string, root = join(REPO_ROOT, '.brokers')): string[] {
+  const marker = kind === 'pulsar' ? 'state.json' : 'cluster.json';
+  const others = existsSync(root)
+    ? readdirSync(root).filter((d) => d.startsWith(`${kind}-`) && existsSync(join(root, d, marker))).sort().map((d) => join(root, d))
+    : [];
+  return [join(root, kind), ...others];
+}
+
+const label = (kind: string, dir: string) => (dir === dirFor(kind) ? kind : `${kind} (${relative(REPO_ROOT, dir)})`);
 
 function parsePositive(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -96,22 +111,25 @@ export function registerBrokerCommands(program: Command): Command {
     .argument('<kind>', `broker kind (${KINDS.join(', ')})`)
     .option('--wipe', 'also delete data and logs', false)
     .option('--dir <path>', 'state directory (default .brokers/<kind>)')
-    .description('stop a broker started with `brokers up`')
+    .description('stop the brokers of this kind the project started (`brokers up`, `chaos`), or the one in --dir')
     .action(async (kind: string, o: { wipe: boolean; dir?: string }) => {
       try {
         checkKind(kind);
-        const dir = dirFor(kind, o.dir);
-        if (kind === 'pulsar') {
-          const { stopPulsar, wipePulsar } = await pulsar();
-          const r = await stopPulsar(dir);
-          if (o.wipe) await wipePulsar(dir);
-          console.log(`pulsar down: ${r.stopped ? `stopped in ${(r.ms / 1000).toFixed(1)} s${r.forced ? ' (SIGKILL)' : ''}` : 'was not running'}${o.wipe ? ', data wiped' : ''}`);
-          return;
+        // Without --dir: every cluster of this kind the project started (brokers up, chaos, ...).
+        const dirs = o.dir ? [o.dir] : brokerDirs(kind);
+        for (const dir of dirs) {
+          if (kind === 'pulsar') {
+            const { stopPulsar, wipePulsar } = await pulsar();
+            const r = await stopPulsar(dir);
+            if (o.wipe) await wipePulsar(dir);
+            console.log(`${label(kind, dir)} down: ${r.stopped ? `stopped in ${(r.ms / 1000).toFixed(1)} s${r.forced ? ' (SIGKILL)' : ''}` : 'was not running'}${o.wipe ? ', data wiped' : ''}`);
+            continue;
+          }
+          const { stopKafka, wipeKafka } = await kafka();
+          const { stopped } = await stopKafka(dir);
+          if (o.wipe) await wipeKafka(dir);
+          console.log(`${label(kind, dir)} down: stopped ${stopped} node(s)${o.wipe ? ', data wiped' : ''}`);
         }
-        const { stopKafka, wipeKafka } = await kafka();
-        const { stopped } = await stopKafka(dir);
-        if (o.wipe) await wipeKafka(dir);
-        console.log(`kafka down: stopped ${stopped} node(s)${o.wipe ? ', data wiped' : ''}`);
       } catch (e) {
         await fail(e, verbose());
       }
@@ -130,26 +148,33 @@ export function registerBrokerCommands(program: Command): Command {
         const kinds = kind ? [kind] : [...KINDS];
         const out: Record<string, unknown> = {};
         const lines: string[] = [];
+        // One entry per state directory: the default one, and every other the project started
+        // (chaos's cluster, ...), so a cluster an interrupted command left behind is visible.
+        const key = (k: string, dir: string) => (dir === dirFor(k) || o.dir ? k : `${k}:${relative(join(REPO_ROOT, '.brokers'), dir)}`);
         if (kinds.includes('kafka')) {
           const { statusKafka } = await kafka();
-          const st = statusKafka(dirFor('kafka', o.dir));
-          out.kafka = st;
-          if (!st.cluster) lines.push('kafka: not started');
-          else {
-            lines.push(`kafka ${st.cluster.kafkaVersion}: ${st.running ? 'running' : 'not running'} (${st.cluster.nodes} node(s), ${st.cluster.bootstrap.join(',')})`);
-            for (const n of st.nodes) {
-              lines.push(`  node ${n.nodeId} :${n.brokerPort} ${n.alive ? `pid ${n.pid} rss ${n.rssMb?.toFixed(0)} MiB cpu ${((n.cpuTimeMs ?? 0) / 1000).toFixed(1)} s` : 'down'}`);
+          for (const dir of o.dir ? [o.dir] : brokerDirs('kafka')) {
+            const st = statusKafka(dir);
+            out[key('kafka', dir)] = st;
+            if (!st.cluster) lines.push(`${label('kafka', dir)}: not started`);
+            else {
+              lines.push(`${label('kafka', dir)} ${st.cluster.kafkaVersion}: ${st.running ? 'running' : 'not running'} (${st.cluster.nodes} node(s), ${st.cluster.bootstrap.join(',')})`);
+              for (const n of st.nodes) {
+                lines.push(`  node ${n.nodeId} :${n.brokerPort} ${n.alive ? `pid ${n.pid} rss ${n.rssMb?.toFixed(0)} MiB cpu ${((n.cpuTimeMs ?? 0) / 1000).toFixed(1)} s` : 'down'}`);
+              }
             }
           }
         }
         if (kinds.includes('pulsar')) {
           const { statusPulsar, pulsarUrls } = await pulsar();
-          const st = statusPulsar(dirFor('pulsar', o.dir));
-          out.pulsar = { ...st, state: st.state ? { ...st.state, command: st.state.command.join(' ') } : undefined };
-          if (!st.state) lines.push('pulsar: not started');
-          else {
-            const u = pulsarUrls(st.state.ports);
-            lines.push(`pulsar ${st.state.version}: ${st.running ? `running, pid ${st.pid} rss ${st.rssMb?.toFixed(0)} MiB cpu ${((st.cpuTimeMs ?? 0) / 1000).toFixed(1)} s` : 'not running'} (${u.webServiceUrl}, ${u.serviceUrl}, bookie :${st.state.ports.bookiePort})`);
+          for (const dir of o.dir ? [o.dir] : brokerDirs('pulsar')) {
+            const st = statusPulsar(dir);
+            out[key('pulsar', dir)] = { ...st, state: st.state ? { ...st.state, command: st.state.command.join(' ') } : undefined };
+            if (!st.state) lines.push(`${label('pulsar', dir)}: not started`);
+            else {
+              const u = pulsarUrls(st.state.ports);
+              lines.push(`${label('pulsar', dir)} ${st.state.version}: ${st.running ? `running, pid ${st.pid} rss ${st.rssMb?.toFixed(0)} MiB cpu ${((st.cpuTimeMs ?? 0) / 1000).toFixed(1)} s` : 'not running'} (${u.webServiceUrl}, ${u.serviceUrl}, bookie :${st.state.ports.bookiePort})`);
+            }
           }
         }
         console.log(o.json ? JSON.stringify(out, null, 2) : lines.join('\n'));

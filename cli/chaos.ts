@@ -4,6 +4,7 @@
 // exits 1 when exactly-once lost or duplicated anything. `--broker pulsar` runs the same
 // experiment on a Pulsar standalone (broker kills only), in the one mode Pulsar has from Node:
 // at-least-once (the WebSocket API has no transactions).
+import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { ChaosOutcome } from '../harness/chaos/run.ts';
 
@@ -37,6 +38,13 @@ export function verdict(r: ChaosOutcome): string {
   const dupKeys = r.check.byType.flatMap((x) => x.duplicated.map((d) => `${d.key} x${d.count}`)).slice(0, 3).join(', ');
   const lostKeys = r.check.byType.flatMap((x) => x.lost).slice(0, 3).join(', ');
   return `${r.mode}: NOT exactly once under ${faults}: ${t.lost} lost${lostKeys ? ` (e.g. ${lostKeys})` : ''}, ${t.duplicated} duplicated${dupKeys ? ` (e.g. ${dupKeys})` : ''}, ${t.unexpected} unexpected`;
+}
+
+/** Refuse a --db that cannot hold the rows (unwritable, foreign) before any broker starts. */
+async function prepareDb(dbPath: string): Promise<void> {
+  const { ResultsDb, checkDbPath } = await import('../harness/results/db.ts');
+  checkDbPath(dbPath);
+  (await ResultsDb.open(dbPath)).close();
 }
 
 export async function storeChaos(dbPath: string, rows: ChaosOutcome[], env: Record<string, unknown>): Promise<void> {
@@ -86,10 +94,12 @@ export function registerChaosCommand(program: Command): void {
       if (!modes.every((m: string) => m === 'exactly-once' || m === 'at-least-once')) throw new InvalidArgumentError(`--mode must be both|exactly-once|at-least-once`);
       const nodes = Number(o.nodes);
       if (nodes !== 1 && nodes !== 3) throw new InvalidArgumentError('--nodes must be 1 or 3');
+      await prepareDb(o.db);
       const { runChaos, withChaosCluster } = await import('../harness/chaos/run.ts');
       const { environment } = await import('../harness/env.ts');
       const log = o.json ? () => {} : (l: string) => process.stderr.write(l + '\n');
-      const env = { env: environment() };
+      // One invocation: its id and flags, so the paper can print the command that made each row.
+      const env = { env: environment(), broker: 'kafka', invocation: { id: randomUUID(), nodes, mode: o.mode, runs: o.runs, kills: o.kills, workerCrashes: o.workerCrashes, tasks: o.tasks, seed: o.seed, runLimitS: o.runLimitS, latencyScale: o.latencyScale } };
       const rows = await withChaosCluster(nodes as 1 | 3, async () => {
         const out: ChaosOutcome[] = [];
         for (let run = 0; run < o.runs; run++) {
@@ -133,6 +143,7 @@ interface PulsarChaosCli {
 
 /** The failure experiment on Pulsar: one at-least-once row per run (there is no exactly-once to compare); its faults as rows, as Kafka's. */
 async function chaosPulsar(o: PulsarChaosCli): Promise<void> {
+  await prepareDb(o.db);
   const log = o.json ? () => {} : (l: string) => process.stderr.write(l + '\n');
   if (o.mode !== 'at-least-once') log('pulsar: exactly-once is not reachable from Node (the WebSocket API has no transactions); running at-least-once only');
   log('pulsar: broker kills only (worker crashes between produce and commit are the Kafka experiment\'s)');
@@ -142,7 +153,7 @@ async function chaosPulsar(o: PulsarChaosCli): Promise<void> {
   const { environment } = await import('../harness/env.ts');
   // The standalone must not outlive an interrupted experiment (it is registered before it starts).
   const unregister = onShutdown(() => killPulsar(CHAOS_PULSAR_DIR).catch(() => {}));
-  const env = { env: environment(), broker: 'pulsar' };
+  const env = { env: environment(), broker: 'pulsar', invocation: { id: randomUUID(), runs: o.runs, kills: Math.max(1, o.kills), tasks: o.tasks, seed: o.seed, runLimitS: o.runLimitS ?? null, latencyScale: o.latencyScale } };
   let rows: ChaosOutcome[];
   try {
     rows = await withPulsarChaosBroker(async () => {

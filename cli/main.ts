@@ -6,7 +6,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { UserError } from '../core/errors.ts';
 import { formatParams } from '../core/params.ts';
 import { installSignalHandlers } from '../harness/lifecycle.ts';
-import { expandMatrix, loadMatrix } from '../harness/runner/matrix.ts';
+import { MAX_SEED, expandMatrix, loadMatrix } from '../harness/runner/matrix.ts';
 import { progressBar } from './progress.ts';
 import { registerConformCommand } from './conform.ts';
 import { registerLlmCommands } from './llm.ts';
@@ -23,9 +23,9 @@ const positiveInt = (name: string) => (v: string) => {
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
   return n;
 };
-const nonNegInt = (name: string) => (v: string) => {
+const seedArg = (name: string) => (v: string) => {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+  if (!Number.isInteger(n) || n < 0 || n > MAX_SEED) throw new InvalidArgumentError(`${name} must be an integer from 0 to ${MAX_SEED}`);
   return n;
 };
 const cpuList = (name: string) => (v: string) => {
@@ -53,7 +53,7 @@ export function buildProgram(): Command {
     .argument('<matrix>', 'matrix YAML, e.g. paper/experiments/quick.yaml')
     .option('--db <path>', 'DuckDB results file', 'results/flockbench.duckdb')
     .option('--reps <n>', 'repetitions per cell (overrides the matrix)', positiveInt('--reps'))
-    .option('--seed <s>', 'base seed (rep r uses seed + r)', nonNegInt('--seed'))
+    .option('--seed <s>', 'base seed (rep r uses seed + r)', seedArg('--seed'))
     .option('--latency-scale <x>', 'multiply all simulated latencies and timeouts', positiveNumber('--latency-scale'))
     .option('--resume', 'skip cells already stored in the DB')
     .option('--no-isolate', 'run cells in this process instead of one child process each')

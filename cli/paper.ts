@@ -28,6 +28,7 @@ export function registerPaperCommand(program: Command): Command {
         for (const l of r.lines) process.stdout.write(`${l.status.padEnd(14)} ${l.id}: recorded ${l.recorded}, now ${l.now} (${l.detail})\n`);
         const count = (s: string) => r.lines.filter((l) => l.status === s).length;
         process.stdout.write(`replication: ${count('held')} held, ${count('changed')} changed, ${count('FLIPPED')} flipped, ${count('not replicated')} not replicated, of ${r.lines.length} recorded decisions\n`);
+        if (!r.replicated) process.stderr.write('flockbench paper --check: the replication re-decided none of the recorded decisions (not in its matrix, or too few pairs): nothing was checked\n');
         if (r.seedOverlap.length) process.stderr.write(`flockbench paper --check: the replication reuses recorded seeds ${r.seedOverlap.join(', ')}: it must run on fresh seeds\n`);
         if (!r.ok) process.exitCode = 1;
         return;

@@ -10,7 +10,7 @@ const inMemory = SYSTEMS.filter((s) => s.store === 'memory' || s.store === 'grap
 
 /** Small cases of every shipped workload; a new workload without a case fails the coverage test. */
 const CASES: Record<string, Record<string, unknown>[]> = {
-  'review-analysis': [{ analysts: 4, tasks: 3 }, { analysts: 10, tasks: 1, maxConcurrency: 3 }],
+  'review-analysis': [{ analysts: 4, tasks: 3 }, { analysts: 10, tasks: 1, maxConcurrency: 3 }, { analysts: 4, tasks: 3, editorBatch: 'unkeyed' }],
   map: [{ tasks: 6, depth: 1 }, { tasks: 5, depth: 3, join: true }, { tasks: 7, depth: 2, coalesceTasks: 3 }],
   // A 1,000-chunk corpus keeps the index build short; the tool and the joins are what is checked.
   'retrieval-summarization': [{ tasks: 3, k: 4, chunks: 1000 }, { tasks: 3, k: 5, chunks: 1000, coalesce: true }],
@@ -39,7 +39,7 @@ describe('conformance across in-memory systems', () => {
         // Only a form that cannot express the workload sits out: one graph run per task and a global batch.
         const skipped = r.systems.filter((s) => s.unsupported).map((s) => s.system);
         // Coalescing map tasks makes every layer a global batch: no per-task subgraph either.
-        expect(skipped).toEqual(params.coalesceTasks ? ['langgraph-per-item', 'langgraph-subgraph'] : params.join ? ['langgraph-per-item'] : []);
+        expect(skipped).toEqual(params.coalesceTasks ? ['langgraph-per-item', 'langgraph-subgraph'] : params.join || params.editorBatch === 'unkeyed' ? ['langgraph-per-item'] : []);
       }, 120_000);
     }
   }
@@ -88,6 +88,49 @@ describe('conformance across in-memory systems', () => {
     await expect(runOnce({ system: 'flock-real', workload: w, seed: 1 })).rejects.toThrow(/tool agent, which the real Flock runner does not implement/);
     const m = buildWorkload('map', { tasks: 2, coalesceTasks: 2 });
     await expect(runOnce({ system: 'flock-real', workload: m, seed: 1 })).rejects.toThrow(/coalesces its batch into one call/);
+  });
+
+  it("the tutorial's unkeyed editor mixes stories; conform compares what it consumed, and still catches a lost digest", async () => {
+    const w = buildWorkload('review-analysis', { analysts: 4, tasks: 3, editorBatch: 'unkeyed' });
+    expect(w.orderDependent).toEqual(['editor']);
+    expect(w.agents.find((a) => a.name === 'editor')!.consumes.batch).toEqual({ size: 4, timeoutMs: 30_000 });
+    expect(buildWorkload('review-analysis', { analysts: 4, tasks: 3 }).orderDependent).toBeUndefined();
+    expect(buildWorkload('review-analysis', { analysts: 4, tasks: 1, editorBatch: 'unkeyed' }).orderDependent).toBeUndefined();
+    // Per-agent concurrency 2 interleaves the stories: some digest gathers analyses of several.
+    const out = await runOnce({ system: 'blackboard-eager', workload: w, seed: 11, latencyScale: 0.002 });
+    const digests = out.executions.filter((e) => e.agent === 'editor');
+    expect(digests.flatMap((e) => e.inputKeys).sort()).toEqual(out.executions.filter((e) => e.agent !== 'editor').flatMap((e) => e.outputKeys).sort());
+    expect(digests.some((e) => new Set(e.correlationIds).size > 1)).toBe(true);
+
+    const eager = await loadSystem('blackboard-eager');
+    const dropsDigest: System<unknown> = {
+      name: 'drops-a-digest',
+      async start(wl, ctx) {
+        const session = await eager.start(wl, ctx);
+        return { ...session, async collect() {
+          const r = await session.collect();
+          const i = r.artifacts.findIndex((a) => a.type === 'NewsDigest');
+          return { ...r, artifacts: r.artifacts.filter((_, j) => j !== i) };
+        } };
+      },
+    };
+    const r = await conform('review-analysis', { analysts: 4, tasks: 3, editorBatch: 'unkeyed' }, ['blackboard-deferred', dropsDigest], 11, { latencyScale: 0.002 });
+    expect(r.ok, formatConformReport(r)).toBe(false);
+    expect(formatConformReport(r)).toMatch(/order-dependent: editor/);
+    // An analysis with other content fails too, though the editor consumed the same keys.
+    const altersAnalysis: System<unknown> = {
+      name: 'alters-an-analysis',
+      async start(wl, ctx) {
+        const session = await eager.start(wl, ctx);
+        return { ...session, async collect() {
+          const res = await session.collect();
+          const i = res.artifacts.findIndex((a) => a.type === 'NewsAnalysis');
+          return { ...res, artifacts: res.artifacts.map((a, j) => (j === i ? { ...a, payload: { ...a.payload, impact_assessment: 'something else entirely here' } } : a)) };
+        } };
+      },
+    };
+    const r2 = await conform('review-analysis', { analysts: 4, tasks: 3, editorBatch: 'unkeyed' }, ['blackboard-deferred', altersAnalysis], 11, { latencyScale: 0.002 });
+    expect(r2.ok, formatConformReport(r2)).toBe(false);
   });
 
   it('reports a structured diff when systems disagree', async () => {

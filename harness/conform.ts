@@ -43,6 +43,15 @@ export interface SystemConformance {
   extra: FinalArtifact[];
   /** Execution identities (agent + input keys) differ from the reference: a pairing problem. */
   executionsDiffer: boolean;
+  /**
+   * The workload's order-dependent agents (spec `orderDependent`): their outputs are not compared
+   * by hash; instead every input each consumed must match the reference's (as a multiset), with
+   * the same number of final artifacts per type; every other artifact (the other agents' outputs,
+   * the seeds) by content hash, and all other executions the same identities.
+   */
+  orderDependent?: string[];
+  /** Why an order-dependent comparison failed. */
+  orderDependentMismatch?: string;
   counters: Record<string, number>;
 }
 
@@ -109,19 +118,43 @@ export async function conform(
     throw new UserError(`conform ${w.name}: fewer than two of the systems can run this workload (${[...refused.values()].join('; ')})`);
   }
   const ref = results[0]!;
+  const od = new Set(w.orderDependent ?? []);
+  /** What a run shows of its order-dependent agents: the inputs they consumed and their finals per type. */
+  const orderFree = (r: (typeof results)[number]) => ({
+    identities: r.out.executions.filter((e) => !od.has(e.agent)).map((e) => e.identity).sort().join('\n'),
+    consumed: r.out.executions.filter((e) => od.has(e.agent)).flatMap((e) => e.inputKeys.map((k) => `${e.agent}|${k}`)).sort().join('\n'),
+    finalsByType: [...r.finals.reduce((m, f) => m.set(f.type, (m.get(f.type) ?? 0) + 1), new Map<string, number>())].sort().join(','),
+    // Everything the other agents made (and the seeds), by content: only the order-dependent
+    // agents' outputs are exempt from the content comparison.
+    others: r.out.artifacts.filter((a) => !od.has(a.producedBy)).map((a) => contentHash(a)).sort().join('\n'),
+  });
+  const refOrderFree = od.size ? orderFree(ref) : undefined;
   const ran = new Map(results.map((r) => {
-    const missing = minus(ref.finals, r.finals);
-    const extra = minus(r.finals, ref.finals);
+    let missing = minus(ref.finals, r.finals);
+    let extra = minus(r.finals, ref.finals);
+    let executionsDiffer = r.identities.join('\n') !== ref.identities.join('\n');
+    let orderFreeDiffers: string | undefined;
+    if (refOrderFree) {
+      const mine = orderFree(r);
+      orderFreeDiffers = mine.consumed !== refOrderFree.consumed ? 'the order-dependent agents consumed other inputs'
+        : mine.finalsByType !== refOrderFree.finalsByType ? 'a different number of final artifacts per type'
+          : mine.others !== refOrderFree.others ? 'other agents\' artifacts differ in content' : undefined;
+      // Their finals' content depends on completion order: not compared.
+      missing = []; extra = [];
+      executionsDiffer = mine.identities !== refOrderFree.identities;
+    }
     const row: SystemConformance = {
       system: r.name,
       finals: r.finals.length,
       executions: r.out.executions.length,
       makespanMs: r.out.makespanMs,
       lowerBoundMs: r.out.lowerBoundMs,
-      ok: missing.length === 0 && extra.length === 0,
+      ok: missing.length === 0 && extra.length === 0 && !orderFreeDiffers && !(refOrderFree && executionsDiffer),
       missing,
       extra,
-      executionsDiffer: r.identities.join('\n') !== ref.identities.join('\n'),
+      executionsDiffer,
+      ...(od.size ? { orderDependent: [...od] } : {}),
+      ...(orderFreeDiffers ? { orderDependentMismatch: orderFreeDiffers } : {}),
       counters: (r.out.params.counters as Record<string, number>) ?? {},
     };
     return [r.name, row];
@@ -139,12 +172,15 @@ export async function conform(
 /** Human-readable summary: one line per system, then the first differences. */
 export function formatConformReport(r: ConformReport, maxDiff = 5): string {
   const lines = [`conform ${r.workload} ${JSON.stringify(r.params)} seed ${r.seed}: ${r.ok ? 'OK' : 'MISMATCH'} (reference ${r.reference})`];
+  const od = r.systems.find((s) => s.orderDependent)?.orderDependent;
+  if (od) lines.push(`  order-dependent: ${od.join(', ')} (batches gather inputs across tasks as they arrive): compared by the inputs consumed and the finals per type, not by content`);
   for (const s of r.systems) {
     if (s.unsupported) {
       lines.push(`  skip ${s.system.padEnd(24)} ${s.unsupported}`);
       continue;
     }
     lines.push(`  ${s.ok ? 'ok  ' : 'FAIL'} ${s.system.padEnd(24)} finals ${String(s.finals).padStart(5)}  executions ${String(s.executions).padStart(6)}  makespan ${s.makespanMs.toFixed(0).padStart(7)} ms  bound ${s.lowerBoundMs.toFixed(0).padStart(7)} ms${s.executionsDiffer ? '  (execution identities differ)' : ''}`);
+    if (s.orderDependentMismatch) lines.push(`       ${s.orderDependentMismatch}`);
     for (const m of s.missing.slice(0, maxDiff)) lines.push(`       missing ${m.type} ${m.key} (${m.correlationId}) ${m.hash.slice(0, 12)}`);
     for (const m of s.extra.slice(0, maxDiff)) lines.push(`       extra   ${m.type} ${m.key} (${m.correlationId}) ${m.hash.slice(0, 12)}`);
     const more = s.missing.length + s.extra.length - Math.min(maxDiff, s.missing.length) - Math.min(maxDiff, s.extra.length);

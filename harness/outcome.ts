@@ -4,6 +4,7 @@ import type { Artifact } from '../workloads/spec.ts';
 import type { ExecutionRecord } from '../workloads/execute.ts';
 import type { LlmStats } from '../llm/types.ts';
 import type { ExecutionLog } from './collect/execution-log.ts';
+import type { NativeSpan } from '../systems/types.ts';
 import type { Sample } from './collect/sampler.ts';
 import type { TaskLatency } from './collect/tasks.ts';
 
@@ -52,6 +53,8 @@ export interface RunOutcome {
   executions: ExecutionRecord[];
   /** Every execution, by column: what the collectors, traces and rows read. */
   executionLog: ExecutionLog;
+  /** Spans the system's framework recorded itself (flock-real's auto-trace), stored with the run's. */
+  nativeSpans?: NativeSpan[];
   samples: Sample[];
   taskLatencies: TaskLatency[];
   /** HdrHistogram of per-task latency in microseconds, compressed base64. */

@@ -1,6 +1,6 @@
 // The options a matrix may give the HTTP simulator and its client (`llmOptions:`), declared
 // once and checked before anything runs: a misspelt or ill-typed key is a one-line error.
-import { resolveParams, type ParamDefs } from '../core/params.ts';
+import { resolveParams, suggest, type ParamDefs } from '../core/params.ts';
 import { UserError } from '../core/errors.ts';
 
 export const llmClientOptionDefs = {
@@ -47,6 +47,17 @@ export function validateLlmOptions(where: string, v: unknown, transport: 'inproc
   if (v === undefined) return {};
   if (!isMapping(v)) throw new UserError(`${where}: 'llmOptions' must be a mapping`);
   const { limits, faults, slowdown, ...rest } = v;
+  // A key that is no option at all is named first (with where it belongs, if it is a limit,
+  // fault or slowdown key), before the in-process rule could call it an http option.
+  const nested = { limits: llmLimitDefs, faults: llmFaultDefs, slowdown: llmSlowdownDefs };
+  for (const k of Object.keys(rest)) {
+    if (k in llmClientOptionDefs) continue;
+    const home = Object.entries(nested).find(([, defs]) => k in defs)?.[0];
+    if (home) throw new UserError(`${where}: llmOptions.${k} belongs under llmOptions.${home} (llmOptions: {${home}: {${k}: ...}})`);
+    const known = [...Object.keys(nested), ...Object.keys(llmClientOptionDefs)];
+    const hint = suggest(k, known);
+    throw new UserError(`${where}: llmOptions: unknown key '${k}'${hint ? ` (did you mean '${hint}'?)` : ''}; known: ${known.join(', ')}`);
+  }
   if (transport === 'inprocess') {
     const other = Object.keys(v).filter((k) => !(INPROCESS_LLM_OPTIONS as readonly string[]).includes(k));
     if (other.length) throw new UserError(`${where}: llmOptions.${other[0]} applies to llmTransport: http only (in-process: ${INPROCESS_LLM_OPTIONS.join(', ')})`);

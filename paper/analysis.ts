@@ -8,6 +8,7 @@ import { canonicalJson } from '../core/canonical.ts';
 import type { Pair } from '../core/stats/paired.ts';
 import type { ResultsDb } from '../harness/results/db.ts';
 import { SYSTEMS } from '../systems/registry.ts';
+import { WORKLOADS } from '../workloads/registry.ts';
 
 export interface RunRec {
   runId: string;
@@ -31,36 +32,87 @@ export interface RunRec {
   idealMs: number | null;
   lowerBoundMs: number;
   cpuMs: number;
+  /** LLM calls the run made (every call a simulator answered, fallbacks and retries included). */
+  llmCalls: number;
   loaded: boolean;
   /** WorkflowError artifacts: agent executions that failed (the run did not do the same work). */
   errors: number;
   startedAt: string;
   settings: Record<string, unknown>;
   counters: Record<string, number>;
+  /** The run's agent executions on its clock (empty when its executions are not stored). */
+  execs: ExecSpan[];
+}
+
+/**
+ * The runs whose executions the paper reads (over run_configs r): closed loop at latency x1, where
+ * the tutorial's decision and reference table live. Open-loop runs have thousands of executions
+ * each and nothing here needs them.
+ */
+export const EXECUTIONS_NEEDED = `coalesce(r.wl_arrival, 'all-at-once') = 'all-at-once' AND r.latency_scale = 1`;
+
+export interface ExecSpan {
+  agent: string;
+  startMs: number;
+  endMs: number;
+  /** The LLM time the execution needed: its calls' drawn latency, scaled (0 for a tool agent). */
+  llmMs: number;
 }
 
 interface Row {
   run_id: string; matrix: string; session: string | null; system: string; workload: string; params: string; tail: string | null;
   latency_scale: number; llm_transport: string | null; seed: string | number; tasks: number; makespan_ms: number; throughput_tps: number;
-  p95_ms: number | null; p99_ms: number | null; ideal_ms: number | null; lower_bound_ms: number; cpu_ms: number; loaded: boolean; errors: number; started_at: string;
+  p95_ms: number | null; p99_ms: number | null; ideal_ms: number | null; lower_bound_ms: number; cpu_ms: number; llm_calls: number | null; loaded: boolean; errors: number; started_at: string;
 }
 
 /** Every completed run, in a stable order (the paper must regenerate byte for byte). */
 export async function loadRuns(db: ResultsDb): Promise<RunRec[]> {
   const rows = await db.query<Row>(
     `SELECT run_id, matrix, session, system, workload, CAST(params AS VARCHAR) AS params, tail, latency_scale, llm_transport, seed, tasks,
-            makespan_ms, throughput_tps, p95_ms, p99_ms, ideal_ms, lower_bound_ms, cpu_ms, loaded, errors, CAST(started_at AS VARCHAR) AS started_at
+            makespan_ms, throughput_tps, p95_ms, p99_ms, ideal_ms, lower_bound_ms, cpu_ms, llm_calls, loaded, errors, CAST(started_at AS VARCHAR) AS started_at
        FROM run_configs ORDER BY matrix, system, seed, started_at, run_id`);
+  const execRows = await db.query<{ run_id: string; agent: string; start_ms: number; end_ms: number; llm_ms: number | null }>(
+    `SELECT e.run_id, e.agent, e.start_ms, e.end_ms, e.scaled_latency_ms AS llm_ms FROM executions e JOIN run_configs r USING (run_id)
+      WHERE ${EXECUTIONS_NEEDED} ORDER BY e.run_id, e.start_ms, e.agent, e.end_ms`);
+  const execsOf = new Map<string, ExecSpan[]>();
+  for (const e of execRows) {
+    let xs = execsOf.get(e.run_id);
+    if (!xs) execsOf.set(e.run_id, (xs = []));
+    xs.push({ agent: e.agent, startMs: Number(e.start_ms), endMs: Number(e.end_ms), llmMs: Number(e.llm_ms ?? 0) });
+  }
   return rows.map((r) => {
     const p = JSON.parse(r.params) as { workload?: Record<string, unknown>; system?: Record<string, unknown>; tail?: string; settings?: Record<string, unknown>; counters?: Record<string, number> };
     return {
-      runId: r.run_id, matrix: r.matrix, session: r.session ?? 'unknown', system: r.system, workload: r.workload, wp: p.workload ?? {}, sp: p.system ?? {},
+      runId: r.run_id, matrix: r.matrix, session: r.session ?? 'unknown', system: r.system, workload: r.workload, wp: withDefaults(r.workload, p.workload ?? {}), sp: p.system ?? {},
       tail: r.tail ?? p.tail ?? 'calibrated', latencyScale: Number(r.latency_scale), llmTransport: r.llm_transport ?? 'inprocess', seed: Number(r.seed),
       tasks: Number(r.tasks), makespanMs: Number(r.makespan_ms), throughputTps: Number(r.throughput_tps), p95Ms: r.p95_ms, p99Ms: r.p99_ms,
-      idealMs: r.ideal_ms, lowerBoundMs: Number(r.lower_bound_ms), cpuMs: Number(r.cpu_ms), loaded: Boolean(r.loaded), errors: Number(r.errors ?? 0), startedAt: r.started_at,
-      settings: p.settings ?? {}, counters: p.counters ?? {},
+      idealMs: r.ideal_ms, lowerBoundMs: Number(r.lower_bound_ms), cpuMs: Number(r.cpu_ms) + pythonCpuNotCounted(r.system, p), llmCalls: Number(r.llm_calls ?? NaN), loaded: Boolean(r.loaded), errors: Number(r.errors ?? 0), startedAt: r.started_at,
+      settings: p.settings ?? {}, counters: p.counters ?? {}, execs: execsOf.get(r.run_id) ?? [],
     };
   });
+}
+
+/**
+ * flock-real runs stored before its Python runner's CPU was added to the run's (settings without
+ * `cpuIncludesPython`) carry it in counters.pythonCpuMs: count it, so every Python system's CPU
+ * is its Node process plus its Python runner in the measured window.
+ */
+function pythonCpuNotCounted(system: string, p: { settings?: Record<string, unknown>; counters?: Record<string, number> }): number {
+  if (system !== 'flock-real' || p.settings?.cpuIncludesPython) return 0;
+  return Number(p.counters?.pythonCpuMs ?? 0);
+}
+
+/**
+ * A run's workload parameters with every declared default it lacks filled in: a parameter added
+ * after the run was stored defaults to the behaviour the run had, so runs stored before and after
+ * it land in the same configuration (and a replication on new code pairs with recorded runs).
+ */
+export function withDefaults(workload: string, wp: Record<string, unknown>): Record<string, unknown> {
+  const defs = WORKLOADS.find((w) => w.name === workload)?.params as Record<string, { default?: unknown }> | undefined;
+  if (!defs) return wp;
+  const filled: Record<string, unknown> = {};
+  for (const [k, d] of Object.entries(defs)) if (d.default !== undefined && !(k in wp)) filled[k] = d.default;
+  return { ...filled, ...wp };
 }
 
 /** The exact workload configuration of a run (everything but the system), without the matrix. */
@@ -158,4 +210,38 @@ export function pairBySeed(num: readonly RunRec[], den: readonly RunRec[], metri
     sessions.add(rb.session);
   }
   return { pairs, sessions: sessions.size, duplicates };
+}
+
+/** Most executions in flight at once (an end at t frees its slot before a start at t). */
+export function peakInFlight(execs: readonly ExecSpan[]): number {
+  const ev = execs.flatMap((e) => [[e.startMs, 1], [e.endMs, -1]] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let n = 0, peak = 0;
+  for (const [, d] of ev) peak = Math.max(peak, (n += d));
+  return peak;
+}
+
+/**
+ * The first fan-out of a run (the executions of the agents that consume the seed type), when
+ * every one of those agents ran exactly once (one task): its wall span, from the first of them
+ * starting to the last ending, and the longest LLM time one of them needed. Null otherwise.
+ */
+export function fanOutPhase(execs: readonly ExecSpan[], firstStage: ReadonlySet<string>): { spanMs: number; longestLlmMs: number } | null {
+  const xs = execs.filter((e) => firstStage.has(e.agent));
+  if (xs.length !== firstStage.size || new Set(xs.map((e) => e.agent)).size !== xs.length) return null;
+  return {
+    spanMs: Math.max(...xs.map((e) => e.endMs)) - Math.min(...xs.map((e) => e.startMs)),
+    longestLlmMs: Math.max(...xs.map((e) => e.llmMs)),
+  };
+}
+
+/**
+ * How parallel the first fan-out was: P = the longest LLM time one of its agents needed over the
+ * phase's wall span. Near 1: they ran together (the phase took as long as its longest call); k
+ * equal calls one at a time: 1/k. Measured on LLM time, not on the recorded execution intervals:
+ * an engine that blocks the event loop (Flock's DSPyEngine) starts every execution at once and
+ * then serves their calls one by one, so its intervals overlap while its calls do not.
+ */
+export function fanOutParallelism(execs: readonly ExecSpan[], firstStage: ReadonlySet<string>): number | null {
+  const ph = fanOutPhase(execs, firstStage);
+  return ph && ph.spanMs > 0 && ph.longestLlmMs > 0 ? ph.longestLlmMs / ph.spanMs : null;
 }

@@ -101,6 +101,14 @@ describe('paper build', () => {
     const bad = await runCheck(flipped, join(out, 'verdicts.json'));
     expect(bad.ok).toBe(false);
     expect(bad.lines.some((l) => l.status === 'FLIPPED')).toBe(true);
+    // A replication that re-decides nothing (another configuration) checks nothing: it fails.
+    const elsewhere = join(dir, 'rep-elsewhere.duckdb');
+    const e = await ResultsDb.open(elsewhere);
+    await insertArm(e, { matrix: 'h1', workloadParams: { analysts: 2, tasks: 4, arrival: 'all-at-once' }, system: 'blackboard-deferred' }, seeds(1_000_000, 4), (x) => 1000 * seedEffect(x), 1);
+    await insertArm(e, { matrix: 'h1', workloadParams: { analysts: 2, tasks: 4, arrival: 'all-at-once' }, system: 'langgraph-per-item' }, seeds(1_000_000, 4), (x) => 1250 * seedEffect(x), 1);
+    e.close();
+    const none = await runCheck(elsewhere, join(out, 'verdicts.json'));
+    expect(none).toMatchObject({ ok: false, replicated: 0 });
     // A tampered record is caught the same way.
     const p = join(out, 'verdicts.json');
     const rec = JSON.parse(readFileSync(p, 'utf8'));
@@ -110,6 +118,37 @@ describe('paper build', () => {
     // A record from an older paper (no comparisons) is refused with the fix, not a crash.
     writeFileSync(p, JSON.stringify({ note: 'old', hypotheses: [] }));
     await expect(runCheck(held, p)).rejects.toThrow(/no recorded comparisons.*regenerate it with `flockbench paper`/);
+  });
+
+  it('the Failure section counts a run at its limit as a failure, shows the negative control and the commands', async () => {
+    const path = join(dir, 'chaos.duckdb');
+    await fill(path, 1, 10, 1.25, 2);
+    const db = await ResultsDb.open(path);
+    const { chaos } = await import('../harness/results/schema.ts');
+    const row = (seed: number, mode: string, lost: number, duplicated: number, error: string | null) => ({
+      run_id: `${mode}-${seed}`, started_at: new Date(Date.UTC(2026, 0, 1, 0, seed)).toISOString(), mode, nodes: 3, tasks: 300, kills: 2, worker_crashes: 0,
+      expected: 900, observed: 900 - lost + duplicated, lost, duplicated, unexpected: 0, makespan_ms: 60_000,
+      env: JSON.stringify({ seed, latencyScale: 0.05, error, schedule: { kills: [{ atProgress: 0.3, node: 1 }, { atProgress: 0.6, node: 2 }], crashKeys: [] } }),
+    });
+    const pulsarRow = (seed: number, duplicated: number) => ({
+      ...row(seed, 'at-least-once', 0, duplicated, null), run_id: `pulsar-${seed}`, nodes: 1, worker_crashes: 0,
+      env: JSON.stringify({ broker: 'pulsar', seed, latencyScale: 0.05, error: null, schedule: { kills: [{ atMs: 5000 }], crashKeys: [] }, invocation: { id: 'p1', runLimitS: 900 } }),
+    });
+    await db.append([[chaos, [
+      row(1001, 'exactly-once', 0, 0, null), row(1001, 'at-least-once', 0, 40, null),
+      row(1002, 'exactly-once', 406, 0, 'run limit of 180 s reached'), row(1002, 'at-least-once', 0, 0, null),
+      pulsarRow(7, 3), pulsarRow(8, 0),
+    ]]]);
+    db.close();
+    const md = readFileSync((await buildPaper({ dbPath: path, outDir: join(dir, 'chaos-out') })).paperPath, 'utf8');
+    expect(md).toContain('| kafka | exactly-once | 2, 0 (3 node(s), 300 tasks) | 2 | 1 | 1 | 0 | 0 | 1 | 4 |');
+    expect(md).toContain('| kafka | at-least-once | 2, 0 (3 node(s), 300 tasks) | 2 | 1 | 0 | 1 | 40 | 0 | 4 |');
+    expect(md).toContain('1 of 2 exactly-once runs were not clean: exactly-once did not hold.');
+    expect(md).toContain('the checker counted duplicates in 1 of 2 at-least-once runs (Kafka).');
+    expect(md).toContain('flockbench chaos --runs 2 --kills 2 --worker-crashes 0 --tasks 300 --seed 1001');
+    // Pulsar rows are Pulsar's: their own table row and command, outside Kafka's sentences.
+    expect(md).toContain('| pulsar | at-least-once | 1, 0 (1 node(s), 300 tasks) | 2 | 1 | 0 | 1 | 3 | 0 |');
+    expect(md).toContain('flockbench chaos --broker pulsar --runs 2 --kills 1 --tasks 300 --seed 7 --run-limit-s 900');
   });
 
   it('rejects unknown placeholders instead of leaving them in', () => {

@@ -15,7 +15,10 @@ import { writeFigures, type FigureOutcome } from './figures.ts';
 import { openPaperData } from './data.ts';
 import { ALPHA, EQUIVALENCE_BAND, FAMILIES, GRAPH_FORMS, H1_DECISION_SCALE, H2_PARTITIONS, MIN_PAIRS, MIN_SESSIONS, NEAR_LINEAR, REPLICATION_MIN_PAIRS } from './rules.ts';
 import { checkReplication, computeVerdicts, toRecord, type CheckOutcome, type Comparison, type FamilyResult, type VerdictRecord, type Verdicts } from './verdicts.ts';
-import { armLabel, type RunRec } from './analysis.ts';
+import { armLabel, fanOutParallelism, pairBySeed, peakInFlight, type RunRec } from './analysis.ts';
+import { comparePaired } from '../core/stats/paired.ts';
+import { keyedRng } from '../core/random.ts';
+import { buildWorkload } from '../workloads/registry.ts';
 
 const HERE = join(REPO_ROOT, 'paper');
 export const DEFAULT_TEMPLATE = join(HERE, 'paper.template.md');
@@ -115,6 +118,62 @@ function efficiencyTable(v: Verdicts): string {
   return mdTable(['system', 'runs', 'overhead = makespan / ideal (median [CI])', 'policy = bound / ideal', 'CPU ms per task', 'interval level (order statistics)'], rows);
 }
 
+/**
+ * The tutorial's workload, side by side: every closed-loop configuration at the decision scale
+ * that has the real Flock as shipped (flock-real engine=dspy), each arm against it on the same
+ * seeds. Per arm: makespan, the paired ratio to Flock as shipped, the most executions in flight,
+ * LLM calls per execution, CPU per execution and (one story) the analysts' parallelism P.
+ */
+/**
+ * Most LLM calls in flight: measured by the simulator for a system that calls it over HTTP out of
+ * process (settings.llmServer.inFlightPeak); else from the execution records (one call each).
+ */
+function llmPeak(r: RunRec): number {
+  const server = (r.settings.llmServer as { inFlightPeak?: number } | undefined)?.inFlightPeak;
+  return typeof server === 'number' ? server : r.execs.length ? peakInFlight(r.execs) : NaN;
+}
+
+function tutorialTable(v: Verdicts): string {
+  const shipped = (r: RunRec) => r.system === 'flock-real' && r.sp.engine === 'dspy';
+  const blocks: string[] = [];
+  for (const c of v.configs) {
+    if (c.sample.latencyScale !== H1_DECISION_SCALE || (c.sample.wp.arrival ?? 'all-at-once') !== 'all-at-once') continue;
+    const ref = [...c.arms.values()].find((rs) => shipped(rs[0]!));
+    if (!ref) continue;
+    const w = buildWorkload(c.sample.workload, c.sample.wp);
+    const firstStage = new Set(w.agents.filter((a) => a.consumes.types.includes(w.tasks[0]!.type)).map((a) => a.name));
+    const med = (xs: number[], d?: number) => {
+      const ys = xs.filter(Number.isFinite);
+      if (!ys.length) return 'n/a';
+      const m = medianCi(ys);
+      return d === undefined ? sig(m.median) : m.median.toFixed(d);
+    };
+    const rows = [...c.arms.values()].map((arm) => {
+      const label = armLabel(arm[0]!.system, arm[0]!.sp);
+      const pairs = arm === ref ? [] : pairBySeed(arm, ref, (r) => r.makespanMs).pairs;
+      const cmp = pairs.length >= 2 ? comparePaired(pairs, { level: 0.95, rng: keyedRng('paper-tutorial', `${c.key}|${label}`), resamples: 200 }) : undefined;
+      const ratio = shipped(arm[0]!) ? '1 (reference)' : cmp?.t ? `${sig(cmp.estimate)} [${sig(cmp.t.ci.lo)}, ${sig(cmp.t.ci.hi)}], n = ${cmp.n}` : 'n/a';
+      const m = medianCi(arm.map((r) => r.makespanMs));
+      return {
+        makespan: m.median,
+        cells: [
+          label, String(arm.length),
+          m.ci ? `${sig(m.median / 1000)} [${sig(m.ci.lo / 1000)}, ${sig(m.ci.hi / 1000)}]` : sig(m.median / 1000),
+          ratio,
+          med(arm.map(llmPeak), 0),
+          med(arm.map((r) => (r.execs.length ? r.llmCalls / r.execs.length : NaN))),
+          med(arm.map((r) => (r.execs.length ? r.cpuMs / r.execs.length : NaN))),
+          Number(c.sample.wp.tasks) === 1 ? med(arm.map((r) => fanOutParallelism(r.execs, firstStage) ?? NaN)) : 'n/a',
+        ],
+      };
+    }).sort((a, b) => a.makespan - b.makespan || (a.cells[0]! < b.cells[0]! ? -1 : 1));
+    blocks.push(`*${c.matrix}: ${c.label}.*\n\n${mdTable(
+      ['arm', 'runs', 'makespan s (median [CI])', 'makespan / Flock as shipped (paired, 95%)', 'most LLM calls in flight (median)', 'LLM calls per execution', 'CPU ms per execution', 'analyst parallelism P (one story)'],
+      rows.map((r) => r.cells))}`);
+  }
+  return blocks.length ? blocks.join('\n\n') : '_No configuration at the decision scale has a `flock-real` engine=dspy arm._';
+}
+
 async function placeholderValues(db: ResultsDb, v: Verdicts, figs: FigureOutcome[], source: string): Promise<Values> {
   const val: Values = {};
   const matrices = await db.query<MatrixRow>(
@@ -153,25 +212,75 @@ async function placeholderValues(db: ResultsDb, v: Verdicts, figs: FigureOutcome
   val.h2_sections = fam('H2 ');
   val.h3_sections = fam('H3 ');
   val.efficiency_table = efficiencyTable(v);
+  val.tutorial_table = tutorialTable(v);
   val.systems_list = SYSTEMS.map((s) => `- \`${s.name}\` (${s.store}): ${s.description}.`).join('\n');
 
-  // Failure experiment: every stored chaos run (a run at its limit is a failure, never dropped).
-  const chaos = await db.query<{ mode: string; runs: number; clean: number; lost_runs: number; dup_runs: number; limit_runs: number; kills: number }>(
-    `SELECT mode, count(*)::INTEGER AS runs,
-            count(*) FILTER (WHERE lost = 0 AND duplicated = 0 AND env->>'error' IS NULL)::INTEGER AS clean,
+  // Failure experiment: every stored chaos run (a run at its limit is a failure, never dropped),
+  // per broker, delivery mode and planned faults.
+  const planned = `coalesce(env->>'$.broker', 'kafka') AS broker, mode, nodes, tasks,
+            json_array_length(env->'$.schedule.kills')::INTEGER AS kills_planned, coalesce(json_array_length(env->'$.schedule.crashKeys'), 0)::INTEGER AS crashes_planned`;
+  const chaosRows = await db.query<{ broker: string; mode: string; nodes: number; tasks: number; kills_planned: number; crashes_planned: number; runs: number; clean: number; lost_runs: number; dup_runs: number; dup_keys: number; limit_runs: number; kills: number; makespan_s: number }>(
+    `SELECT ${planned}, count(*)::INTEGER AS runs,
+            count(*) FILTER (WHERE lost = 0 AND duplicated = 0 AND (env->>'error') IS NULL)::INTEGER AS clean,
             count(*) FILTER (WHERE lost > 0)::INTEGER AS lost_runs, count(*) FILTER (WHERE duplicated > 0)::INTEGER AS dup_runs,
-            count(*) FILTER (WHERE env->>'error' IS NOT NULL)::INTEGER AS limit_runs, sum(kills)::INTEGER AS kills
-       FROM chaos GROUP BY mode ORDER BY mode`);
-  val.chaos_table = chaos.length
-    ? mdTable(['delivery', 'runs', 'clean (0 lost, 0 duplicated, completed)', 'runs with loss', 'runs with duplicates', 'runs that failed or hit the limit', 'broker kills'],
-      chaos.map((r) => [r.mode, String(r.runs), String(r.clean), String(r.lost_runs), String(r.dup_runs), String(r.limit_runs), String(r.kills)]))
+            sum(duplicated)::INTEGER AS dup_keys,
+            count(*) FILTER (WHERE (env->>'error') IS NOT NULL)::INTEGER AS limit_runs, sum(kills)::INTEGER AS kills,
+            median(makespan_ms) / 1000 AS makespan_s
+       FROM chaos GROUP BY ALL ORDER BY broker, mode DESC, kills_planned, crashes_planned, nodes, tasks`);
+  val.chaos_table = chaosRows.length
+    ? mdTable(['broker', 'delivery', 'faults planned per run (broker kills, worker crashes)', 'runs', 'clean (0 lost, 0 duplicated, completed)', 'runs with loss', 'runs with duplicates', 'duplicated keys (sum)', 'runs that failed or hit the limit', 'broker kills done', 'median run (s)'],
+      chaosRows.map((r) => [r.broker, r.mode, `${r.kills_planned}, ${r.crashes_planned} (${r.nodes} node(s), ${r.tasks} tasks)`, String(r.runs), String(r.clean), String(r.lost_runs), String(r.dup_runs), String(r.dup_keys), String(r.limit_runs), String(r.kills), sig(r.makespan_s)]))
     : '_No `flockbench chaos` run is stored._';
+  // The invocations behind them: one command per stored invocation (its id and flags); rows from
+  // before invocations were recorded are grouped by broker, planned faults and size.
+  const invocations = await db.query<{ broker: string; nodes: number; tasks: number; kills_planned: number; crashes_planned: number; seed: number; runs: number; scale: number; modes: string; limit_s: number | null }>(
+    `SELECT broker, nodes, tasks, kills_planned, crashes_planned, min(seed)::BIGINT AS seed, count(DISTINCT seed)::INTEGER AS runs,
+            any_value(scale) AS scale, string_agg(DISTINCT mode, ',' ORDER BY mode) AS modes, any_value(limit_s) AS limit_s
+       FROM (SELECT ${planned}, CAST(env->>'$.seed' AS BIGINT) AS seed, CAST(env->>'$.latencyScale' AS DOUBLE) AS scale,
+                    CAST(env->>'$.invocation.runLimitS' AS DOUBLE) AS limit_s,
+                    coalesce(env->>'$.invocation.id', '') AS invocation, started_at FROM chaos)
+      GROUP BY invocation, broker, nodes, tasks, kills_planned, crashes_planned ORDER BY min(started_at)`);
+  val.chaos_commands = invocations.length
+    ? invocations.map((r) => {
+      const pulsarRun = r.broker === 'pulsar';
+      const flags = [
+        pulsarRun ? '--broker pulsar' : '', `--runs ${r.runs}`, `--kills ${r.kills_planned}`, pulsarRun ? '' : `--worker-crashes ${r.crashes_planned}`,
+        !pulsarRun && Number(r.nodes) !== 3 ? `--nodes ${r.nodes}` : '', !pulsarRun && !r.modes.includes(',') ? `--mode ${r.modes}` : '',
+        `--tasks ${r.tasks}`, `--seed ${r.seed}`, Number(r.scale) !== 0.05 ? `--latency-scale ${r.scale}` : '',
+        r.limit_s !== null && Number(r.limit_s) !== 180 ? `--run-limit-s ${r.limit_s}` : '',
+      ].filter(Boolean);
+      return `    flockbench chaos ${flags.join(' ')}`;
+    }).join('\n')
+    : '    (none stored)';
+  const chaos = await db.query<{ mode: string; runs: number; clean: number; dup_runs: number; failed: number }>(
+    `SELECT mode, count(*)::INTEGER AS runs, count(*) FILTER (WHERE lost = 0 AND duplicated = 0 AND (env->>'error') IS NULL)::INTEGER AS clean,
+            count(*) FILTER (WHERE duplicated > 0)::INTEGER AS dup_runs, count(*) FILTER (WHERE lost > 0 OR (env->>'error') IS NOT NULL)::INTEGER AS failed
+       FROM chaos WHERE coalesce(env->>'$.broker', 'kafka') = 'kafka' GROUP BY mode ORDER BY mode`);
   const eos = chaos.find((r) => r.mode === 'exactly-once');
   val.chaos_bound = eos?.runs
     ? eos.clean === eos.runs
       ? `All ${eos.runs} exactly-once runs were clean; with 0 failures in n = ${eos.runs} runs, the 95% upper confidence bound on the per-run failure probability is ${pct(1 - 0.05 ** (1 / eos.runs))} (exact binomial, 1 - 0.05^(1/n)).`
       : `${eos.runs - eos.clean} of ${eos.runs} exactly-once runs were not clean: exactly-once did not hold.`
     : '';
+  // Every exactly-once run that was not clean, with what the log shows about it.
+  const unclean = await db.query<{ broker: string; seed: number; kills: number; crashes: number; lost: number; duplicated: number; by_type: string; uncommitted_lost: number | null; aborts: number | null; failed_commits: number | null; recreations: number | null; error: string | null }>(
+    `SELECT coalesce(env->>'$.broker', 'kafka') AS broker, CAST(env->>'$.seed' AS BIGINT) AS seed, kills, worker_crashes AS crashes, lost, duplicated,
+            coalesce(array_to_string(list_transform(list_sort(list_distinct(list_transform(CAST(env->'$.lostKeys' AS VARCHAR[]), x -> split_part(x, ':', 1)))),
+              t -> t || ' ' || CAST(len(list_filter(CAST(env->'$.lostKeys' AS VARCHAR[]), x -> split_part(x, ':', 1) = t)) AS VARCHAR)), ', '), '') AS by_type,
+            CAST(env->>'$.uncommitted.lost' AS INTEGER) AS uncommitted_lost, CAST(env->>'$.counters.aborts' AS INTEGER) AS aborts,
+            CAST(env->>'$.counters.failedCommits' AS INTEGER) AS failed_commits, CAST(env->>'$.counters.producerRecreations' AS INTEGER) AS recreations,
+            env->>'$.error' AS error
+       FROM chaos WHERE mode = 'exactly-once' AND (lost > 0 OR duplicated > 0 OR (env->>'error') IS NOT NULL) ORDER BY started_at`);
+  val.chaos_unclean = unclean.length
+    ? `Exactly-once runs that were not clean (lost keys by type, up to the first 100 stored; "read-uncommitted lost": the same log read without the transaction filter):\n\n${mdTable(
+      ['broker', 'seed', 'kills, crashes done', 'lost', 'duplicated', 'lost by type', 'read-uncommitted lost', 'aborts', 'failed commits', 'producer re-creations', 'error'],
+      unclean.map((r) => [r.broker, String(r.seed), `${r.kills}, ${r.crashes}`, String(r.lost), String(r.duplicated), r.by_type || '-', r.uncommitted_lost === null ? 'n/a' : String(r.uncommitted_lost), String(r.aborts ?? 'n/a'), String(r.failed_commits ?? 'n/a'), String(r.recreations ?? 'n/a'), r.error ?? '-']))}`
+    : '';
+  const alo = chaos.find((r) => r.mode === 'at-least-once');
+  if (alo?.runs) {
+    val.chaos_bound += `${val.chaos_bound ? ' ' : ''}The negative control: under the same faults, the checker counted duplicates in ${alo.dup_runs} of ${alo.runs} at-least-once runs (Kafka)${alo.dup_runs ? '' : ': the control did not fire'}`
+      + `${alo.failed ? `; ${alo.failed} at-least-once run(s) lost data or failed, which at-least-once must not` : ''}.`;
+  }
 
   // Orchestration overhead (latest bench session).
   const bench = await db.query<{ case_name: string; system: string; per_event_us: number; p50_ms: number | null; p95_ms: number | null; events: number }>(

@@ -9,11 +9,12 @@ import { UserError } from '../core/errors.ts';
 import { openReadOnly } from '../harness/notebook.ts';
 import { BENCH_COLUMNS_FROM_ENV, ResultsDb } from '../harness/results/db.ts';
 import { TABLES } from '../harness/results/schema.ts';
+import { EXECUTIONS_NEEDED } from './analysis.ts';
 
 export const REFERENCE_DIR = join(REPO_ROOT, 'results', 'reference');
 
-/** Tables shipped in full; spans and executions only for the runs the timeline figure draws. */
-const SHIPPED = ['runs', 'task_latencies', 'chaos', 'bench'] as const;
+/** Tables shipped in full; executions only where the paper reads them, spans only for the runs the timeline figure draws. */
+const SHIPPED = ['runs', 'task_latencies', 'chaos', 'faults', 'bench'] as const;
 
 export async function openPaperData(dbPath?: string, referenceDir = REFERENCE_DIR): Promise<{ db: ResultsDb; source: string }> {
   if (dbPath) return { db: await openReadOnly(dbPath), source: dbPath };
@@ -35,7 +36,8 @@ export async function openPaperData(dbPath?: string, referenceDir = REFERENCE_DI
 
 /**
  * Export the runs behind the paper from a results DB into `dir` as Parquet (zstd): every run,
- * task latency, chaos and bench row, and the executions and spans of `timelineRuns`.
+ * task latency, chaos run and fault, and bench row, the executions of the closed-loop x1 runs, and
+ * the spans of `timelineRuns`.
  */
 export async function exportReference(dbPath: string, dir = REFERENCE_DIR, timelineRuns: readonly string[] = []): Promise<string[]> {
   const db = await openReadOnly(dbPath);
@@ -51,9 +53,10 @@ export async function exportReference(dbPath: string, dir = REFERENCE_DIR, timel
       out.push(file);
     };
     for (const t of SHIPPED) await copy(t);
+    // Executions of the runs the paper reads them for (analysis.ts EXECUTIONS_NEEDED).
+    await copy('executions', `WHERE run_id IN (SELECT run_id FROM run_configs r WHERE ${EXECUTIONS_NEEDED})`);
     if (timelineRuns.length) {
       const where = `WHERE run_id IN (${timelineRuns.map((r) => `'${r.replace(/'/g, "''")}'`).join(', ')})`;
-      await copy('executions', where);
       await copy('spans', where);
     }
     return out;

@@ -53,7 +53,7 @@ describe('figures', () => {
           start_time: ms(a), end_time: ms(b), duration_ms: b - a, status_code: 'OK', status_description: null, attributes: JSON.stringify(attrs), events: null, run_id: run,
         });
         await db.append([[spans, [
-          span('root', `${system}.run`, null, 0, 300, {}),
+          span('root', `${system}.run`, null, 0, 300, { 'flockbench.workload': 'review-analysis' }),
           span('a', 'analyst.execute', 'root', 10, 100, { 'flockbench.agent': 'analyst', 'flockbench.correlation_ids': ['news-0'] }),
           span('e', 'editor.execute', 'root', 100, 300, { 'flockbench.agent': 'editor', 'flockbench.correlation_ids': ['news-0'] }),
         ] as never[]]]);

@@ -14,6 +14,8 @@ import type { ResultsDb } from '../harness/results/db.ts';
 import { executionsFromSpans, timelineRows, timelineSpec, type TimelineRow } from '../harness/collect/timeline.ts';
 import type { SpanRow } from '../harness/results/schema.ts';
 import { EQUIVALENCE_BAND, GRAPH_FORMS, NEAR_LINEAR, systemPairs } from './rules.ts';
+import { armLabel } from './analysis.ts';
+import { medianCi } from '../core/stats/single.ts';
 import type { Verdicts } from './verdicts.ts';
 
 // vega-lite's TopLevelSpec type is large; specs here are plain JSON checked by compiling them.
@@ -34,7 +36,7 @@ const byText = (a: Record<string, unknown>, b: Record<string, unknown>, k: strin
 
 /** H1: every comparison against blackboard-deferred, estimate and interval, log scale, by graph form. */
 export function h1ForestFigure(v: Verdicts): Figure | string {
-  const values = v.families.filter((f) => f.hypothesis === 'H1' || f.hypothesis === 'H1b').flatMap((f) => f.comparisons.filter((c) => Number.isFinite(c.ci[0])).map((c) => ({
+  const values = v.families.filter((f) => f.hypothesis === 'H1' || f.hypothesis === 'H1b').flatMap((f) => f.comparisons.filter((c) => c.metric === 'makespan' && Number.isFinite(c.ci[0])).map((c) => ({
     comparison: f.title, config: `${c.matrix}: ${c.config}`, estimate: c.estimate, lo: c.ci[0], hi: c.ci[1], decided: c.decided ? `decided (${(100 * c.level).toPrecision(4)}%)` : 'not decided (95%)', n: c.n,
   }))).sort((a, b) => byText(a, b, 'comparison') || byText(a, b, 'config'));
   if (!values.length) return 'no H1 comparison has paired runs';
@@ -138,6 +140,71 @@ export function h2EfficiencyFigure(v: Verdicts): Figure | string {
   };
 }
 
+interface TailRow {
+  matrix: string; workload: string; system: string; sp: string; rate: number; coalesce: boolean | null; coalesce_tasks: number | null;
+  task_class: string; p95_ms: number | null; p99_ms: number | null;
+}
+
+/**
+ * H3: P95 and P99 task latency against offered load (tasks/s), per open-loop configuration and
+ * task class, one line per arm: the median over runs of each run's percentile, with its
+ * order-statistic interval (achieved level in the data). Runs under heavy external load or with
+ * failed agents are left out, as in the verdicts.
+ */
+export async function h3TailFigure(db: ResultsDb): Promise<Figure | string> {
+  const rows = await db.query<TailRow>(
+    `SELECT r.matrix, r.workload, r.system, CAST(r.params->'system' AS VARCHAR) AS sp, r.wl_rate_per_sec AS rate, r.wl_coalesce AS coalesce,
+            r.wl_coalesce_tasks AS coalesce_tasks, c.task_class, c.p95_ms, c.p99_ms
+       FROM task_latency_by_class c JOIN run_configs r USING (run_id)
+      WHERE r.wl_arrival IN ('poisson', 'uniform', 'trace') AND NOT r.loaded AND coalesce(r.errors, 0) = 0
+      ORDER BY r.matrix, r.workload, c.task_class, r.system, sp, rate, r.run_id`);
+  if (!rows.length) return 'no open-loop run is stored';
+  const groups = new Map<string, { config: string; arm: string; metric: string; rate: number; xs: number[] }>();
+  for (const r of rows) {
+    // Rows: a configuration and task class; lines: the arm, batched across tasks or not (the
+    // comparison H3 decides sits in one panel). Retrieval's per-query coalescing is part of the row.
+    const retrieval = r.task_class === 'retrieval-summarization';
+    const config = `${r.matrix}: ${r.task_class !== r.workload ? `${r.workload} / ${r.task_class}` : r.workload}${!retrieval || r.coalesce === null ? '' : r.coalesce ? ' (k summaries in one call)' : ' (k summary calls)'}`;
+    const batch = Number(r.coalesce_tasks ?? 1);
+    const arm = `${armLabel(r.system, JSON.parse(r.sp) as Record<string, unknown>)}, ${batch > 1 ? `${batch} tasks per call` : 'one call per task'}`;
+    for (const [metric, x] of [['P95', r.p95_ms], ['P99', r.p99_ms]] as const) {
+      if (x === null || !Number.isFinite(x)) continue;
+      const key = `${config}|${arm}|${metric}|${r.rate}`;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = { config, arm, metric, rate: Number(r.rate), xs: [] }));
+      g.xs.push(Number(x));
+    }
+  }
+  const values = [...groups.values()].map((g) => {
+    const m = medianCi(g.xs);
+    return { config: g.config, arm: g.arm, metric: g.metric, rate: g.rate, n: g.xs.length, medianMs: m.median, lo: m.ci?.lo ?? m.median, hi: m.ci?.hi ?? m.median, level: m.ci ? Number(m.ci.level.toPrecision(4)) : 0 };
+  }).sort((a, b) => byText(a, b, 'config') || byText(a, b, 'metric') || byText(a, b, 'arm') || a.rate - b.rate);
+  if (!values.length) return 'no open-loop run has a P95 (>= 20 tasks of a class)';
+  const enc = {
+    x: { field: 'rate', type: 'quantitative', title: 'offered load (tasks/s)' },
+    color: { field: 'arm', type: 'nominal', title: 'arm', legend: { labelLimit: 0, orient: 'bottom', direction: 'vertical' } },
+  };
+  return {
+    name: 'h3-tail-vs-load',
+    title: 'H3: P95 and P99 task latency vs offered load',
+    caption: 'Median over runs of each run\'s P95 / P99 task latency (from the intended arrival), with order-statistic intervals of the median, per open-loop configuration and task class (rows) and arm, batched across tasks or one call per task (colour); log scale. A class with fewer than 20 (P95) or 100 (P99) tasks in a run has no point.',
+    spec: {
+      ...BASE,
+      title: 'H3: tail latency vs offered load',
+      data: { values },
+      facet: { row: { field: 'config', type: 'nominal', title: null, header: { labelAngle: 0, labelAlign: 'left', labelLimit: 0 } }, column: { field: 'metric', type: 'nominal', title: null } },
+      spec: {
+        width: 240,
+        height: 170,
+        layer: [
+          { mark: { type: 'line', point: true }, encoding: { ...enc, y: { field: 'medianMs', type: 'quantitative', scale: { type: 'log' }, title: 'task latency (ms, log)' } } },
+          { mark: { type: 'errorbar', ticks: true }, encoding: { ...enc, y: { field: 'lo', type: 'quantitative', title: null }, y2: { field: 'hi' } } },
+        ],
+      },
+    },
+  };
+}
+
 interface BenchRow { case_name: string; system: string; per_event_us: number; events: number }
 
 /** Orchestration overhead per event by case and system (latest bench session), log scale. */
@@ -189,8 +256,8 @@ export async function timelineFigure(db: ResultsDb): Promise<Figure | string> {
   const values: TimelineRow[] = [];
   for (const system of TIMELINE_SYSTEMS) {
     const run = runs.find((r) => r.system === system)!;
-    const spans = await db.query<Pick<SpanRow, 'name' | 'parent_id' | 'start_time' | 'end_time' | 'attributes'>>(
-      `SELECT name, parent_id, start_time, end_time, CAST(attributes AS VARCHAR) AS attributes FROM spans WHERE run_id = '${run.run_id}' ORDER BY start_time, span_id`);
+    const spans = await db.query<Pick<SpanRow, 'span_id' | 'name' | 'parent_id' | 'start_time' | 'end_time' | 'attributes'>>(
+      `SELECT span_id, name, parent_id, start_time, end_time, CAST(attributes AS VARCHAR) AS attributes FROM spans WHERE run_id = '${run.run_id}' ORDER BY start_time, span_id`);
     values.push(...timelineRows(executionsFromSpans(spans), system));
   }
   const agents = [...new Set(values.map((r) => r.agent))].sort((a, b) => (a === 'editor' ? 1 : b === 'editor' ? -1 : a.localeCompare(b, 'en')));
@@ -224,6 +291,7 @@ export async function writeFigures(db: ResultsDb, v: Verdicts, outDir: string): 
     ['h1-ratio-vs-scale', h1ScaleFigure(v)],
     ['h1-timeline', await timelineFigure(db)],
     ['h2-efficiency', h2EfficiencyFigure(v)],
+    ['h3-tail-vs-load', await h3TailFigure(db)],
     ['overhead-per-event', await overheadFigure(db)],
   ];
   const dir = join(outDir, 'figures');

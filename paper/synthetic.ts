@@ -1,7 +1,7 @@
 // Synthetic runs for the paper's tests: rows with the columns the verdicts, figures and the build
 // read, so rules can be exercised on known numbers without running anything.
 import { SCHEMA_VERSION, type ResultsDb } from '../harness/results/db.ts';
-import { runs } from '../harness/results/schema.ts';
+import { executions, runs } from '../harness/results/schema.ts';
 
 export interface SyntheticRun {
   matrix: string;
@@ -24,6 +24,8 @@ export interface SyntheticRun {
   /** Failed agent executions (default 0). */
   errors?: number;
   startedAt?: string;
+  /** Agent executions to store with the run (run clock, ms; llmMs = scaled LLM time). */
+  executions?: { agent: string; startMs: number; endMs: number; llmMs: number }[];
 }
 
 let counter = 0;
@@ -44,6 +46,12 @@ export async function insertRun(db: ResultsDb, r: SyntheticRun): Promise<void> {
     env: JSON.stringify({ node: 'v20.0.0', platform: 'test', cpuModel: 'test cpu', cores: 2, memGb: 4, gitSha: 'abc123', gitDirty: false }),
     schema_version: SCHEMA_VERSION,
   }]]]);
+  if (r.executions?.length) {
+    await db.append([[executions, r.executions.map((e, i) => ({
+      run_id: id, agent: e.agent, identity: `${e.agent}-${i}`, start_ms: e.startMs, end_ms: e.endMs, drawn_latency_ms: e.llmMs / (r.latencyScale ?? 1),
+      scaled_latency_ms: e.llmMs, tokens_in: 0, tokens_out: 0, cost_usd: 0, error: null, inputs: 1, llm_calls: 1, queued_ms: 0,
+    }))]]);
+  }
 }
 
 /** One arm over seeds: `base * factor(seed)` with a shared per-seed effect, in `sessions` sessions. */

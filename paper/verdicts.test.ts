@@ -88,8 +88,8 @@ describe('verdicts from paired runs', () => {
     expect(family(v, 'H2 exactly-once').comparisons[0]!.decision).toBe('refuted');
   });
 
-  it('H3: per window arm, deferred vs eager on P95 and P99 task latency in open-loop coalescing configurations only', async () => {
-    const open = (coalesce: boolean) => ({ matrix: 'h3', workload: 'retrieval-summarization', tasks: 1000, workloadParams: { tasks: 1000, k: 8, coalesce, arrival: 'poisson', ratePerSec: 12.7 } });
+  it('H3: batched (coalesceTasks N > 1) vs the same configuration with one call per task, per arm and load, on P95 and P99, open loop only', async () => {
+    const open = (coalesceTasks: number, ratePerSec: number, coalesceWindowMs = 500) => ({ matrix: 'h3', workload: 'mixed', tasks: 300, workloadParams: { tasks: 300, coalesce: true, coalesceTasks, coalesceWindowMs, arrival: 'trace', ratePerSec } });
     // Tails scale with the seed effect; makespan does not matter to H3.
     const arm = async (d: ResultsDb, base: Omit<SyntheticRun, 'seed' | 'makespanMs' | 'session'>, factor: number, salt: number) => {
       for (const [i, seed] of seeds(1, 10).entries()) {
@@ -98,27 +98,56 @@ describe('verdicts from paired runs', () => {
       }
     };
     const v = await db(async (d) => {
-      for (const coalesce of [true, false]) {
-        await arm(d, { ...open(coalesce), system: 'blackboard-eager' }, 1, 1);
-        await arm(d, { ...open(coalesce), system: 'blackboard-deferred', systemParams: { batchWindowMs: 0 } }, 1, 2);
-        await arm(d, { ...open(coalesce), system: 'blackboard-deferred', systemParams: { batchWindowMs: 1000 } }, 0.7, 3);
+      for (const system of ['blackboard-eager', 'blackboard-deferred']) {
+        // Light load: batching only waits (its window). Past the limit: it cuts the tail by 30%.
+        // Each unbatched twin has its own level, so a batched arm matched to the wrong twin shows.
+        await arm(d, { ...open(1, 30.5), system }, 1, 1);
+        await arm(d, { ...open(8, 30.5), system }, 1.25, 2);
+        await arm(d, { ...open(1, 71), system }, 3, 3);
+        await arm(d, { ...open(8, 71), system }, 2.1, 4);
       }
-      // Closed loop is not H3's: left out even with coalescing.
-      await arm(d, { ...h1, workloadParams: { ...h1.workloadParams, coalesce: true }, system: 'blackboard-eager' }, 1, 4);
-      await arm(d, { ...h1, workloadParams: { ...h1.workloadParams, coalesce: true }, system: 'blackboard-deferred' }, 0.5, 5);
+      // A batched configuration with no unbatched twin (another window there) is not compared; nor closed loop.
+      await arm(d, { ...open(8, 50, 900), system: 'blackboard-eager' }, 0.5, 5);
+      await arm(d, { ...h1, workloadParams: { ...h1.workloadParams, coalesceTasks: 1 }, system: 'blackboard-eager' }, 1, 6);
+      await arm(d, { ...h1, workloadParams: { ...h1.workloadParams, coalesceTasks: 8 }, system: 'blackboard-eager' }, 0.5, 7);
     });
     for (const id of ['H3 p95', 'H3 p99']) {
       const f = family(v, id);
-      // One configuration (coalescing, open loop) x two window arms.
-      expect(f.comparisons).toHaveLength(2);
-      expect(f.comparisons.every((c) => c.den === 'blackboard-eager' && c.n === 10 && c.decided)).toBe(true);
-      const byArm = Object.fromEntries(f.comparisons.map((c) => [c.num, c]));
-      // The arm that cuts the tail by 30% is supported; the one that matches eager is refuted (equivalent).
-      expect(byArm['blackboard-deferred batchWindowMs=1000']!.decision).toBe('supported');
-      expect(byArm['blackboard-deferred batchWindowMs=1000']!.estimate).toBeCloseTo(0.7, 1);
-      expect(byArm['blackboard-deferred']!.decision).toBe('refuted-equivalent');
-      expect(f).toMatchObject({ hypothesis: 'H3', m: 2, level: 0.975, verdict: 'mixed' });
+      // 2 loads x 2 arms, each batched arm against its own unbatched twin.
+      expect(f.comparisons).toHaveLength(4);
+      expect(f.comparisons.every((c) => c.num === `${c.den.replace(', coalesceTasks=1', '')}, batched` && c.n === 10 && c.decided)).toBe(true);
+      for (const c of f.comparisons) {
+        const heavy = /ratePerSec=71/.test(c.config);
+        expect(c.decision).toBe(heavy ? 'supported' : 'refuted');
+        expect(c.estimate).toBeCloseTo(heavy ? 0.7 : 1.25, 1);
+      }
+      expect(f).toMatchObject({ hypothesis: 'H3', m: 4, level: 0.9875, verdict: 'mixed' });
     }
+  });
+
+  it("the tutorial's parallel analysts: decided on Flock as shipped (engine dspy) from LLM time over the analyst phase, not from overlapping execution intervals", async () => {
+    const analysts = ['world_analyst', 'technology_analyst', 'business_analyst', 'sports_analyst'];
+    const wl = { workloadParams: { analysts: 4, tasks: 1, arrival: 'all-at-once' }, matrix: 'h1-shipped', tasks: 1 };
+    const v = await db(async (d) => {
+      for (const [i, seed] of seeds(1, 10).entries()) {
+        const call = (j: number) => 1000 * seedEffect(seed + j);
+        // As shipped: every execution starts at once (the blocked loop), the calls are served one by one.
+        let t = 0;
+        const serial = analysts.map((agent, j) => { t += call(j); return { agent, startMs: 0, endMs: t, llmMs: call(j) }; });
+        await insertRun(d, { ...wl, system: 'flock-real', systemParams: { engine: 'dspy' }, seed, session: `s${1 + (i % 2)}`, makespanMs: t + 500, executions: serial });
+        // Idealized: together. Shown in the table, not decided.
+        const parallel = analysts.map((agent, j) => ({ agent, startMs: 5, endMs: 5 + call(j), llmMs: call(j) }));
+        await insertRun(d, { ...wl, system: 'flock-real', systemParams: { engine: 'http' }, seed, session: `s${1 + (i % 2)}`, makespanMs: 1800, executions: parallel });
+      }
+    });
+    const f = family(v, 'H1 tutorial');
+    expect(f.comparisons).toHaveLength(1);
+    const c = f.comparisons[0]!;
+    expect(c.num).toMatch(/^flock-real engine=dspy: longest analyst LLM time$/);
+    expect(c).toMatchObject({ n: 10, decided: true, decision: 'refuted' });
+    expect(c.estimate).toBeGreaterThan(0.25);
+    expect(c.estimate).toBeLessThan(0.4);
+    expect(f.verdict).toBe('refuted');
   });
 
   it('H2 on Pulsar: the same efficiency rule per subscription type, only at consumers = partitions', async () => {

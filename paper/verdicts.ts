@@ -160,6 +160,8 @@ export interface CheckOutcome {
   lines: CheckLine[];
   /** Replication seeds that fall inside a recorded matrix's seed range (the replication is then not fresh). */
   seedOverlap: number[];
+  /** Recorded decisions the replication re-decided (held, changed or flipped); 0 fails the check. */
+  replicated: number;
 }
 
 const side = (d: Decision) => (d === 'supported' ? 'supported' : d === 'refuted' || d === 'refuted-equivalent' ? 'refuted' : 'undecided');
@@ -186,7 +188,10 @@ export function checkReplication(recorded: VerdictRecord, fresh: Verdicts): Chec
   const ranges = Object.values(recorded.seeds ?? {});
   const seedOverlap = [...new Set(fresh.configs.flatMap((c) => [...c.arms.values()].flat().map((r) => r.seed)))]
     .filter((s) => ranges.some(([lo, hi]) => s >= lo && s <= hi)).sort((a, b) => a - b);
-  return { ok: !lines.some((l) => l.status === 'FLIPPED') && seedOverlap.length === 0, lines, seedOverlap };
+  // A replication that re-decides nothing proves nothing: the check fails then too (e.g. a
+  // configuration key that no longer matches the recorded one would otherwise pass silently).
+  const replicated = lines.filter((l) => l.status === 'held' || l.status === 'changed' || l.status === 'FLIPPED').length;
+  return { ok: !lines.some((l) => l.status === 'FLIPPED') && seedOverlap.length === 0 && replicated > 0, lines, seedOverlap, replicated };
 }
 
 export { REPLICATION_MIN_PAIRS };

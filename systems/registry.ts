@@ -76,6 +76,7 @@ export const SYSTEMS: SystemEntry<ParamDefs, unknown>[] = [
     // for the loop, and the replay must see that partial batch.
     policy: (p) => (p.engine === 'dspy' ? { kind: 'dataflow', maxConcurrency: 1 } : { kind: 'dataflow' }),
     check: (p) => { flockRealSettings(p); },
+    ownLlmSimulator: true,
     // Its Python runner makes one LLM call per agent execution with one output: it has no tool
     // agents and no coalescing batches, so it would run something else. Refuse instead.
     refuses: (w) => {
@@ -96,6 +97,7 @@ export const SYSTEMS: SystemEntry<ParamDefs, unknown>[] = [
     }),
     description: 'LangGraph for Python (PyPI langgraph 1.2.24, out of process): per-item ainvoke per task by default (or subgraph / one-graph), one HTTP call per execution to the simulator',
     refuses: langgraphPyRefusal,
+    ownLlmSimulator: true,
     load: async () => (await import('./langgraph-py/system.ts')).langgraphPySystem(),
   }),
 ];

@@ -70,6 +70,11 @@ export interface SessionResult {
   /** Counters (supersteps, invokes, transactions, dlq...). */
   counters?: Record<string, number>;
   /**
+   * Spans the system's own framework recorded during the measured window (the real Flock's
+   * auto-trace), in the `spans` table's row layout; stored beside the harness's spans.
+   */
+  spans?: NativeSpan[];
+  /**
    * LLM usage, for systems whose calls do not go through ctx.llm (an out-of-process system
    * talking to its own simulator endpoint). Default: ctx.llm.stats().
    */
@@ -151,6 +156,31 @@ export interface SystemEntry<D extends ParamDefs = ParamDefs, P = Resolved<D>> {
   refuses?(w: WorkloadSpec, params: P): string | undefined;
   /** Constraints between parameters the declaration cannot express; throws BadParamError. */
   check?(params: P): void;
+  /**
+   * It starts its own LLM simulator (out-of-process runners) instead of calling the run's client:
+   * a matrix's `llmOptions` (limits, faults, retries) would not apply, so the matrix refuses them.
+   */
+  ownLlmSimulator?: boolean;
   /** Loaded lazily, so listing systems never imports LangGraph or broker clients. */
   load(): Promise<System<P>>;
+}
+
+/** One span of a framework's own tracer, in the row layout of Flock's DuckDB trace exporter (epoch ns). */
+export interface NativeSpan {
+  trace_id: string;
+  span_id: string;
+  parent_id: string | null;
+  name: string;
+  service: string;
+  operation: string;
+  kind: string | null;
+  start_time: bigint;
+  end_time: bigint;
+  duration_ms: number;
+  status_code: string;
+  status_description: string | null;
+  attributes: string;
+  events: string;
+  links: string;
+  resource: string;
 }

@@ -1,6 +1,7 @@
 // The Flock tutorial's news agency: each BreakingNews wakes N category analysts in parallel;
 // an editor waits for all N analyses of the same story (a batch keyed by correlation id, with
-// a timeout) and publishes a NewsDigest.
+// a timeout) and publishes a NewsDigest. `editorBatch: unkeyed` is the tutorial's code as
+// written (BatchSpec(size=8), no key): with several stories in flight, digests mix stories.
 import { resolveParams, type ParamDefs } from '../core/params.ts';
 import { ARRIVAL_PARAMS, arrivalFrom } from './arrivals.ts';
 import { keyedRng } from '../core/random.ts';
@@ -24,6 +25,10 @@ export const reviewAnalysisParams = {
   model: { type: 'string', default: 'gpt-4.1', doc: 'simulated model of every agent (the tutorial uses openai/gpt-4.1)' },
   maxConcurrency: { type: 'integer', default: 2, min: 1, doc: "per-agent concurrency limit (Flock's default is 2)" },
   editorTimeoutMs: { type: 'number', default: 30_000, min: 1, unit: 'ms', doc: 'editor batch timeout, unscaled (tutorial: 30 s)' },
+  editorBatch: {
+    type: 'string', default: 'per-story', choices: ['per-story', 'unkeyed'],
+    doc: "per-story: the editor's batch is keyed by correlation id (one digest per story); unkeyed: the tutorial's code as written, BatchSpec(size=analysts) with no key, so with several stories in flight a digest gathers whichever analyses arrive first, across stories",
+  },
   ...ARRIVAL_PARAMS,
   ratePerSec: { ...ARRIVAL_PARAMS.ratePerSec, default: 1 },
 } satisfies ParamDefs;
@@ -94,7 +99,7 @@ export function reviewAnalysis(given: Record<string, unknown> = {}): WorkloadSpe
   const editor: AgentSpec = {
     name: 'editor',
     description: 'Synthesizes all analyst perspectives into comprehensive digest',
-    consumes: { types: ['NewsAnalysis'], batch: { size: p.analysts, timeoutMs: p.editorTimeoutMs, by: 'correlationId' } },
+    consumes: { types: ['NewsAnalysis'], batch: { size: p.analysts, timeoutMs: p.editorTimeoutMs, ...(p.editorBatch === 'per-story' ? { by: 'correlationId' as const } : {}) } },
     publishes: 'NewsDigest',
     maxConcurrency: p.maxConcurrency,
     model: p.model,
@@ -110,11 +115,12 @@ export function reviewAnalysis(given: Record<string, unknown> = {}): WorkloadSpe
   }));
   return {
     name: 'review-analysis',
-    description: `${p.tasks} stories x ${p.analysts} analysts -> editor batch`,
+    description: `${p.tasks} stories x ${p.analysts} analysts -> editor batch${p.editorBatch === 'unkeyed' ? ' (unkeyed, as the tutorial)' : ''}`,
     params: p,
     types,
     agents: [...analysts, editor],
     tasks,
     arrival: arrivalFrom(p),
+    ...(p.editorBatch === 'unkeyed' && p.tasks > 1 ? { orderDependent: ['editor'] } : {}),
   };
 }

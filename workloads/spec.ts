@@ -143,6 +143,12 @@ export interface WorkloadSpec {
   arrival: ArrivalSpec;
   /** Types that end a task (no agent consumes them). Derived if omitted. */
   terminalTypes?: string[];
+  /**
+   * Agents whose batches gather whichever inputs arrive first across tasks, so which inputs
+   * share an execution depends on completion order (e.g. the tutorial's unkeyed editor with
+   * several stories). Conformance then compares what they consumed, not what they made of it.
+   */
+  orderDependent?: string[];
 }
 
 /** An artifact on the blackboard. `key` is deterministic across systems; `id` is per run. */

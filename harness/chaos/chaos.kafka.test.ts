@@ -3,8 +3,12 @@
 // stops it afterwards. Worker crashes only: broker kills complete through worker restarts
 // (restartFailedWorkers, system.ts), but each adds 15-60 s on a loaded 2-core machine;
 // `flockbench chaos --kills 2 --runs N` runs them.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stopKafka } from '../../brokers/kafka/cluster.ts';
+import { statusKafka, stopKafka } from '../../brokers/kafka/cluster.ts';
 import { CHAOS_KAFKA_DIR, runChaos, startChaosCluster } from './run.ts';
 
 beforeAll(async () => {
@@ -40,4 +44,30 @@ describe('chaos: a worker crash between produce and commit', () => {
     expect(r.check.totals.duplicated).toBeGreaterThanOrEqual(3);
     expect(r.check.exact).toBe(false);
   }, 90_000);
+});
+
+describe('chaos: an interrupted experiment', () => {
+  it.each(['SIGINT', 'SIGTERM'] as const)('%s stops the command and the cluster it started', async (sig) => {
+    await stopKafka(CHAOS_KAFKA_DIR);
+    const db = join(mkdtempSync(join(tmpdir(), 'fb-chaos-sig-')), 'c.duckdb');
+    const child = spawn(process.execPath, ['bin/flockbench.mjs', 'chaos', '--nodes', '1', '--tasks', '400', '--worker-crashes', '0', '--latency-scale', '0.2', '--db', db], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (b: Buffer) => { err += b.toString(); });
+    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    // Interrupt once the cluster is up (and a moment later, the first run under way).
+    for (let i = 0; i < 900 && !statusKafka(CHAOS_KAFKA_DIR).nodes.some((n) => n.alive); i++) await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 3000));
+    const alive = statusKafka(CHAOS_KAFKA_DIR).nodes.filter((n) => n.alive).map((n) => n.pid);
+    expect(alive.length, err).toBeGreaterThan(0);
+    child.kill(sig);
+    expect(await exited).toBe(sig === 'SIGINT' ? 130 : 143);
+    expect(err).toMatch(new RegExp(`${sig}, stopping`));
+    // The very processes that were running are gone, or zombies (dead, waiting to be reaped by
+    // whoever inherited them; a container's PID 1 may never reap them), not only their pid files.
+    const running = (pid: number) => /^[^Z]/.test(spawnSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).stdout.trim());
+    const pids = alive.filter((pid): pid is number => pid !== undefined);
+    for (let i = 0; i < 50 && pids.some(running); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(pids.filter(running)).toEqual([]);
+    expect(statusKafka(CHAOS_KAFKA_DIR).nodes.filter((n) => n.alive)).toEqual([]);
+  }, 240_000);
 });

@@ -5,10 +5,11 @@
 // Kafka's transactions_test.py and Jepsen's 2024 analysis, see RESEARCH.md §4).
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { REPO_ROOT, killNode, restartNode, startKafka, statusKafka, stopKafka, waitForKafka, type KafkaNodes } from '../../brokers/kafka/cluster.ts';
+import { REPO_ROOT, killKafka, killNode, restartNode, startKafka, statusKafka, stopKafka, waitForKafka, type KafkaNodes } from '../../brokers/kafka/cluster.ts';
 import '../../brokers/kafka/client-guard.ts';
 import { describeError } from '../../core/errors.ts';
 import { runOnce } from '../runner/run-once.ts';
+import { onShutdown } from '../lifecycle.ts';
 import type { DeliveryMode } from '../../systems/blackboard-kafka/worker.ts';
 import { KafkaBlackboardStore } from '../../systems/blackboard/stores/kafka/store.ts';
 import { dlqTopic } from '../../systems/blackboard/stores/kafka/layout.ts';
@@ -390,10 +391,14 @@ export async function startChaosCluster(nodes: KafkaNodes, baseDir = CHAOS_KAFKA
 
 /** Start a fresh chaos cluster, run `fn`, always stop the brokers afterwards. */
 export async function withChaosCluster<T>(nodes: KafkaNodes, fn: () => Promise<T>, baseDir = CHAOS_KAFKA_DIR): Promise<T> {
-  await startChaosCluster(nodes, baseDir);
+  // A signal exits without running `finally`: the cluster must not outlive an interrupted
+  // experiment (registered before it starts, so a Ctrl-C during start-up is covered too).
+  const unregister = onShutdown(() => killKafka(baseDir));
   try {
+    await startChaosCluster(nodes, baseDir);
     return await fn();
   } finally {
     await stopKafka(baseDir);
+    unregister();
   }
 }

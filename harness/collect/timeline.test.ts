@@ -72,4 +72,20 @@ describe('executionsFromSpans', () => {
     expect(rebuilt).toHaveLength(3);
     expect(rebuilt.every((e) => e.superstep === undefined && e.correlationIds.length === 1)).toBe(true);
   });
+
+  it('ignores a framework\'s own spans stored with the run (flock-real: Flock\'s `Agent.execute`, its own roots)', async () => {
+    const out = await runOnce({ system: 'blackboard-deferred', workload: buildWorkload('map', { tasks: 3 }), seed: 5, latencyScale: 0.005 });
+    const t = BigInt(Date.parse(out.startedAt)) * 1_000_000n;
+    const foreign = (span_id: string, name: string, parent_id: string | null) => ({
+      trace_id: 'f'.repeat(32), span_id, parent_id, name, service: name.split('.')[0]!, operation: name.split('.')[1]!, kind: 'INTERNAL',
+      start_time: t, end_time: t + 1_000_000n, duration_ms: 1, status_code: 'UNSET', status_description: null,
+      attributes: JSON.stringify({ 'agent.name': 'worker' }), events: '[]', links: '[]', resource: '{}',
+    });
+    out.nativeSpans = [foreign('a1', 'Flock.run', null), foreign('a2', 'Agent.execute', 'a1'), foreign('a3', 'Agent.execute', null)];
+    const spans = await runSpans(out);
+    expect(spans).toHaveLength(1 + 3 + 3);
+    const rebuilt = executionsFromSpans([...spans].reverse());
+    expect(rebuilt).toHaveLength(3);
+    expect(rebuilt.every((e) => e.correlationIds.length === 1 && e.startMs >= 0)).toBe(true);
+  });
 });

@@ -38,14 +38,15 @@ export function timelineRows(executions: readonly BarrierExecution[], system?: s
  * root, one `<agent>.execute` child per execution with its correlation ids and superstep as
  * attributes). Times are relative to the root's start, i.e. on the run clock.
  */
-export function executionsFromSpans(rows: readonly Pick<SpanRow, 'name' | 'parent_id' | 'start_time' | 'end_time' | 'attributes'>[]): BarrierExecution[] {
-  const root = rows.find((r) => !r.parent_id && r.name?.endsWith('.run'));
+export function executionsFromSpans(rows: readonly Pick<SpanRow, 'span_id' | 'name' | 'parent_id' | 'start_time' | 'end_time' | 'attributes'>[]): BarrierExecution[] {
+  // The harness's root; a framework's own spans (flock-real: Flock's auto-trace) are not its children.
+  const root = rows.find((r) => !r.parent_id && r.name?.endsWith('.run') && String(r.attributes ?? '').includes('flockbench.workload'));
   if (!root) throw new Error('spans of a run need its `<system>.run` root span');
   const t0 = BigInt(root.start_time!);
   const ms = (ns: bigint | number | null) => Number(BigInt(ns!) - t0) / 1e6;
   const out: BarrierExecution[] = [];
   for (const r of rows) {
-    if (r === root || !r.name?.endsWith('.execute')) continue;
+    if (r === root || r.parent_id !== root.span_id || !r.name?.endsWith('.execute')) continue;
     const a = (typeof r.attributes === 'string' ? JSON.parse(r.attributes) : r.attributes ?? {}) as Record<string, unknown>;
     const correlationIds = (a['flockbench.correlation_ids'] as string[] | undefined) ?? [];
     const step = a['langgraph.step'];

@@ -5,7 +5,7 @@
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { createHash } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { canonicalJson } from '../../core/canonical.ts';
 import { UserError } from '../../core/errors.ts';
 import type { RunOutcome } from '../outcome.ts';
@@ -118,15 +118,28 @@ export interface FailedRun {
   error: string;
 }
 
-/** Check a --db path before anything runs: one line naming the fix. */
-export function checkDbPath(path: string, { mustExist = false } = {}): void {
+/** Check a --db path before anything runs: one line naming the fix. Read-only: it must exist; otherwise it must be writable or creatable. */
+export function checkDbPath(path: string, { readOnly = false } = {}): void {
   if (!path.trim()) throw new UserError(`--db must name a file (e.g. ${DEFAULT_DB})`);
   if (path === ':memory:') return;
   if (existsSync(path)) {
     if (statSync(path).isDirectory()) throw new UserError(`--db ${path} is a directory; name a .duckdb file in it`);
+    if (readOnly) return;
+    // Writing needs the file and its directory (DuckDB keeps its write-ahead log next to it):
+    // refused here, or the first commit fails after the database was opened.
+    try {
+      accessSync(path, constants.W_OK);
+    } catch {
+      throw new UserError(`--db ${path} is read-only; make it writable or pick another --db`);
+    }
+    try {
+      accessSync(dirname(path), constants.W_OK);
+    } catch {
+      throw new UserError(`cannot write to ${path}: its directory ${dirname(path)} is not writable (DuckDB keeps ${basename(path)}.wal there); pick another --db`);
+    }
     return;
   }
-  if (mustExist) throw new UserError(`no results database at ${path} (run \`flockbench run <matrix>\` first)`);
+  if (readOnly) throw new UserError(`no results database at ${path} (run \`flockbench run <matrix>\` first)`);
   let dir = dirname(path);
   while (!existsSync(dir)) dir = dirname(dir);
   try {
@@ -140,7 +153,7 @@ export class ResultsDb {
   private constructor(private readonly instance: DuckDBInstance, readonly conn: DuckDBConnection, readonly path: string) {}
 
   static async open(path = DEFAULT_DB, { readOnly = false } = {}): Promise<ResultsDb> {
-    checkDbPath(path, { mustExist: readOnly });
+    checkDbPath(path, { readOnly });
     const exists = path !== ':memory:' && existsSync(path);
     // An existing file is inspected read-only first: a foreign or newer database is refused
     // before anything could write to it.

@@ -297,6 +297,15 @@ export const VIEWS: { name: string; doc: string; sql: string }[] = [
     GROUP BY ALL`,
   },
   {
+    name: 'agent_spans',
+    doc: 'One row per agent execution span, from either tracer: the harness names it `<agent>.execute` (attribute `flockbench.agent`), the real Flock\'s auto-trace `Agent.execute` with the agent in `agent.name`; `name` here is `<agent>.execute` for both, so the tutorial\'s query (`WHERE name LIKE \'%_analyst.execute\'`) reads either. `source`: `flockbench` or `flock`.',
+    sql: `SELECT run_id, source, agent, agent || '.execute' AS name, start_time, end_time, duration_ms, status_code, span_id, trace_id
+    FROM (SELECT s.*, CASE WHEN s.name = 'Agent.execute' THEN 'flock' ELSE 'flockbench' END AS source,
+            COALESCE(s.attributes->>'$."agent.name"', s.attributes->>'$."flockbench.agent"') AS agent
+          FROM spans s WHERE s.name LIKE '%.execute')
+    WHERE agent IS NOT NULL`,
+  },
+  {
     name: 'failed_runs',
     doc: 'Runs that failed, with their cell and error.',
     sql: `SELECT run_id, matrix, session, system, workload, rep, seed, latency_scale, error, params, started_at FROM runs WHERE state = 'failed'`,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { expandAxes, expandMatrix, validateMatrix } from './matrix.ts';
+import { readdirSync } from 'node:fs';
+import { expandAxes, expandMatrix, loadMatrix, validateMatrix } from './matrix.ts';
 
 describe('expandAxes', () => {
   it('crosses list values; scalars are fixed', () => {
@@ -51,7 +52,12 @@ describe('bad matrices are refused before anything runs, naming the YAML key', (
     ['negative retries', { llmTransport: 'http', llmOptions: { maxRetries: -3 } }, /llmOptions: 'maxRetries' must be an integer >= 0, got -3/],
     ['an http-only llmOption in process', { llmOptions: { maxRetries: 1 } }, /llmOptions\.maxRetries applies to llmTransport: http only \(in-process: limits, slowdown\)/],
     ['a half slowdown', { llmOptions: { slowdown: { capacity: 8 } } }, /'llmOptions\.slowdown' needs both capacity and alpha/],
+    ['a limit given where a client option goes', { llmTransport: 'http', llmOptions: { rpm: 'lots' } }, /llmOptions\.rpm belongs under llmOptions\.limits/],
+    ['a misspelt llmOptions key in process (not blamed on the transport)', { llmOptions: { limts: { rpm: 5 } } }, /llmOptions: unknown key 'limts' \(did you mean 'limits'\?\)/],
     ['llmOptions with flock-real, which cannot honour them', { systems: ['flock-real'], llmTransport: 'http', llmOptions: { maxRetries: 1 } }, /flock-real .* does not honour 'llmOptions'/],
+    ['llmOptions with langgraph-py, which starts its own simulator too', { systems: ['langgraph-py'], llmOptions: { limits: { rpm: 5 } } }, /langgraph-py starts its own simulator and does not honour 'llmOptions'/],
+    ['a seed past 2^63 (it would fail as a BIGINT after the run)', { seed: 1e20 }, /'seed' must be <= \d+, got 100000000000000000000/],
+    ['a timeout no Node timer can hold (every run would time out at once)', { timeoutMs: 3e9 }, /'timeoutMs' must be <= 2147483647/],
     ['the old key llm', { llm: 'http' }, /'llm' is now called 'llmTransport'/],
     ['a cross-task batch in open loop on a graph system', { systems: ['langgraph-parallel'], workloads: [{ name: 'map', params: { tasks: 4, coalesceTasks: 2, arrival: 'poisson' } }] }, /langgraph-parallel: open-loop arrivals run one graph per arrival, which cannot express agent .*'s global batch/],
     ['a workload parameter out of range', { workloads: [{ name: 'map', params: { tasks: 0 } }] }, /workload map: 'tasks' must be an integer >= 1, got 0/],
@@ -73,8 +79,25 @@ describe('bad matrices are refused before anything runs, naming the YAML key', (
     expect(expandMatrix(m, { reps: 1 }).map((c) => [c.system, c.workloadParams.join])).toEqual([['langgraph-subgraph', true], ['langgraph-per-item', false], ['langgraph-subgraph', false]]);
   });
 
-  it('a matrix of a billion runs is refused instead of expanded', () => {
-    expect(() => expandMatrix(validateMatrix({ ...base, reps: 1e9 }), {})).toThrow(/exceeds 100000/);
+  it('a matrix of a billion runs is refused instead of expanded, blaming where the reps came from', () => {
+    expect(() => expandMatrix(validateMatrix({ ...base, reps: 1e9 }), {})).toThrow(/exceeds 100000; lower 'reps' or the axes/);
+    expect(() => expandMatrix(validateMatrix(base), { reps: 1e9 })).toThrow(/exceeds 100000; lower --reps or the axes/);
+  });
+
+  it('a --seed past 2^53 is named as the flag', () => {
+    expect(() => expandMatrix(validateMatrix(base), { seed: 2 ** 60 })).toThrow(/^--seed must be an integer from 0 to \d+$/);
+  });
+
+  it('empty llmOptions are nothing to honour: flock-real may run with them', () => {
+    expect(() => validateMatrix({ ...base, systems: ['flock-real'], workloads: [{ name: 'review-analysis' }], llmOptions: {} })).not.toThrow();
+  });
+});
+
+describe('shipped matrices', () => {
+  const files = readdirSync('paper/experiments').filter((f) => f.endsWith('.yaml'));
+  it.each(files)('paper/experiments/%s validates and expands', (f) => {
+    const cells = expandMatrix(loadMatrix(`paper/experiments/${f}`));
+    expect(cells.length).toBeGreaterThan(0);
   });
 });
 

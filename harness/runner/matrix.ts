@@ -65,6 +65,10 @@ const WORKLOAD_KEYS = ['name', 'params', 'tail', 'systems'];
 export const DEFAULT_HEAP_LIMIT_MB = 4096;
 /** More cells than this is a typo (reps: 1e9), not an experiment. */
 export const MAX_CELLS = 100_000;
+/** The largest base seed: seed + rep stays an exact integer (and fits the BIGINT column). */
+export const MAX_SEED = Number.MAX_SAFE_INTEGER - MAX_CELLS;
+/** The longest run timeout a Node timer can hold. */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 export function loadMatrix(path: string): MatrixFile {
   let text: string;
@@ -118,20 +122,26 @@ export function validateMatrix(doc: unknown, where = 'matrix'): MatrixFile {
     if (w.params !== undefined && !isMapping(w.params)) throw bad(`workloads[${i}] (${w.name}): 'params' must be a mapping`);
     for (const s of (w.systems as string[] | undefined) ?? []) if (!(m.systems as string[]).includes(s)) throw bad(`workloads[${i}] (${w.name}): system '${s}' is not in the matrix's systems`);
   }
-  const nonNegInt = (k: string, v: unknown, min = 0) => {
+  const int = (k: string, v: unknown, min: number, max = Infinity) => {
     if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min)) throw bad(`'${k}' must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+    if (typeof v === 'number' && v > max) throw bad(`'${k}' must be <= ${max}, got ${v}`);
   };
-  nonNegInt('reps', m.reps, 1);
-  nonNegInt('seed', m.seed, 0);
-  nonNegInt('timeoutMs', m.timeoutMs, 1);
-  nonNegInt('heapLimitMb', m.heapLimitMb, 64);
+  int('reps', m.reps, 1);
+  // Past 2^53 seed + rep is no longer exact; past 2^63 the BIGINT column fails after the run.
+  int('seed', m.seed, 0, MAX_SEED);
+  // A timer longer than 2^31 - 1 ms fires at once (Node's TimeoutOverflowWarning): every run would time out.
+  int('timeoutMs', m.timeoutMs, 1, MAX_TIMEOUT_MS);
+  int('heapLimitMb', m.heapLimitMb, 64);
   if (m.latencyScale !== undefined && (typeof m.latencyScale !== 'number' || !(m.latencyScale > 0) || !Number.isFinite(m.latencyScale))) throw bad(`'latencyScale' must be a number > 0, got ${JSON.stringify(m.latencyScale)}`);
   if (m.warmup !== undefined && typeof m.warmup !== 'boolean') throw bad(`'warmup' must be true or false`);
   if (m.traces !== undefined && typeof m.traces !== 'boolean') throw bad(`'traces' must be true or false, got ${JSON.stringify(m.traces)}`);
   if (m.llmTransport !== undefined && m.llmTransport !== 'inprocess' && m.llmTransport !== 'http') throw bad(`'llmTransport' must be inprocess or http, got ${JSON.stringify(m.llmTransport)}`);
   validateLlmOptions(where, m.llmOptions, m.llmTransport === 'http' ? 'http' : 'inprocess');
-  if (m.llmOptions !== undefined && (m.systems as string[]).includes('flock-real')) {
-    throw bad(`flock-real starts its own simulator and does not honour 'llmOptions' (limits, faults, retries): run it in a matrix without them`);
+  // Systems that start their own simulator would run without the limits, faults and retries
+  // asked for, and store runs that look as if they had them.
+  const deaf = (m.systems as string[]).find((s) => SYSTEMS.find((x) => x.name === s)?.ownLlmSimulator);
+  if (deaf && isMapping(m.llmOptions) && Object.keys(m.llmOptions).length) {
+    throw bad(`${deaf} starts its own simulator and does not honour 'llmOptions' (limits, faults, retries): drop llmOptions or run ${deaf} in a matrix without them`);
   }
   for (const t of [m.tail, ...(m.workloads as Record<string, unknown>[]).map((w) => w.tail)].flat()) {
     if (t !== undefined && t !== 'light' && t !== 'calibrated') throw bad(`'tail' must be light or calibrated, got ${JSON.stringify(t)}`);
@@ -181,6 +191,7 @@ export function expandMatrix(m: MatrixFile, o: ExpandOverrides = {}): Cell[] {
   const seed = o.seed ?? m.seed ?? 1;
   const latencyScale = o.latencyScale ?? m.latencyScale ?? 1;
   if (!(reps >= 1) || !Number.isInteger(reps)) throw new UserError(o.reps !== undefined ? `--reps must be a positive integer` : `${m.name}: 'reps' must be a positive integer`);
+  if (!(Number.isInteger(seed) && seed >= 0 && seed <= MAX_SEED)) throw new UserError(`${o.seed !== undefined ? '--seed' : `${m.name}: 'seed'`} must be an integer from 0 to ${MAX_SEED}`);
   if (!(latencyScale > 0)) throw new UserError(o.latencyScale !== undefined ? `--latency-scale must be > 0` : `${m.name}: 'latencyScale' must be > 0`);
   const rethrow = (e: unknown): never => {
     if (e instanceof BadParamError) throw new UserError(`${m.name}: ${e.message}`);
@@ -224,7 +235,7 @@ export function expandMatrix(m: MatrixFile, o: ExpandOverrides = {}): Cell[] {
     const tails = [w.tail ?? m.tail ?? 'calibrated'].flat().length;
     for (const system of w.systems ?? m.systems) perRep += params.length * tails * systemCells.get(system)!.length;
   }
-  if (perRep * reps > MAX_CELLS) throw new UserError(`${m.name}: ${perRep} cells x ${reps} reps = ${perRep * reps} runs exceeds ${MAX_CELLS}; lower 'reps' or the axes`);
+  if (perRep * reps > MAX_CELLS) throw new UserError(`${m.name}: ${perRep} cells x ${reps} reps = ${perRep * reps} runs exceeds ${MAX_CELLS}; lower ${o.reps !== undefined ? '--reps' : `'reps'`} or the axes`);
   const cells: Cell[] = [];
   for (let rep = 0; rep < reps; rep++) {
     for (const { w, params } of workloadCells) {

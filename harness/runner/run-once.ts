@@ -308,6 +308,7 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
     artifacts,
     executions,
     executionLog,
+    ...(result.spans?.length ? { nativeSpans: result.spans } : {}),
     samples: sampler.samples,
     taskLatencies: lat,
     latencyHdr: hdr.encodeIntoCompressedBase64(h),

@@ -46,7 +46,11 @@ function toRow(s: ReadableSpan): SpanRow {
   };
 }
 
-/** One root span per run and one child span per agent execution (`<agent>.execute`), to `sink` or returned. */
+/**
+ * One root span per run and one child span per agent execution (`<agent>.execute`), then any
+ * spans the system's framework recorded itself (their own trace ids and names); to `sink` as
+ * they end, or returned.
+ */
 export async function runSpans(r: RunOutcome, sink?: (row: SpanRow) => void): Promise<SpanRow[]> {
   const exporter = new DuckDbRowExporter(sink);
   const provider = new BasicTracerProvider({
@@ -87,5 +91,11 @@ export async function runSpans(r: RunOutcome, sink?: (row: SpanRow) => void): Pr
   }
   root.end(t0 + r.makespanMs);
   await provider.shutdown();
-  return exporter.rows;
+  // The framework's own spans (flock-real's auto-trace) keep their own trace and names.
+  if (!r.nativeSpans?.length) return exporter.rows;
+  if (sink) {
+    for (const row of r.nativeSpans) sink(row);
+    return exporter.rows;
+  }
+  return [...exporter.rows, ...r.nativeSpans];
 }

@@ -56,6 +56,14 @@ describe('flock-real (needs .venv: bash scripts/flock/setup.sh)', () => {
     expect(flock.counters.agentRuns).toBe(10);
   });
 
+  it("conforms with blackboard-eager on the tutorial's unkeyed editor batch (BatchSpec(size=4), 3 stories)", async () => {
+    assertFlockVenv();
+    const r = await conform('review-analysis', { analysts: 4, tasks: 3, editorBatch: 'unkeyed' }, ['blackboard-eager', 'flock-real'], 11, { latencyScale: 0.01 });
+    expect(r.ok, formatConformReport(r)).toBe(true);
+    expect(r.systems[1].executionsDiffer).toBe(false);
+    expect(r.systems[1].finals).toBe(3);
+  });
+
   it('conforms with blackboard-eager on map (5 items, depth 2)', async () => {
     assertFlockVenv();
     const r = await conform('map', { tasks: 5, depth: 2 }, ['blackboard-eager', 'flock-real'], 12, { latencyScale: 0.01 });
@@ -113,10 +121,27 @@ describe('flock-real engine: dspy (Flock as shipped; needs .venv)', () => {
     for (const e of real.executions) expect(e.drawnLatencyMs).toBeGreaterThan(0);
     // DSPyEngine calls the DSPy program synchronously on the event loop: one call at a time.
     expect(c.llmInFlightPeak).toBe(1);
+    // The run's CPU counts the Python runner's (where Flock's engine spends it).
+    expect(real.cpuMs).toBeGreaterThanOrEqual(c.pythonCpuMs!);
     // Its policy (dataflow, one execution at a time) replays the run when the replay makes the
     // same batches (a real run slowed past the scaled editor timeout splits its batch; the
     // zero-overhead replay does not, and then has no draw for the split batch).
     if (real.executions.filter((e) => e.agent === 'editor').length === 1) expect(real.idealMs).toBeGreaterThan(0);
     expect(real.params.settings as Record<string, unknown>).toMatchObject({ engine: 'dspy', adapter: 'default', autoTrace: true, maxAgentIterations: 1000 });
+
+    // Flock's own auto-trace spans land in the spans table beside the harness's, and the
+    // tutorial's query reads both through agent_spans.
+    expect(c.flockSpans).toBeGreaterThan(0);
+    expect(real.nativeSpans!.filter((s) => s.name === 'Agent.execute')).toHaveLength(real.executions.length);
+    const { ResultsDb } = await import('../../harness/results/db.ts');
+    const { runSpans } = await import('../../harness/tracing/otel.ts');
+    const db = await ResultsDb.open(':memory:');
+    await db.writeRun(real, { cellId: 'c-flock-real-dspy', matrix: 'spans-test', rep: 0, env: {} }, { spans: async (sink) => void (await runSpans(real, sink)) });
+    const rows = await db.query<{ source: string; n: number }>(
+      `SELECT source, count(*)::INT AS n FROM agent_spans WHERE name LIKE '%_analyst.execute' GROUP BY source ORDER BY source`);
+    expect(rows).toEqual([{ source: 'flock', n: 4 }, { source: 'flockbench', n: 4 }]);
+    const [own] = await db.query<{ n: number }>(`SELECT count(*)::INT AS n FROM spans WHERE service = 'flock-real'`);
+    expect(own!.n).toBe(real.executions.length + 1);
+    db.close();
   }, 300_000);
 });

@@ -233,6 +233,42 @@ async def warm_up(console_output: bool) -> None:
     await f.shutdown()
 
 
+def _capture_flock_spans():
+    """With FLOCK_AUTO_TRACE on, Flock installs its own tracer provider and, unless FLOCK_TRACE_FILE
+    or an OTLP endpoint is set, exports its spans nowhere. Add an in-memory exporter to that
+    provider, so the spans Flock creates anyway reach the harness (never Flock's DuckDB file
+    exporter in a measured run: it opens a connection per span). None when auto-trace is off."""
+    from opentelemetry import trace as otel_trace
+    from opentelemetry.sdk.trace import TracerProvider as SDKTracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from flock.logging.auto_trace import ENABLE_AUTO_TRACE
+
+    provider = otel_trace.get_tracer_provider()
+    if not ENABLE_AUTO_TRACE or not isinstance(provider, SDKTracerProvider):
+        return None
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return exporter
+
+
+def _span_records(exporter) -> list[dict]:
+    """Finished spans in the row layout of Flock's own DuckDB trace exporter (its conversion,
+    called as is); epoch-ns times as strings, since JSON numbers lose them past 2**53."""
+    if exporter is None:
+        return []
+    from flock.logging.telemetry_exporter.duckdb_exporter import DuckDBSpanExporter
+
+    out = []
+    for span in exporter.get_finished_spans():
+        rec = DuckDBSpanExporter._span_to_record(None, span)
+        rec["start_time"] = str(rec["start_time"])
+        rec["end_time"] = str(rec["end_time"])
+        out.append(rec)
+    return out
+
+
 async def run(job: dict) -> None:
     import httpx
     from importlib.metadata import version as pkg_version
@@ -247,6 +283,7 @@ async def run(job: dict) -> None:
     from flock.components import AgentComponent
 
     await warm_up(bool(job.get("consoleOutput", False)))
+    flock_spans = _capture_flock_spans()
 
     engine = job.get("engine", "http")
     if engine == "dspy":
@@ -524,6 +561,8 @@ async def run(job: dict) -> None:
         raise RuntimeError(f"expected 'go', got {line!r}")
     clock0[0] = time.perf_counter()
     cpu0 = time.process_time()
+    if flock_spans is not None:
+        flock_spans.clear()  # warm-up and set-up spans are not the run's
     prof = None
     if os.environ.get("FLOCKBENCH_PROFILE"):  # debugging aid: cProfile of the measured part
         import cProfile
@@ -575,6 +614,7 @@ async def run(job: dict) -> None:
     await client.aclose()
     emit({
         "kind": "done", "artifacts": artifacts, "makespanMs": makespan, "pythonCpuMs": cpu_ms,
+        "spans": _span_records(flock_spans),
         "idleRounds": rounds, "agentRuns": flock.metrics.get("agent_runs", 0),
         "artifactsPublished": flock.metrics.get("artifacts_published", 0), **counters,
     })

@@ -23,7 +23,7 @@ import { payloadMarker, startLlmServer, type LlmCallInfo, type PairingHints } fr
 import { emptyStats } from '../../llm/types.ts';
 import { executionIdentity, makeArtifact, type ExecutionRecord } from '../../workloads/execute.ts';
 import type { Artifact, WorkloadSpec } from '../../workloads/spec.ts';
-import type { RunContext, Session, System } from '../types.ts';
+import type { NativeSpan, RunContext, Session, System } from '../types.ts';
 import { flockRealSettings, type FlockRealParams } from './params.ts';
 
 const ROOT = REPO_ROOT;
@@ -66,6 +66,8 @@ interface DoneLine {
   artifactsPublished: number;
   llmCalls: number;
   llmFailures: number;
+  /** Flock's auto-trace spans of the measured window (Flock's DuckDB row layout, times as strings). */
+  spans?: (Omit<NativeSpan, 'start_time' | 'end_time'> & { start_time: string; end_time: string })[];
 }
 
 interface ReadyLine {
@@ -221,11 +223,15 @@ export function flockRealSystem(): System<FlockRealParams> {
           return {
             artifacts,
             llmStats,
+            spans: (d.spans ?? []).map((x) => ({ ...x, start_time: BigInt(x.start_time), end_time: BigInt(x.end_time) })),
+            // The Python runner's CPU in the measured window belongs to the run (as langgraph-py's).
+            helperCpuMs: d.pythonCpuMs,
             settings: {
               flockVersion: readyLine.flockVersion,
               python: readyLine.python,
               ...fp,
               store: 'flock-memory',
+              cpuIncludesPython: true,
               tail,
               llmServer: { requests: metrics.requests, connections: metrics.connections, inFlightPeak: metrics.inFlightPeak, identities: metrics.identities, truncated: metrics.truncated },
             },
@@ -239,6 +245,7 @@ export function flockRealSystem(): System<FlockRealParams> {
               llmFailures: llmStats.failures,
               llmInFlightPeak: metrics.inFlightPeak,
               llmCallsPaired: metrics.identities.paired + metrics.identities.header,
+              flockSpans: d.spans?.length ?? 0,
             },
           };
         },
