@@ -9,6 +9,11 @@ export class Deque<T> {
     return this.items.length - this.head;
   }
 
+  /** The element shift() would return next, left in place. */
+  peek(): T | undefined {
+    return this.head < this.items.length ? this.items[this.head] : undefined;
+  }
+
   push(x: T): void {
     this.items.push(x);
   }
