@@ -2,7 +2,6 @@
 // turns traces off) are made from the outcome when its rows are written.
 import { buildWorkload } from '../../workloads/registry.ts';
 import type { SpanSource } from '../results/run-rows.ts';
-import { runSpans } from '../tracing/otel.ts';
 import { runOnce, type RunOutcome } from './run-once.ts';
 import type { Cell } from './matrix.ts';
 
@@ -27,6 +26,8 @@ export async function runCell(cell: Cell): Promise<RunOutcome> {
 export function cellSpans(cell: Cell, outcome: RunOutcome): SpanSource | undefined {
   if (cell.traces === false) return undefined;
   return async (sink) => {
+    // Loaded only when spans are made: the OpenTelemetry SDK is ~0.3 s of module loading a process.
+    const { runSpans } = await import('../tracing/otel.ts');
     await runSpans(outcome, sink);
   };
 }
