@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, contentHash } from './canonical.ts';
+import { canonicalJson, contentHash, sortHexHashes } from './canonical.ts';
 import { keyedRng } from './random.ts';
 
 /** The array form canonicalJson had before it was rewritten for speed: the reference it must match. */
@@ -46,5 +46,21 @@ describe('canonicalJson', () => {
       const a = { type: `T${i % 3}`, key: `k"${i}`, correlationId: `c\n${i}`, payload: randomValue(rng, 1) as Record<string, unknown> };
       expect(contentHash(a)).toBe(createHash('sha256').update(reference({ type: a.type, key: a.key, correlationId: a.correlationId, payload: a.payload })).digest('hex'));
     }
+  });
+});
+
+describe('sortHexHashes', () => {
+  const hex = (i: number) => createHash('sha256').update(`h${i}`).digest('hex');
+  it('orders as sort() does, ties on the 32-bit prefix and duplicates included', () => {
+    const hs = Array.from({ length: 5000 }, (_, i) => hex(i));
+    // Same first 8 hex digits, different tails; and exact duplicates.
+    for (let i = 0; i < 50; i++) hs.push(`${hs[i]!.slice(0, 8)}${hex(i + 9000).slice(8)}`, hs[i + 100]!);
+    expect(sortHexHashes(hs.slice())).toEqual(hs.slice().sort());
+  });
+  it('falls back to sort() for anything but 64-digit lowercase hex, and for few hashes', () => {
+    const hs = Array.from({ length: 200 }, (_, i) => hex(i));
+    hs[7] = 'ZZ';
+    expect(sortHexHashes(hs.slice())).toEqual(hs.slice().sort());
+    expect(sortHexHashes(['b', 'a'])).toEqual(['a', 'b']);
   });
 });

@@ -63,5 +63,46 @@ export function contentHash(a: { type: string; key: string; correlationId: strin
 
 /** Sorted content hashes: equal arrays <=> equal multisets of artifacts. */
 export function multisetHash(artifacts: Iterable<{ type: string; key: string; correlationId: string; payload: unknown }>): string[] {
-  return [...artifacts].map(contentHash).sort();
+  const hashes: string[] = [];
+  for (const a of artifacts) hashes.push(contentHash(a));
+  return sortHexHashes(hashes);
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+/** Index bits of a packed sort key: a 32-bit prefix and the index share a double's 53 exact bits. */
+const INDEX_BITS = 21;
+
+/**
+ * `hashes.sort()` for lowercase hex digests, in place and returned. The default string sort took
+ * ~1.5 us a comparison, 15 s for a 1M-task run's final hashes; here each hash becomes one
+ * double, its first 32 bits above its index, sorted natively; hashes that share those 32 bits
+ * (a few per million) are ordered by the full string. Same order as sort() (equal-length hex:
+ * code-unit order is numeric order); anything else, or more than 2^21 hashes, takes sort().
+ */
+export function sortHexHashes(hashes: string[]): string[] {
+  const n = hashes.length;
+  if (n < 64 || n > 2 ** INDEX_BITS) return hashes.sort();
+  const scale = 2 ** INDEX_BITS;
+  const keys = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const h = hashes[i]!;
+    if (!HEX64.test(h)) return hashes.sort();
+    keys[i] = Number.parseInt(h.slice(0, 8), 16) * scale + i;
+  }
+  keys.sort();
+  const src = hashes.slice();
+  for (let j = 0; j < n;) {
+    const prefix = Math.floor(keys[j]! / scale);
+    let e = j + 1;
+    while (e < n && Math.floor(keys[e]! / scale) === prefix) e++;
+    if (e - j === 1) hashes[j] = src[keys[j]! % scale]!;
+    else {
+      const tie: string[] = [];
+      for (let m = j; m < e; m++) tie.push(src[keys[m]! % scale]!);
+      tie.sort();
+      for (let m = j; m < e; m++) hashes[m] = tie[m - j]!;
+    }
+    j = e;
+  }
+  return hashes;
 }
