@@ -202,6 +202,9 @@ function dataflow(input: IdealInput, q: EventQueue): { last: number; executions:
   const global = new SimSemaphore(input.maxConcurrency ?? Infinity);
   const states = w.agents.map((spec) => {
     const sem = new SimSemaphore(spec.maxConcurrency);
+    // Outputs no agent consumes route nowhere: the replay does not look them up (a map agent's
+    // 1M terminal outputs), which leaves the result as it was.
+    const consumed = outputsConsumed(w, spec);
     const st = {
       spec,
       router: new Router<Artifact>(spec, (a) => a, {
@@ -214,7 +217,7 @@ function dataflow(input: IdealInput, q: EventQueue): { last: number; executions:
               if (end > last) last = end;
               global.release();
               sem.release();
-              for (const o of outputsOf(spec, inputs, input, identity)) route(o);
+              if (consumed) for (const o of outputsOf(spec, inputs, input, identity)) route(o);
             });
           }));
         },
@@ -373,6 +376,17 @@ function publishGroups(arrivals: readonly Arrival[], perTask: boolean): { at: nu
     else out.push({ at: a.intendedAtMs, seeds: [seedOf(a)] });
   }
   return out;
+}
+
+/** Whether an agent's outputs route to another agent (else the replay never looks them up). */
+const outputsConsumed = (w: WorkloadSpec, spec: AgentSpec) => w.agents.some((b) => b.consumes.types.includes(spec.publishes));
+
+/**
+ * Whether the replay of `policy` on `w` reads the run's artifacts (artifactOf): the dataflow
+ * replay only when some agent consumes another's outputs; the graph replays always.
+ */
+export function replayReadsArtifacts(policy: SchedulingPolicy, w: WorkloadSpec): boolean {
+  return policy !== 'dataflow' || w.agents.some((a) => outputsConsumed(w, a));
 }
 
 /** The ideal makespan, or undefined when a draw the replay needs is missing from the run. */

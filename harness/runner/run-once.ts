@@ -11,14 +11,14 @@ import type { TailMode } from '../../llm/profiles.ts';
 import { SimulatedLlm, type SimulatorOptions } from '../../llm/simulator.ts';
 import type { LlmClient } from '../../llm/types.ts';
 import { resolveSystemParams, SYSTEMS, UnsupportedBySystemError } from '../../systems/registry.ts';
-import type { FaultHooks, RunContext, Session, SessionResult, System } from '../../systems/types.ts';
+import type { FaultHooks, RunContext, SchedulingPolicy, Session, SessionResult, System } from '../../systems/types.ts';
 import { planArrivals, type Arrival } from '../../workloads/arrivals.ts';
 import { prepareTools } from '../../workloads/tools.ts';
 import type { ExecutionRecord } from '../../workloads/execute.ts';
 import { ERROR_TYPE, terminalTypes, type Artifact, type WorkloadSpec } from '../../workloads/spec.ts';
 import { tailPercentile } from '../../core/stats/percentile.ts';
 import { ExecutionLog } from '../collect/execution-log.ts';
-import { idealMakespan } from '../collect/ideal.ts';
+import { idealMakespan, replayReadsArtifacts } from '../collect/ideal.ts';
 import { lowerBound } from '../collect/lower-bound.ts';
 import { cpuList, cpusAvailable, load1 } from '../collect/machine.ts';
 import { Sampler } from '../collect/sampler.ts';
@@ -208,14 +208,20 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
   // What the artifacts are needed for, first; then, unless the caller keeps them, let them go
   // (with the session and its store) before the collectors build their maps: at 1M tasks the
   // artifacts are half the heap.
-  const idealOf = (all: readonly Artifact[]) => {
-    const policy = entry?.policy(params, arrivals.some((a) => a.intendedAtMs > 0));
+  const idealOf = (policy: SchedulingPolicy | undefined, all: readonly Artifact[]) => {
     if (!policy) return undefined;
     // Identity -> its (last) execution in the log: the draw and the output keys the replay needs.
     const byIdentity = new Map<string, number>();
     for (let i = 0; i < executionLog.length; i++) byIdentity.set(executionLog.identity[i]!, i);
-    const byKey = new Map<string, Artifact>();
-    for (const a of all) byKey.set(a.key, a);
+    // Built on the first look-up only: a replay whose outputs route nowhere never asks.
+    let byKey: Map<string, Artifact> | undefined;
+    const artifactOf = (k: string) => {
+      if (!byKey) {
+        byKey = new Map();
+        for (const a of all) byKey.set(a.key, a);
+      }
+      return byKey.get(k);
+    };
     const durationOf = (id: string) => {
       const i = byIdentity.get(id);
       return i === undefined ? undefined : executionLog.drawnLatencyMs[i]! * latencyScale;
@@ -227,7 +233,7 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
       return typeof k === 'string' ? [k] : k;
     };
     return idealMakespan({
-      policy: policy.kind, workload: w, arrivals, latencyScale, durationOf, artifactOf: (k) => byKey.get(k), outputKeysOf,
+      policy: policy.kind, workload: w, arrivals, latencyScale, durationOf, artifactOf, outputKeysOf,
       maxConcurrency: policy.maxConcurrency, maxRuns: policy.maxRuns, agentLimits: policy.agentLimits, dispatchEveryMs: policy.dispatchEveryMs === undefined ? undefined : policy.dispatchEveryMs * latencyScale,
     });
   };
@@ -235,12 +241,17 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
   const finalHash = multisetHash(result.artifacts.filter((a) => terminal.has(a.type)));
   let errors = 0;
   for (const a of result.artifacts) if (a.type === ERROR_TYPE) errors++;
-  // The ideal replay reads artifacts (payloads for `where` filters, error keys), so it runs
-  // before they are let go; its maps go with them.
-  const ideal = idealOf(result.artifacts);
-  const artifacts = keepObjects ? result.artifacts : [];
+  // The ideal replay may read artifacts (payloads for `where` filters, error keys): they are let
+  // go after it, or before it when it will not read them (a map agent's 1M terminal outputs),
+  // so the replay's own structures never sit on top of them.
+  const policy = entry?.policy(params, arrivals.some((a) => a.intendedAtMs > 0));
+  let all = result.artifacts;
+  const artifacts = keepObjects ? all : [];
   result = { ...result, artifacts: [] };
   session = undefined;
+  if (!keepObjects && policy && !replayReadsArtifacts(policy.kind, w)) all = [];
+  const ideal = idealOf(policy, all);
+  all = [];
   // HTTP transport: the server's own counters (requests by status, 429s, faults) go with the run.
   const llmServer = transport === 'http' ? (await import('../../llm/index.ts')).llmServerMetrics(llm) : undefined;
   const llmLimiter = llm instanceof SimulatedLlm ? llm.limiterStats() : undefined;
