@@ -8,7 +8,7 @@ import { summarize } from '../report.ts';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { ResultsDb, SCHEMA_VERSION, checkDbPath } from './db.ts';
-import { bench, executions, runs, taskLatencies } from './schema.ts';
+import { appendRows, bench, executions, runs, taskLatencies } from './schema.ts';
 
 /** The version-2 DDL as it shipped, for the migration test. */
 const V2_DDL = [
@@ -97,6 +97,24 @@ describe('results store', () => {
     const summary = await summarize(db, { matrix: 'dbtest' });
     expect(summary).toHaveLength(4);
     expect(summary.every((s) => s.n === 2 && s.makespanCiMs[0] <= s.makespanMs && s.makespanMs <= s.makespanCiMs[1])).toBe(true);
+    db.close();
+  });
+
+  it('appends a table of strings and numbers by data chunk: every row, NULLs and non-finite numbers as the row-wise path stores them', async () => {
+    const db = await ResultsDb.open(':memory:');
+    // More than two chunks of 2048, with a partial last one.
+    const n = 5000;
+    const rows = Array.from({ length: n }, (_, i) => ({
+      run_id: 'r', agent: `a${i % 3}`, identity: `a(${i})`, start_ms: i / 7, end_ms: i, drawn_latency_ms: i % 5 ? i * 1.5 : NaN,
+      scaled_latency_ms: Infinity, tokens_in: i, tokens_out: 2 * i, cost_usd: 1e-6 * i, error: i % 1000 ? null : `boom ${i}`,
+      inputs: 1, llm_calls: i % 2 ? 1 : null, queued_ms: 0,
+    }));
+    expect(await appendRows(db.conn, executions, rows)).toBe(n);
+    const [agg] = await db.query<Record<string, number>>(`SELECT count(*)::INT AS n, count(drawn_latency_ms)::INT AS drawn, count(scaled_latency_ms)::INT AS scaled,
+      count(error)::INT AS errors, count(llm_calls)::INT AS calls, sum(tokens_out)::BIGINT::DOUBLE AS out, count(DISTINCT agent)::INT AS agents FROM executions`);
+    expect(agg).toEqual({ n, drawn: n - n / 5, scaled: 0, errors: 5, calls: n / 2, out: n * (n - 1), agents: 3 });
+    const [row] = await db.query<Record<string, unknown>>(`SELECT identity, start_ms, cost_usd, error FROM executions WHERE identity = 'a(4000)'`);
+    expect(row).toEqual({ identity: 'a(4000)', start_ms: 4000 / 7, cost_usd: 1e-6 * 4000, error: 'boom 4000' });
     db.close();
   });
 
