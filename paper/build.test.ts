@@ -6,7 +6,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { ResultsDb } from '../harness/results/db.ts';
 import { buildPaper, fillTemplate, runCheck } from './build.ts';
 import { exportReference, openPaperData } from './data.ts';
-import { insertArm, noise, seedEffect } from './synthetic.ts';
+import { insertArm, insertRun, noise, seedEffect } from './synthetic.ts';
 
 const h1 = { matrix: 'h1', workloadParams: { analysts: 8, tasks: 4, arrival: 'all-at-once' } };
 const seeds = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
@@ -52,6 +52,23 @@ describe('paper build', () => {
     const again = await buildPaper({ dbPath, outDir: join(dir, 'out2') });
     expect(readFileSync(again.paperPath, 'utf8')).toBe(md);
     expect(readFileSync(join(dir, 'out2', 'verdicts.json'), 'utf8')).toBe(readFileSync(join(out, 'verdicts.json'), 'utf8'));
+  });
+
+  it('shows the harness at scale from stored whole-process cost: wall, makespan and their difference per system and size', async () => {
+    const path = join(dir, 'scale.duckdb');
+    await fill(path, 1, 4, 1.25, 1);
+    const db = await ResultsDb.open(path);
+    const scale = { matrix: 'scale', workload: 'map', latencyScale: 0.001, tasks: 100_000, workloadParams: { tasks: 100_000, depth: 1, maxConcurrency: 1000 } };
+    for (const [seed, wallMs] of [[17, 9000], [18, 9400], [19, 9800]] as const) {
+      await insertRun(db, { ...scale, system: 'blackboard-eager', seed, makespanMs: 3000, process: { wallMs, rssPeakMb: 500, cpuMs: 8000, rowsMs: 700, importMs: 300 } });
+    }
+    db.close();
+    const md = readFileSync((await buildPaper({ dbPath: path, outDir: join(dir, 'scale-out') })).paperPath, 'utf8');
+    expect(md).toContain('### The harness at scale');
+    expect(md).toContain('| blackboard-eager | 100000 | 3 (0) | 3.0 | 9.4 | 6.4 | 1.0 | 8.0 | 500 |');
+    // Without such runs the section says so.
+    const plain = readFileSync((await buildPaper({ dbPath, outDir: join(dir, 'plain-out') })).paperPath, 'utf8');
+    expect(plain).toContain('_No run of `paper/experiments/scale.yaml` with its whole-process cost is stored._');
   });
 
   it('rebuilds the same paper from the exported reference data (what a fresh clone does)', async () => {
