@@ -161,9 +161,20 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
   const loadStart = load1();
   const timeoutMs = o.timeoutMs ?? 600_000;
   const deadline = setTimeout(() => controller.abort(new Error(`run exceeded ${timeoutMs} ms`)), timeoutMs);
-  const aborted = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason)));
-  aborted.catch(() => undefined);
-  const race = <T>(p: Promise<T>) => Promise.race([p, aborted]);
+  // Each step of the run settles with its value or the abort, whichever comes first. Not
+  // Promise.race with one shared abort promise: that promise never settles, so every race left a
+  // reaction on it holding its outcome (the session, and through it every artifact) for as long
+  // as the run's controller lived, which kept ~all of a run's artifacts alive through the collectors.
+  const race = <T>(p: Promise<T>) => new Promise<T>((resolve, reject) => {
+    const signal = controller.signal;
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
+      (e) => { signal.removeEventListener('abort', onAbort); reject(e); },
+    );
+  });
 
   let session: Session | undefined;
   let makespanMs: number;
