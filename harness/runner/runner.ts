@@ -70,9 +70,10 @@ const tsxLoader = createRequire(import.meta.url).resolve('tsx');
  * Young-generation semi-space of a run's process, MiB (V8's default is 16). A large run keeps
  * every artifact alive until it ends, so each scavenge of a small young generation copies
  * survivors and rescans a growing old one: at 300k map tasks scavenges took 37 s of pauses
- * with 16 MiB and 4.4 s with 64.
+ * with 16 MiB and 4.4 s with 64. 32, not 64: at 100k tasks 64 raised the peak RSS by ~150 MB
+ * (past the issue's 600 MB) for no CPU saved at that size.
  */
-const RUN_SEMI_SPACE_MB = 64;
+const RUN_SEMI_SPACE_MB = 32;
 
 /** The run's child process, if any: a shutdown kills it (its own children watch their IPC channel). */
 let current: ChildProcess | undefined;
