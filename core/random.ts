@@ -1,10 +1,13 @@
 // Seeded, keyed randomness. A draw is a pure function of (seed, scope, key) — never of call
 // order — so every system that asks for the same logical thing gets the same number.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
-/** sfc32: small, fast, good-quality 32-bit PRNG; state from a SHA-256 of the key parts. */
+/**
+ * sfc32: small, fast, good-quality 32-bit PRNG; state from a SHA-256 of the key parts. One-shot
+ * crypto.hash: the same digest as createHash().update().digest() without a Hash object per draw.
+ */
 export function keyedRng(...parts: (string | number)[]): () => number {
-  const h = createHash('sha256').update(parts.join('\u0000')).digest();
+  const h = hash('sha256', parts.join('\u0000'), 'buffer');
   let a = h.readUInt32LE(0), b = h.readUInt32LE(4), c = h.readUInt32LE(8), d = h.readUInt32LE(12);
   return () => {
     a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
@@ -20,7 +23,7 @@ export function keyedRng(...parts: (string | number)[]): () => number {
 }
 
 export function shortHash(s: string, hexChars = 12): string {
-  return createHash('sha256').update(s).digest('hex').slice(0, hexChars);
+  return hash('sha256', s, 'hex').slice(0, hexChars);
 }
 
 /** Standard normal by Box-Muller from two uniforms of `rng`. */

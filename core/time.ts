@@ -7,5 +7,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
  */
 export async function sleepUntil(clock: () => number, atMs: number, signal?: AbortSignal): Promise<void> {
   let wait: number;
-  while ((wait = atMs - clock()) > 0) await sleep(Math.max(1, Math.ceil(wait)), undefined, { signal });
+  while ((wait = atMs - clock()) > 0) {
+    const ms = Math.max(1, Math.ceil(wait));
+    // Without a signal, a bare timer: timers/promises' abortable sleep allocates ~1 KB a call,
+    // and every simulated LLM call sleeps.
+    if (signal) await sleep(ms, undefined, { signal });
+    else await new Promise<void>((resolve) => setTimeout(resolve, ms));
+  }
 }

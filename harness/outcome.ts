@@ -3,6 +3,7 @@
 import type { Artifact } from '../workloads/spec.ts';
 import type { ExecutionRecord } from '../workloads/execute.ts';
 import type { LlmStats } from '../llm/types.ts';
+import type { ExecutionLog } from './collect/execution-log.ts';
 import type { NativeSpan } from '../systems/types.ts';
 import type { Sample } from './collect/sampler.ts';
 import type { TaskLatency } from './collect/tasks.ts';
@@ -46,8 +47,12 @@ export interface RunOutcome {
   machine: { loadStart: number; loadEnd: number; cpus: number; cpuList: string };
   /** Terminal + error artifacts, as sorted content hashes (conformance). */
   finalHash: string[];
+  /** Every artifact the run ended with; empty when the run was made with keepObjects: false. */
   artifacts: Artifact[];
+  /** Execution records as objects; empty when the run was made with keepObjects: false. */
   executions: ExecutionRecord[];
+  /** Every execution, by column: what the collectors, traces and rows read. */
+  executionLog: ExecutionLog;
   /** Spans the system's framework recorded itself (flock-real's auto-trace), stored with the run's. */
   nativeSpans?: NativeSpan[];
   samples: Sample[];

@@ -4,6 +4,7 @@
 // waits, which is a provider that queues, or a client that retries exactly when told to.
 // Optional server-load slowdown: service time grows once more calls are in flight than a
 // capacity (off unless configured).
+import { Deque } from '../core/deque.ts';
 import { profile } from './profiles.ts';
 
 /** Continuous token bucket: `capacity` tokens, refilled at capacity per `windowMs`. */
@@ -103,7 +104,8 @@ interface Waiter {
 interface ModelState {
   requests: TokenBucket;
   tokens: TokenBucket;
-  queue: Waiter[];
+  /** FIFO waiters: a deque, since Array.shift is O(n) past ~16k waiting calls. */
+  queue: Deque<Waiter>;
   timer?: NodeJS.Timeout;
   /** Why the head of the queue waits, and since when (for blockedMs). */
   blocked?: { reason: BlockReason; sinceMs: number };
@@ -135,7 +137,7 @@ export class ProviderLimiter {
     if (!st) {
       const p = profile(model);
       const t = this.now();
-      st = { requests: new TokenBucket(this.limits.rpm ?? p.rpm, this.windowMs, t), tokens: new TokenBucket(this.limits.tpm ?? p.tpm, this.windowMs, t), queue: [] };
+      st = { requests: new TokenBucket(this.limits.rpm ?? p.rpm, this.windowMs, t), tokens: new TokenBucket(this.limits.tpm ?? p.tpm, this.windowMs, t), queue: new Deque<Waiter>() };
       this.models.set(model, st);
     }
     return st;
@@ -230,7 +232,7 @@ export class ProviderLimiter {
     if (st.timer) { clearTimeout(st.timer); st.timer = undefined; }
     this.slotWaiters.delete(model);
     while (st.queue.length) {
-      const head = st.queue[0]!;
+      const head = st.queue.peek()!;
       const now = this.now();
       if (head.cancelled) { st.queue.shift(); this.s.queueDepth--; continue; }
       const a = this.check(st, head.need, now);

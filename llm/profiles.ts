@@ -103,9 +103,21 @@ function bisect(f: (x: number) => number, lo: number, hi: number, iters = 60): n
 }
 
 const fitted = new Map<string, TtftMixture>();
+/** Per profile object, the last fit of each tail and the percentiles it was fitted to: no key string per draw. */
+const lastFit = new WeakMap<ModelProfile, Partial<Record<TailMode, { p50: number; p95: number; p99: number; m: TtftMixture }>>>();
 
 /** Fit (cached) the TTFT mixture of a profile. */
 export function ttftMixture(p: ModelProfile, tail: TailMode = 'calibrated'): TtftMixture {
+  const last = lastFit.get(p)?.[tail];
+  if (last && last.p50 === p.ttftMs.p50 && last.p95 === p.ttftMs.p95 && last.p99 === p.ttftMs.p99) return last.m;
+  const m = fitMixture(p, tail);
+  let byTail = lastFit.get(p);
+  if (!byTail) lastFit.set(p, (byTail = {}));
+  byTail[tail] = { p50: p.ttftMs.p50, p95: p.ttftMs.p95, p99: p.ttftMs.p99, m };
+  return m;
+}
+
+function fitMixture(p: ModelProfile, tail: TailMode): TtftMixture {
   const cacheKey = `${p.id}:${tail}:${p.ttftMs.p50}:${p.ttftMs.p95}:${p.ttftMs.p99}`;
   const hit = fitted.get(cacheKey);
   if (hit) return hit;

@@ -345,6 +345,20 @@ async function placeholderValues(db: ResultsDb, v: Verdicts, figs: FigureOutcome
     ? mdTable(['case', 'system', 'p50 per event (us)', 'p95 per event (us)', 'mean per event (us)'], bench.map((b) => [b.case_name, b.system, num(b.p50_ms === null ? NaN : (b.p50_ms * 1000) / b.events, 2), num(b.p95_ms === null ? NaN : (b.p95_ms * 1000) / b.events, 2), num(b.per_event_us, 2)]))
     : '_No `flockbench bench` session is stored._';
 
+  // The harness at scale: what a run costs as a whole process beside what it measured.
+  const scale = await db.query<{ system: string; tasks: number; runs: number; loaded: number; makespan: number; wall: number; overhead: number; rss: number; cpu: number; rows: number | null; import_ms: number | null }>(
+    `SELECT system, tasks, count(*)::INT AS runs, count(*) FILTER (WHERE loaded)::INT AS loaded,
+            median(makespan_ms) AS makespan, median(process_wall_ms) AS wall, median(harness_overhead_ms) AS overhead,
+            median(process_rss_peak_mb) AS rss, median(process_cpu_ms) AS cpu, median(harness_rows_ms) AS rows, median(harness_import_ms) AS import_ms
+       FROM run_configs WHERE matrix = 'scale' AND state = 'completed' AND harness_overhead_ms IS NOT NULL
+      GROUP BY system, tasks ORDER BY system, tasks`);
+  val.scale_table = scale.length
+    ? `Whole-process cost of a run of \`paper/experiments/scale.yaml\` (medians per system and size; harness overhead = process wall - makespan: module loading, warm-up, collectors, row writing and the import; "loaded": runs started with the 1-minute load above cores + 1).\n\n${mdTable(
+      ['system', 'tasks', 'runs (loaded)', 'makespan (s)', 'process wall (s)', 'harness overhead (s)', 'rows + import (s)', 'process CPU (s)', 'peak RSS (MB)'],
+      scale.map((r) => [r.system, String(r.tasks), `${r.runs} (${r.loaded})`, num(r.makespan / 1000, 1), num(r.wall / 1000, 1), num(r.overhead / 1000, 1),
+        num(r.rows === null || r.import_ms === null ? NaN : (r.rows + r.import_ms) / 1000, 1), num(r.cpu / 1000, 1), num(r.rss, 0)]))}`
+    : '_No run of `paper/experiments/scale.yaml` with its whole-process cost is stored._';
+
   // Figures.
   val.figures = figs.map((f) => (f.state === 'written'
     ? `![${f.title}](${f.files.find((x) => x.endsWith('.svg'))})\n\n*${f.title}.* ${f.caption} Spec: [${f.files[0]}](${f.files[0]}).`

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../core/paths.ts';
 import { UserError } from '../core/errors.ts';
 import { openReadOnly } from '../harness/notebook.ts';
-import { ResultsDb } from '../harness/results/db.ts';
+import { BENCH_COLUMNS_FROM_ENV, ResultsDb } from '../harness/results/db.ts';
 import { TABLES } from '../harness/results/schema.ts';
 import { EXECUTIONS_NEEDED } from './analysis.ts';
 
@@ -23,8 +23,13 @@ export async function openPaperData(dbPath?: string, referenceDir = REFERENCE_DI
   for (const t of TABLES) {
     const file = join(referenceDir, `${t.name}.parquet`);
     if (!existsSync(file)) continue;
-    const cols = Object.keys(t.columns).join(', ');
-    await db.conn.run(`INSERT INTO ${t.name} (${cols}) SELECT ${cols} FROM read_parquet('${file.replace(/'/g, "''")}')`);
+    const source = `read_parquet('${file.replace(/'/g, "''")}')`;
+    // Data exported under an older schema lacks the columns added since: NULL there, as a
+    // migration leaves old rows (and old bench rows get their state from env, as it does).
+    const have = new Set((await db.query<{ column_name: string }>(`SELECT column_name FROM (DESCRIBE SELECT * FROM ${source})`)).map((c) => c.column_name));
+    const cols = Object.keys(t.columns);
+    await db.conn.run(`INSERT INTO ${t.name} (${cols.join(', ')}) SELECT ${cols.map((c) => (have.has(c) ? c : `NULL AS ${c}`)).join(', ')} FROM ${source}`);
+    if (t.name === 'bench' && !have.has('state')) await db.conn.run(BENCH_COLUMNS_FROM_ENV);
   }
   return { db, source: 'results/reference/ (the runs shipped with the repository)' };
 }

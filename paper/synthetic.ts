@@ -24,6 +24,8 @@ export interface SyntheticRun {
   /** Failed agent executions (default 0). */
   errors?: number;
   startedAt?: string;
+  /** Whole-process cost (the scale matrix): wall from fork to import, and peak RSS; none when absent. */
+  process?: { wallMs: number; rssPeakMb: number; cpuMs: number; rowsMs: number; importMs: number };
   /** Agent executions to store with the run (run clock, ms; llmMs = scaled LLM time). */
   executions?: { agent: string; startMs: number; endMs: number; llmMs: number }[];
 }
@@ -33,7 +35,10 @@ let counter = 0;
 export async function insertRun(db: ResultsDb, r: SyntheticRun): Promise<void> {
   const id = `syn-${++counter}-${r.system}-${r.seed}`;
   const tail = r.tail ?? 'calibrated';
-  const params = { workload: r.workloadParams ?? { analysts: 8, tasks: 4, arrival: 'all-at-once' }, system: r.systemParams ?? {}, settings: {}, counters: {}, setupMs: 0, llmTransport: 'inprocess', tail };
+  const params = {
+    workload: r.workloadParams ?? { analysts: 8, tasks: 4, arrival: 'all-at-once' }, system: r.systemParams ?? {}, settings: {}, counters: {}, setupMs: 0, llmTransport: 'inprocess', tail,
+    ...(r.process ? { harness: { traces: false, rowsMs: r.process.rowsMs, importMs: r.process.importMs } } : {}),
+  };
   const tasks = r.tasks ?? 4;
   await db.append([[runs, [{
     run_id: id, state: 'completed', cell_id: id, matrix: r.matrix, session: r.session ?? 's1', system: r.system, workload: r.workload ?? 'review-analysis',
@@ -41,6 +46,7 @@ export async function insertRun(db: ResultsDb, r: SyntheticRun): Promise<void> {
     params: JSON.stringify(params), rep: 0, seed: r.seed, latency_scale: r.latencyScale ?? 1, llm_transport: 'inprocess', tail, tasks,
     makespan_ms: r.makespanMs, lower_bound_ms: r.makespanMs / 2, ideal_ms: r.idealMs ?? r.makespanMs * 0.9, efficiency: 0.5, throughput_tps: tasks / (r.makespanMs / 1000),
     p50_ms: r.makespanMs / 2, p95_ms: r.p95Ms ?? null, p99_ms: r.p99Ms ?? null, max_ms: r.makespanMs, cpu_ms: 100, errors: r.errors ?? 0,
+    ...(r.process ? { process_wall_ms: r.process.wallMs, process_cpu_ms: r.process.cpuMs, process_rss_peak_mb: r.process.rssPeakMb, harness_overhead_ms: r.process.wallMs - r.makespanMs } : {}),
     started_at: r.startedAt ?? `2026-01-01T00:${String(Math.floor(counter / 60) % 60).padStart(2, '0')}:${String(counter % 60).padStart(2, '0')}Z`,
     load_start: r.loadStart ?? 0.5, load_end: 0.5, cpus: 2, cpu_list: '0-1',
     env: JSON.stringify({ node: 'v20.0.0', platform: 'test', cpuModel: 'test cpu', cores: 2, memGb: 4, gitSha: 'abc123', gitDirty: false }),

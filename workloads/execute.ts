@@ -3,10 +3,9 @@
 // workload, the seed and the input keys, so all systems face identical work (paired runs).
 // Two small side paths: tool agents (a registered function, no LLM call) and coalescing
 // batches (one LLM call for k inputs, k outputs), both below executeAgent.
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { responseContent } from '../llm/simulator.ts';
 import type { LlmClient } from '../llm/types.ts';
-import { canonicalJson } from '../core/canonical.ts';
 import { validatePayload } from '../core/schema.ts';
 import { shortHash } from '../core/random.ts';
 import { ERROR_TYPE, SIZE_FIELDS, type AgentSpec, type Artifact, type WorkloadSpec } from './spec.ts';
@@ -60,6 +59,7 @@ export function executionIdentity(agent: string, inputKeys: readonly string[]): 
 }
 
 export function outputCorrelation(inputs: readonly Pick<Artifact, 'correlationId'>[]): string {
+  if (inputs.length === 1) return inputs[0]!.correlationId;
   const ids = [...new Set(inputs.map((a) => a.correlationId))].sort();
   return ids.length === 1 ? ids[0] : `multi:${shortHash(ids.join(','))}`;
 }
@@ -67,7 +67,12 @@ export function outputCorrelation(inputs: readonly Pick<Artifact, 'correlationId
 /** Tokens an input adds to a prompt: its declared size, else its payload at ~4 characters a token. */
 export function inputTokens(a: Pick<Artifact, 'payload'>): number {
   const declared = a.payload[SIZE_FIELDS.promptTokens];
-  return typeof declared === 'number' ? declared : Math.ceil(canonicalJson(a.payload).length / 4);
+  return typeof declared === 'number' ? declared : payloadTokens(a.payload);
+}
+
+/** Distinct correlation ids of the inputs, in input order (one input: no Set, no copies). */
+export function correlationIdsOf(inputs: readonly Pick<Artifact, 'correlationId'>[]): string[] {
+  return inputs.length === 1 ? [inputs[0]!.correlationId] : [...new Set(inputs.map((a) => a.correlationId))];
 }
 
 export function promptTokensFor(agent: AgentSpec, inputs: readonly Artifact[]): number {
@@ -82,11 +87,66 @@ export function outputTokensFor(agent: AgentSpec, inputs: readonly Pick<Artifact
   return typeof declared === 'number' ? declared : agent.outputTokens;
 }
 
+/** Payload -> its token estimate: a payload read by several agents (fan-out) is measured once. */
+const tokensOfPayload = new WeakMap<object, number>();
+
+/**
+ * ceil(length of the payload's canonical JSON / 4), memoised per payload object. The length is
+ * summed without building the JSON (key order does not change it): same count, no garbage.
+ */
+export function payloadTokens(payload: Record<string, unknown>): number {
+  let t = tokensOfPayload.get(payload);
+  if (t === undefined) tokensOfPayload.set(payload, (t = Math.ceil(canonicalJsonLength(payload) / 4)));
+  return t;
+}
+
+/** Does JSON.stringify escape anything in `s` (controls, quote, backslash, surrogates)? */
+function needsEscape(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return true;
+  }
+  return false;
+}
+
+/** canonicalJson(v).length, computed without building the string. */
+export function canonicalJsonLength(v: unknown): number {
+  // A string with nothing JSON escapes is its length plus the quotes (no copy made to find out).
+  if (typeof v === 'string') return needsEscape(v) ? JSON.stringify(v).length : v.length + 2;
+  if (v === null || typeof v !== 'object') return JSON.stringify(v)?.length ?? 9; // canonicalJson(undefined) renders "undefined"
+  if (Array.isArray(v)) {
+    let n = 2 + Math.max(0, v.length - 1);
+    // canonicalJson joins elements: undefined ones render as '' there (Array.join).
+    for (const x of v) if (x !== undefined) n += canonicalJsonLength(x);
+    return n;
+  }
+  let n = 2, fields = 0;
+  for (const k in v as Record<string, unknown>) {
+    if (!Object.hasOwn(v, k)) continue;
+    const x = (v as Record<string, unknown>)[k];
+    if (x === undefined) continue;
+    n += JSON.stringify(k).length + 1 + canonicalJsonLength(x);
+    fields++;
+  }
+  return n + Math.max(0, fields - 1);
+}
+
+/**
+ * Artifact ids: unique within a run and across the processes of one run (Kafka workers publish
+ * too), which is all stores and consumption records need; a random per-process prefix and a
+ * counter cost a string concatenation instead of a random UUID per artifact.
+ */
+const idPrefix = `${randomBytes(8).toString('hex')}-`;
+let idCounter = 0;
+export function nextArtifactId(): string {
+  return idPrefix + (++idCounter).toString(36);
+}
+
 export function makeArtifact(
   fields: Pick<Artifact, 'key' | 'type' | 'payload' | 'producedBy' | 'correlationId'> & Partial<Artifact>,
   nowMs: number,
 ): Artifact {
-  return { id: randomUUID(), tags: [], version: 1, createdAtMs: nowMs, ...fields };
+  return { id: nextArtifactId(), tags: [], version: 1, createdAtMs: nowMs, ...fields };
 }
 
 /** Seed inputs as artifacts (produced_by "external", like Flock.publish). */
@@ -160,7 +220,7 @@ function recordExecution(
     agent: agent.name,
     identity,
     inputKeys,
-    correlationIds: [...new Set(inputs.map((a) => a.correlationId))],
+    correlationIds: correlationIdsOf(inputs),
     outputKeys: outputs.map((o) => o.key),
     startMs,
     endMs: rt.clock(),
@@ -261,7 +321,7 @@ async function executeTool(agent: AgentSpec, inputs: readonly Artifact[], rt: Ag
     agent: agent.name,
     identity,
     inputKeys,
-    correlationIds: [...new Set(inputs.map((a) => a.correlationId))],
+    correlationIds: correlationIdsOf(inputs),
     outputKeys: outputs.map((o) => o.key),
     startMs,
     endMs: rt.clock(),

@@ -79,12 +79,11 @@ export function map(given: Record<string, unknown> = {}): WorkloadSpec {
       outputFields: { count: p.tasks },
     });
   }
-  const tasks = Array.from({ length: p.tasks }, (_, i) => ({
-    type: 'Task',
-    key: `task-${i}`,
-    correlationId: `task-${i}`,
-    payload: { text: `independent task number ${i} of ${p.tasks}`, score: 0.5 },
-  }));
+  const tasks = Array.from({ length: p.tasks }, (_, i) => {
+    // One string for key and correlation id: a million tasks, a million strings fewer.
+    const key = `task-${i}`;
+    return { type: 'Task', key, correlationId: key, payload: { text: `independent task number ${i} of ${p.tasks}`, score: 0.5 } };
+  });
   return {
     name: 'map',
     description: `${p.tasks} tasks x depth ${p.depth}${p.join ? ' + join' : ''}`,

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { topoAgents } from '../../workloads/spec.ts';
 import { runSession } from '../runner/run-once.ts';
 import { benchContext, growthTable, predictMs, ratioToBlackboard, runBench } from './bench.ts';
-import { batch, chain, fanOut, items, join, standardCases } from './cases.ts';
+import { batch, caseByName, chain, fanOut, items, join, standardCases } from './cases.ts';
+import { scalingFigureSpec, scalingPoints } from './figure.ts';
 import { growthClass, loglogSlope } from './growth.ts';
 
 describe('bench cases', () => {
@@ -44,7 +45,7 @@ describe('growth fit', () => {
 
 describe('runBench', () => {
   it('times every system on the same case, reports ratios, and skips what would blow the budget', async () => {
-    const res = await runBench({ systems: ['blackboard-eager', 'blackboard-deferred'], cases: [fanOut(8), items(10), items(100)], timeMs: 50, maxRunMs: 10_000 });
+    const res = await runBench({ systems: ['blackboard-eager', 'blackboard-deferred'], cases: [fanOut(8), items(10), items(100)], timeMs: 50, maxRunMs: 10_000, isolate: false });
     expect(res).toHaveLength(6);
     for (const r of res) {
       expect(r.state).toBe('completed');
@@ -52,6 +53,8 @@ describe('runBench', () => {
         expect(r.samples).toBeGreaterThanOrEqual(5);
         expect(r.perEventUs).toBeGreaterThan(0);
         expect(r.p50Ms).toBeLessThanOrEqual(r.p99Ms);
+        expect(r.perEventP50Us).toBeCloseTo((r.p50Ms * 1000) / r.events, 9);
+        expect(r.perEventP50Us).toBeLessThanOrEqual(r.perEventP95Us);
       }
     }
     const ratios = ratioToBlackboard(res);
@@ -59,8 +62,60 @@ describe('runBench', () => {
     const g = growthTable(res);
     expect(g.find((x) => x.family === 'items' && x.system === 'blackboard-eager')!.perEventUs).toHaveProperty('100');
 
-    // A budget of 0.001 ms: the first measured size passes through its first run check and is skipped.
-    const tight = await runBench({ systems: ['blackboard-eager'], cases: [items(10), items(1000)], timeMs: 20, maxRunMs: 0.001 });
-    expect(tight.every((r) => r.state === 'skipped')).toBe(true);
+    // In this process a first run can only be judged once it finished: over budget, and the larger size skipped.
+    const tight = await runBench({ systems: ['blackboard-eager'], cases: [items(10), items(1000)], timeMs: 20, maxRunMs: 0.001, isolate: false });
+    expect(tight.map((r) => r.state)).toEqual(['over-budget', 'skipped']);
+  });
+});
+
+describe('bench budgets in a case process', () => {
+  it('stop a first size that runs past the time budget, and one past the memory budget', async () => {
+    // items-300000 runs for seconds on any engine: stopped after 150 ms of its first run.
+    const [slow] = await runBench({ systems: ['blackboard-eager'], cases: [items(300_000)], timeMs: 20, maxRunMs: 150 });
+    expect(slow).toMatchObject({ state: 'over-budget', reason: expect.stringMatching(/first run still going after 150 ms/) });
+    if (slow!.state !== 'over-budget') throw new Error('unreachable');
+    expect(slow.firstRunMs!).toBeGreaterThanOrEqual(150);
+    expect(slow.caseWallMs!).toBeLessThan(60_000);
+    // Its heap grows past 100 MiB well before it could finish.
+    const [big] = await runBench({ systems: ['blackboard-eager'], cases: [items(300_000)], timeMs: 20, maxRunMs: 600_000, maxRssMb: 100 });
+    expect(big).toMatchObject({ state: 'over-budget', reason: expect.stringMatching(/MiB/) });
+  });
+
+  it('measure a case that fits, with its process figures', async () => {
+    const [r] = await runBench({ systems: ['blackboard-eager'], cases: [items(100)], timeMs: 20, maxRunMs: 30_000 });
+    expect(r).toMatchObject({ state: 'completed', caseName: 'items-100' });
+    if (r!.state !== 'completed') throw new Error('unreachable');
+    expect(r.rssPeakMb!).toBeGreaterThan(20);
+    expect(r.caseWallMs!).toBeGreaterThan(r.firstRunMs);
+  });
+});
+
+describe('scaling figure', () => {
+  it('plots completed sizes at their median and stopped ones at their lower bound, as a valid vega-lite spec', async () => {
+    const rows = [
+      { system: 'blackboard-eager', family: 'items', n: 10, events: 10, state: 'completed', per_event_p50_us: 5, per_event_p95_us: 7, first_run_ms: 1 },
+      { system: 'blackboard-eager', family: 'items', n: 100, events: 100, state: 'completed', per_event_p50_us: 4, per_event_p95_us: 6, first_run_ms: 1 },
+      { system: 'langgraph-stepwise', family: 'items', n: 10, events: 10, state: 'completed', per_event_p50_us: 900, per_event_p95_us: 1000, first_run_ms: 10 },
+      { system: 'langgraph-stepwise', family: 'items', n: 10_000, events: 10_000, state: 'over-budget', per_event_p50_us: null, per_event_p95_us: null, first_run_ms: 15_000 },
+      { system: 'langgraph-stepwise', family: 'items', n: 100_000, events: 100_000, state: 'skipped', per_event_p50_us: null, per_event_p95_us: null, first_run_ms: null },
+    ];
+    const pts = scalingPoints(rows);
+    expect(pts.map((p) => [p.system, p.n, p.state, p.perEventUs])).toEqual([
+      ['blackboard-eager', 10, 'completed', 5], ['blackboard-eager', 100, 'completed', 4],
+      ['langgraph-stepwise', 10, 'completed', 900], ['langgraph-stepwise', 10_000, 'over-budget', 1500],
+    ]);
+    const spec = scalingFigureSpec(pts);
+    const vegaLite = await import('vega-lite');
+    const vega = await import('vega');
+    const compiled = vegaLite.compile(spec as never).spec;
+    const svg = await new vega.View(vega.parse(compiled), { renderer: 'none' }).toSVG();
+    expect(svg).toContain('langgraph-stepwise');
+    expect(svg).toContain('µs per event');
+  });
+
+  it('rebuilds a case from its name', () => {
+    expect(caseByName('items-100').events).toBe(100);
+    expect(caseByName('fan-out-8').workload.agents).toHaveLength(8);
+    expect(() => caseByName('nope-3')).toThrow(/unknown bench case/);
   });
 });

@@ -61,7 +61,23 @@ export function standardCases(): BenchCase[] {
   return [items(1), fanOut(8), fanOut(64), fanOut(1024), chain(10), items(10_000), batch(8), join(8)];
 }
 
-/** Growth series: per-event cost as fan-out and item counts grow from 10 to 10,000. */
+/**
+ * Growth series for the scaling figure: per-event cost as fan-out grows from 10 to 10,000 and
+ * item counts from 10 to 100,000 (where a quadratic engine is long over its budget).
+ */
 export function growthCases(): BenchCase[] {
-  return [10, 100, 1000, 10_000].flatMap((n) => [fanOut(n), items(n)]);
+  return [...[10, 100, 1000, 10_000].flatMap((n) => [fanOut(n), items(n)]), items(100_000)];
+}
+
+/** Case family: the name without its size (`items-10000` -> `items`). */
+export const family = (name: string) => name.replace(/-\d+$/, '');
+
+const BUILDERS: Record<string, (n: number) => BenchCase> = { 'fan-out': fanOut, items, chain, batch, join };
+
+/** Rebuild a case from its name (a case's own process gets only the name). */
+export function caseByName(name: string): BenchCase {
+  const m = /^(.*)-(\d+)$/.exec(name);
+  const build = m ? BUILDERS[m[1]!] : undefined;
+  if (!m || !build) throw new Error(`unknown bench case '${name}' (families: ${Object.keys(BUILDERS).join(', ')})`);
+  return build(Number(m[2]));
 }

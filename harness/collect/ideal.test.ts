@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Arrival } from '../../workloads/arrivals.ts';
 import { executionIdentity } from '../../workloads/execute.ts';
 import type { AgentSpec, WorkloadSpec } from '../../workloads/spec.ts';
-import { idealMakespan, type SchedulingPolicy } from './ideal.ts';
+import { idealMakespan, replayReadsArtifacts, type SchedulingPolicy } from './ideal.ts';
 
 const schema = { type: 'object' as const };
 const agent = (name: string, types: string[], publishes: string, maxConcurrency: number, over: Partial<AgentSpec> = {}): AgentSpec => ({
@@ -149,5 +149,23 @@ describe('ideal makespan: H3 agents', () => {
     expect(run('dataflow', tool, at(tool, [0, 0]), d, extra)).toBe(9);
     // Without the run's keys the replay cannot know the tool's suffixes.
     expect(run('dataflow', tool, at(tool, [0, 0]), d)).toBeUndefined();
+  });
+});
+
+describe('replayReadsArtifacts', () => {
+  it('is false only for a dataflow replay whose outputs no agent consumes', () => {
+    const single: WorkloadSpec = { ...stories(), agents: [agent('a1', ['News'], 'Analysis', 9)] };
+    expect(replayReadsArtifacts('dataflow', single)).toBe(false);
+    expect(replayReadsArtifacts('dataflow', stories())).toBe(true);
+    expect(replayReadsArtifacts('superstep', single)).toBe(true);
+  });
+  it('a dataflow replay of terminal outputs needs no artifacts: the same ideal without them', () => {
+    const single: WorkloadSpec = { ...stories(), agents: [agent('a1', ['News'], 'Analysis', 1)] };
+    const durationOf = (id: string) => (id.endsWith('(A)') ? 3 : 5);
+    const arrivals = at(single, [0, 1]);
+    const without = idealMakespan({ policy: 'dataflow', workload: single, arrivals, durationOf });
+    const withThem = idealMakespan({ policy: 'dataflow', workload: single, arrivals, durationOf, artifactOf: () => undefined, outputKeysOf: () => ['x'] });
+    expect(without).toEqual({ idealMs: 8, executions: 2 });
+    expect(withThem).toEqual(without);
   });
 });

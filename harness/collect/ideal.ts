@@ -26,6 +26,7 @@
 //                       maxConcurrency subgraphs at once), then the agents gathering several
 //                       tasks (global batches) in the outer graph once every subgraph ended.
 //   serial              one execution at a time per graph run; graph runs one after another.
+import { Deque } from '../../core/deque.ts';
 import { executionIdentity, outputCorrelation } from '../../workloads/execute.ts';
 import { accepts, inputGroups, Router, type Timers } from '../../workloads/routing.ts';
 import { batchSpansTasks, ERROR_TYPE, type AgentSpec, type Artifact, type WorkloadSpec } from '../../workloads/spec.ts';
@@ -70,31 +71,46 @@ export interface IdealResult {
   executions: number;
 }
 
-/** Binary min-heap of events by (time, insertion order): equal times keep FIFO order. */
+interface SimEvent {
+  at: number;
+  seq: number;
+  fn: () => void;
+  live: boolean;
+}
+
+const before = (a: SimEvent, b: SimEvent) => a.at < b.at || (a.at === b.at && a.seq < b.seq);
+
+/**
+ * Binary min-heap of events by (time, insertion order): equal times keep FIFO order. Sifts move
+ * a hole instead of swapping pairs, and a cancelled event is a flag, not a wrapping closure: a
+ * 1M-task replay schedules millions of events.
+ */
 class EventQueue {
-  private readonly heap: { at: number; seq: number; fn: () => void }[] = [];
+  private readonly heap: SimEvent[] = [];
   private seq = 0;
   now = 0;
 
-  at(t: number, fn: () => void): () => void {
-    const ev = { at: Math.max(t, this.now), seq: this.seq++, fn };
+  /** Schedule `fn` at `t` (never before now); the event is returned so it can be cancelled. */
+  at(t: number, fn: () => void): SimEvent {
+    const ev: SimEvent = { at: Math.max(t, this.now), seq: this.seq++, fn, live: true };
     const h = this.heap;
+    let i = h.length;
     h.push(ev);
-    let i = h.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (this.less(h[p]!, h[i]!)) break;
-      [h[p], h[i]] = [h[i]!, h[p]!];
+      const parent = h[p]!;
+      if (before(parent, ev)) break;
+      h[i] = parent;
       i = p;
     }
-    let live = true;
-    const wrapped = ev.fn;
-    ev.fn = () => { if (live) wrapped(); };
-    return () => { live = false; };
+    h[i] = ev;
+    return ev;
   }
 
-  private less(a: { at: number; seq: number }, b: { at: number; seq: number }): boolean {
-    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+  /** Schedule `fn` after `ms`; returns a cancel function (batch and join timeouts). */
+  after(ms: number, fn: () => void): () => void {
+    const ev = this.at(this.now + ms, fn);
+    return () => { ev.live = false; };
   }
 
   run(): void {
@@ -102,21 +118,22 @@ class EventQueue {
     while (h.length) {
       const top = h[0]!;
       const last = h.pop()!;
-      if (h.length) {
-        h[0] = last;
+      const n = h.length;
+      if (n) {
         let i = 0;
         for (;;) {
-          const l = 2 * i + 1, r = l + 1;
-          let m = i;
-          if (l < h.length && this.less(h[l]!, h[m]!)) m = l;
-          if (r < h.length && this.less(h[r]!, h[m]!)) m = r;
-          if (m === i) break;
-          [h[m], h[i]] = [h[i]!, h[m]!];
+          const l = 2 * i + 1;
+          if (l >= n) break;
+          const r = l + 1;
+          const m = r < n && before(h[r]!, h[l]!) ? r : l;
+          if (!before(h[m]!, last)) break;
+          h[i] = h[m]!;
           i = m;
         }
+        h[i] = last;
       }
       this.now = top.at;
-      top.fn();
+      if (top.live) top.fn();
     }
   }
 }
@@ -124,7 +141,8 @@ class EventQueue {
 /** A counting semaphore in simulated time: FIFO waiters. */
 class SimSemaphore {
   private active = 0;
-  private readonly waiters: (() => void)[] = [];
+  // A deque, not an array: at 1M tasks a map agent has ~1M waiters and Array.shift is O(n).
+  private readonly waiters = new Deque<() => void>();
   constructor(private readonly limit: number) {}
   acquire(then: () => void): void {
     if (this.active < this.limit) { this.active++; then(); } else this.waiters.push(then);
@@ -139,17 +157,30 @@ class SimSemaphore {
 class MissingDraw extends Error {}
 
 /** The outputs an execution of `agent` on `inputs` publishes (keys as the shared agent body makes them). */
-function outputsOf(agent: AgentSpec, inputs: readonly Artifact[], input: IdealInput): Artifact[] {
-  const identity = executionIdentity(agent.name, inputs.map((a) => a.key));
-  const ran = input.outputKeysOf?.(identity)?.map((k) => input.artifactOf?.(k));
-  if (ran?.length && ran.every((a) => a)) return ran as Artifact[];
-  const err = input.artifactOf?.(`error:${identity}`);
+function outputsOf(agent: AgentSpec, inputs: readonly Artifact[], input: IdealInput, identity = identityOf(agent, inputs)): Artifact[] {
+  // What the run's execution of this identity published, where it is known (tool agents key
+  // their outputs by what the tool returned); one key, the common case, without arrays.
+  const ran = input.outputKeysOf?.(identity);
+  if (ran?.length === 1) {
+    const a = input.artifactOf?.(ran[0]!);
+    if (a) return [a];
+  } else if (ran?.length) {
+    const arts = ran.map((k) => input.artifactOf?.(k));
+    if (arts.every((a) => a)) return arts as Artifact[];
+  }
   // A coalescing batch publishes one output per input, keyed and correlated as a lone execution.
   const coalesced = agent.consumes.batch?.coalesce === true;
-  const correlationOf = (i: number) => (coalesced ? inputs[i]!.correlationId : outputCorrelation(inputs));
   const n = coalesced ? inputs.length : (agent.fanOut ?? 1);
+  if (n === 1) {
+    // One output (a lone input's coalesced output is keyed like it), or the error in its place.
+    const known = input.artifactOf?.(identity) ?? input.artifactOf?.(`error:${identity}`);
+    if (known) return [known];
+    return [{ id: identity, key: identity, type: agent.publishes, payload: {}, producedBy: agent.name, correlationId: outputCorrelation(inputs), tags: [], createdAtMs: 0, version: 1 }];
+  }
+  const err = input.artifactOf?.(`error:${identity}`);
+  const correlationOf = (i: number) => (coalesced ? inputs[i]!.correlationId : outputCorrelation(inputs));
   const keys = Array.from({ length: n }, (_, i) =>
-    coalesced ? executionIdentity(agent.name, [inputs[i]!.key]) : n === 1 ? identity : `${identity}#${i}`);
+    coalesced ? executionIdentity(agent.name, [inputs[i]!.key]) : `${identity}#${i}`);
   const known = keys.map((k) => input.artifactOf?.(k));
   if (known.every((a) => a)) return known as Artifact[];
   if (err) return [err];
@@ -161,16 +192,19 @@ function seedOf(a: Arrival): Artifact {
   return { id: t.key, key: t.key, type: t.type, payload: t.payload, producedBy: 'external', correlationId: t.correlationId, tags: [], createdAtMs: a.intendedAtMs, version: 1 };
 }
 
-function duration(input: IdealInput, agent: AgentSpec, inputs: readonly Artifact[]): number {
-  const d = input.durationOf(executionIdentity(agent.name, inputs.map((a) => a.key)));
-  if (d === undefined) throw new MissingDraw(`no draw for ${executionIdentity(agent.name, inputs.map((a) => a.key))}`);
+const identityOf = (agent: AgentSpec, inputs: readonly Artifact[]) =>
+  inputs.length === 1 ? executionIdentity(agent.name, [inputs[0]!.key]) : executionIdentity(agent.name, inputs.map((a) => a.key));
+
+function duration(input: IdealInput, agent: AgentSpec, inputs: readonly Artifact[], identity = identityOf(agent, inputs)): number {
+  const d = input.durationOf(identity);
+  if (d === undefined) throw new MissingDraw(`no draw for ${identity}`);
   return d;
 }
 
 function dataflow(input: IdealInput, q: EventQueue): { last: number; executions: number } {
   const w = input.workload;
   const scale = input.latencyScale ?? 1;
-  const timers: Timers = { after: (ms, fn) => q.at(q.now + ms, fn) };
+  const timers: Timers = { after: (ms, fn) => q.after(ms, fn) };
   let last = 0;
   let executions = 0;
   // A global limit over all agents (the real Flock with DSPyEngine: one call at a time), taken
@@ -187,6 +221,9 @@ function dataflow(input: IdealInput, q: EventQueue): { last: number; executions:
   };
   const states = w.agents.map((spec) => {
     const sem = new SimSemaphore(input.agentLimits === false ? Infinity : spec.maxConcurrency);
+    // Outputs no agent consumes route nowhere: the replay does not look them up (a map agent's
+    // 1M terminal outputs), which leaves the result as it was.
+    const consumed = outputsConsumed(w, spec);
     const st = {
       spec,
       router: new Router<Artifact>(spec, (a) => a, {
@@ -196,13 +233,14 @@ function dataflow(input: IdealInput, q: EventQueue): { last: number; executions:
           // what it fetched competes for the agent's and the global limits.
           slot.acquire(() => sem.acquire(() => global.acquire(() => {
             executions++;
-            const end = q.now + duration(input, spec, inputs);
+            const identity = identityOf(spec, inputs);
+            const end = q.now + duration(input, spec, inputs, identity);
             q.at(end, () => {
               if (end > last) last = end;
               global.release();
               slot.release();
               sem.release();
-              for (const o of outputsOf(spec, inputs, input)) route(o);
+              if (consumed) for (const o of outputsOf(spec, inputs, input, identity)) route(o);
             });
           })));
         },
@@ -361,6 +399,17 @@ function publishGroups(arrivals: readonly Arrival[], perTask: boolean): { at: nu
     else out.push({ at: a.intendedAtMs, seeds: [seedOf(a)] });
   }
   return out;
+}
+
+/** Whether an agent's outputs route to another agent (else the replay never looks them up). */
+const outputsConsumed = (w: WorkloadSpec, spec: AgentSpec) => w.agents.some((b) => b.consumes.types.includes(spec.publishes));
+
+/**
+ * Whether the replay of `policy` on `w` reads the run's artifacts (artifactOf): the dataflow
+ * replay only when some agent consumes another's outputs; the graph replays always.
+ */
+export function replayReadsArtifacts(policy: SchedulingPolicy, w: WorkloadSpec): boolean {
+  return policy !== 'dataflow' || w.agents.some((a) => outputsConsumed(w, a));
 }
 
 /** The ideal makespan, or undefined when a draw the replay needs is missing from the run. */

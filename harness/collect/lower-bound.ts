@@ -4,6 +4,10 @@
 // t + (their total wait) / c. efficiency = bound / makespan. The bound knows nothing of a
 // system's policy (barriers, batching windows): `ideal.ts` replays the policy itself.
 import type { ExecutionRecord } from '../../workloads/execute.ts';
+import { asLog, forEachKey, type ExecutionLog } from './execution-log.ts';
+
+// Executions are read by column (ExecutionLog): at 1M tasks, no per-execution objects or maps.
+// (Below the imports: the header above is the bound's definition the paper quotes.)
 
 export interface LowerBound {
   lowerBoundMs: number;
@@ -18,76 +22,90 @@ export interface LowerBound {
 }
 
 /**
- * `latencyOf` gives the wait an execution could not avoid. Default: the drawn latency times the
+ * `latencyOf` gives the wait execution i could not avoid. Default: the drawn latency times the
  * run's scale, which is the same on every transport (over HTTP, waited time also includes
  * retries and rate-limit backoff, which a better client could avoid).
  */
 export function lowerBound(
-  executions: readonly ExecutionRecord[],
+  executions: ExecutionLog | readonly ExecutionRecord[],
   maxConcurrency: Record<string, number>,
   seedArrivalMs: ReadonlyMap<string, number> = new Map(),
-  latencyOf: (e: ExecutionRecord) => number = (e) => e.scaledLatencyMs,
+  latencyOf?: (log: ExecutionLog, i: number) => number,
 ): LowerBound {
-  const producer = new Map<string, ExecutionRecord>();
-  for (const e of executions) for (const k of e.outputKeys) producer.set(k, e);
-  const release = new Map<ExecutionRecord, number>();
-  const finish = new Map<ExecutionRecord, number>();
-  // Resolve producers before consumers without recursion: an execution ends after its inputs exist.
-  const pending = [...executions].sort((a, b) => a.endMs - b.endMs);
+  const log = asLog(executions);
+  const n = log.length;
+  const wait = new Float64Array(n);
+  for (let i = 0; i < n; i++) wait[i] = latencyOf ? latencyOf(log, i) : log.scaledLatencyMs[i]!;
+  const producer = new Map<string, number>();
+  for (let i = 0; i < n; i++) forEachKey(log.outputKeys[i]!, (k) => producer.set(k, i));
+  const release = new Float64Array(n);
+  const finish = new Float64Array(n);
+  const resolved = new Uint8Array(n);
+  // Resolve producers before consumers without recursion: an execution ends after its inputs
+  // exist, so in order of end time one pass normally resolves all (the order executions are
+  // logged in one process; sorted when they are not). Blocked ones are retried in later passes.
+  let ordered = true;
+  for (let i = 1; i < n && ordered; i++) if (log.endMs[i]! < log.endMs[i - 1]!) ordered = false;
+  let pending: ArrayLike<number> = ordered
+    ? Uint32Array.from({ length: n }, (_, i) => i)
+    : Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => log.endMs[a]! - log.endMs[b]!);
   let progress = true;
   while (pending.length && progress) {
     progress = false;
-    for (let i = 0; i < pending.length; i++) {
-      const e = pending[i]!;
+    const blockedOnes: number[] = [];
+    for (let j = 0; j < pending.length; j++) {
+      const i = pending[j]!;
       let ready = 0;
       let blocked = false;
-      for (const k of e.inputKeys) {
+      forEachKey(log.inputKeys[i]!, (k) => {
+        if (blocked) return;
         const p = producer.get(k);
-        if (p && p !== e) {
-          const f = finish.get(p);
-          if (f === undefined) { blocked = true; break; }
-          if (f > ready) ready = f;
+        if (p !== undefined && p !== i) {
+          if (!resolved[p]) { blocked = true; return; }
+          if (finish[p]! > ready) ready = finish[p]!;
         } else {
           const t = seedArrivalMs.get(k) ?? 0;
           if (t > ready) ready = t;
         }
-      }
-      if (blocked) continue;
-      release.set(e, ready);
-      finish.set(e, ready + latencyOf(e));
-      pending.splice(i--, 1);
+      });
+      if (blocked) { blockedOnes.push(i); continue; }
+      release[i] = ready;
+      finish[i] = ready + wait[i]!;
+      resolved[i] = 1;
       progress = true;
     }
+    pending = blockedOnes;
   }
-  if (pending.length) throw new Error(`dependency cycle at ${pending[0]!.identity}`);
+  if (pending.length) throw new Error(`dependency cycle at ${log.identity[pending[0]!]}`);
   let criticalPathMs = 0;
-  for (const f of finish.values()) if (f > criticalPathMs) criticalPathMs = f;
+  for (let i = 0; i < n; i++) if (finish[i]! > criticalPathMs) criticalPathMs = finish[i]!;
 
   // Per agent: executions by release time; sweep from the latest release down, accumulating work.
-  const byAgent = new Map<string, ExecutionRecord[]>();
-  for (const e of executions) {
-    let l = byAgent.get(e.agent);
-    if (!l) byAgent.set(e.agent, (l = []));
-    l.push(e);
-  }
+  const byAgent: number[][] = log.agents.map(() => []);
+  for (let i = 0; i < n; i++) byAgent[log.agentOf[i]!]!.push(i);
   let concurrencyBoundMs = 0;
   let bindingAgent: string | undefined;
-  for (const [agent, list] of byAgent) {
+  for (let a = 0; a < byAgent.length; a++) {
+    const agent = log.agents[a]!;
+    const list = byAgent[a]!;
     const c = Math.max(1, maxConcurrency[agent] ?? Infinity);
-    list.sort((a, b) => release.get(b)! - release.get(a)!);
+    list.sort((x, y) => release[y]! - release[x]!);
     let work = 0;
     let longest = 0;
-    for (const e of list) {
-      const d = latencyOf(e);
+    for (const i of list) {
+      const d = wait[i]!;
       work += d;
       if (d > longest) longest = d;
-      const b = release.get(e)! + Math.max(work / c, longest);
+      const b = release[i]! + Math.max(work / c, longest);
       if (b > concurrencyBoundMs) { concurrencyBoundMs = b; bindingAgent = agent; }
     }
   }
   const taskFinishMs = new Map<string, number>();
-  for (const [e, f] of finish) {
-    for (const c of e.correlationIds) if ((taskFinishMs.get(c) ?? -Infinity) < f) taskFinishMs.set(c, f);
+  for (let i = 0; i < n; i++) {
+    const f = finish[i]!;
+    forEachKey(log.correlationIds[i]!, (c) => {
+      if ((taskFinishMs.get(c) ?? -Infinity) < f) taskFinishMs.set(c, f);
+    });
   }
   return { lowerBoundMs: Math.max(criticalPathMs, concurrencyBoundMs), criticalPathMs, concurrencyBoundMs, bindingAgent, taskFinishMs };
 }

@@ -4,6 +4,7 @@
 import type { ExecutionRecord } from '../../workloads/execute.ts';
 import type { Arrival } from '../../workloads/arrivals.ts';
 import { jainIndex } from '../../core/stats/basic.ts';
+import { asLog, forEachKey, type ExecutionLog } from './execution-log.ts';
 
 export interface TaskLatency {
   task: string;
@@ -16,12 +17,14 @@ export interface TaskLatency {
   latencyMs: number;
 }
 
-export function taskLatencies(arrivals: readonly Arrival[], executions: readonly ExecutionRecord[], publishedAtMs: readonly number[] = [], defaultClass = ''): TaskLatency[] {
+export function taskLatencies(arrivals: readonly Arrival[], executions: ExecutionLog | readonly ExecutionRecord[], publishedAtMs: readonly number[] = [], defaultClass = ''): TaskLatency[] {
+  const log = asLog(executions);
   const done = new Map<string, number>();
-  for (const e of executions) {
-    for (const c of e.correlationIds) {
-      if ((done.get(c) ?? -Infinity) < e.endMs) done.set(c, e.endMs);
-    }
+  for (let i = 0; i < log.length; i++) {
+    const end = log.endMs[i]!;
+    forEachKey(log.correlationIds[i]!, (c) => {
+      if ((done.get(c) ?? -Infinity) < end) done.set(c, end);
+    });
   }
   return arrivals.map((a) => {
     const completedAtMs = done.get(a.task.correlationId) ?? a.intendedAtMs;

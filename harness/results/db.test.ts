@@ -8,7 +8,7 @@ import { summarize } from '../report.ts';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { ResultsDb, SCHEMA_VERSION, checkDbPath } from './db.ts';
-import { executions, runs, taskLatencies } from './schema.ts';
+import { appendRows, bench, executions, runs, taskLatencies } from './schema.ts';
 
 /** The version-2 DDL as it shipped, for the migration test. */
 const V2_DDL = [
@@ -100,6 +100,24 @@ describe('results store', () => {
     db.close();
   });
 
+  it('appends a table of strings and numbers by data chunk: every row, NULLs and non-finite numbers as the row-wise path stores them', async () => {
+    const db = await ResultsDb.open(':memory:');
+    // More than two chunks of 2048, with a partial last one.
+    const n = 5000;
+    const rows = Array.from({ length: n }, (_, i) => ({
+      run_id: 'r', agent: `a${i % 3}`, identity: `a(${i})`, start_ms: i / 7, end_ms: i, drawn_latency_ms: i % 5 ? i * 1.5 : NaN,
+      scaled_latency_ms: Infinity, tokens_in: i, tokens_out: 2 * i, cost_usd: 1e-6 * i, error: i % 1000 ? null : `boom ${i}`,
+      inputs: 1, llm_calls: i % 2 ? 1 : null, queued_ms: 0,
+    }));
+    expect(await appendRows(db.conn, executions, rows)).toBe(n);
+    const [agg] = await db.query<Record<string, number>>(`SELECT count(*)::INT AS n, count(drawn_latency_ms)::INT AS drawn, count(scaled_latency_ms)::INT AS scaled,
+      count(error)::INT AS errors, count(llm_calls)::INT AS calls, sum(tokens_out)::BIGINT::DOUBLE AS out, count(DISTINCT agent)::INT AS agents FROM executions`);
+    expect(agg).toEqual({ n, drawn: n - n / 5, scaled: 0, errors: 5, calls: n / 2, out: n * (n - 1), agents: 3 });
+    const [row] = await db.query<Record<string, unknown>>(`SELECT identity, start_ms, cost_usd, error FROM executions WHERE identity = 'a(4000)'`);
+    expect(row).toEqual({ identity: 'a(4000)', start_ms: 4000 / 7, cost_usd: 1e-6 * 4000, error: 'boom 4000' });
+    db.close();
+  });
+
   it('migrates a version-2 database: rows kept, columns renamed and added, in the declared order', async () => {
     // The version-2 schema as it shipped (before failed runs, sessions and one-name-per-concept).
     const path = join(mkdtempSync(join(tmpdir(), 'fb-')), 'v2.duckdb');
@@ -110,6 +128,8 @@ describe('results store', () => {
     await c.run(`INSERT INTO runs (run_id, cell_id, matrix, system, workload, params, rep, seed, latency_scale, llm, tasks, makespan_ms, rps, schema_version, fairness)
                  VALUES ('old-1', 'c1', 'm', 'blackboard-eager', 'map', '{"tail":"light"}', 0, 1, 0.05, 'inprocess', 4, 100, 40, 2, 0.9)`);
     await c.run(`INSERT INTO chaos (run_id, mode, items, lost) VALUES ('ch-1', 'exactly-once', 300, 0)`);
+    await c.run(`INSERT INTO bench (bench_id, system, case_name, n, events, p50_ms, p95_ms, env) VALUES ('b-1', 'blackboard-eager', 'items-100', 100, 100, 2, 4, '{"state":"completed"}'),
+                 ('b-1', 'langgraph-stepwise', 'items-10000', 10000, 10000, NULL, NULL, '{"state":"skipped","reason":"predicted 99 s"}')`);
     c.closeSync();
     inst.closeSync();
 
@@ -120,8 +140,15 @@ describe('results store', () => {
     expect(old).toEqual({ run_id: 'old-1', state: 'completed', throughput_tps: 40, llm_transport: 'inprocess', tail: 'light', fairness: 0.9 });
     const [ch] = await db.query<{ tasks: number }>(`SELECT tasks FROM chaos`);
     expect(ch.tasks).toBe(300);
+    // 4 -> 5: bench states and per-event medians become columns, filled from what old rows kept.
+    expect(await db.query(`SELECT case_name, family, state, reason, per_event_p50_us, per_event_p95_us FROM bench ORDER BY n`)).toEqual([
+      { case_name: 'items-100', family: 'items', state: 'completed', reason: null, per_event_p50_us: 20, per_event_p95_us: 40 },
+      { case_name: 'items-10000', family: 'items', state: 'skipped', reason: 'predicted 99 s', per_event_p50_us: null, per_event_p95_us: null },
+    ]);
+    const [oldCost] = await db.query(`SELECT process_wall_ms, harness_overhead_ms FROM run_configs WHERE run_id = 'old-1'`);
+    expect(oldCost).toEqual({ process_wall_ms: null, harness_overhead_ms: null });
     const cols = async (t: string) => (await db.query<{ name: string }>(`SELECT column_name AS name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position`, [t])).map((x) => x.name);
-    for (const t of [runs, taskLatencies, executions]) expect(await cols(t.name)).toEqual(Object.keys(t.columns));
+    for (const t of [runs, taskLatencies, executions, bench]) expect(await cols(t.name)).toEqual(Object.keys(t.columns));
     // New runs append into the migrated tables.
     await runMatrix(expandMatrix(matrix).slice(0, 1), { db, isolate: false });
     expect((await db.query<{ n: number }>(`SELECT count(*)::INT AS n FROM run_configs`))[0].n).toBe(2);
@@ -174,5 +201,76 @@ describe('results store', () => {
     await db.conn.run(`UPDATE meta SET value = '999' WHERE key = 'schema_version'`);
     db.close();
     await expect(ResultsDb.open(path)).rejects.toThrow(/schema version 999/);
+  });
+
+  it('migrates a version-4 file that has the run-cost and bench columns but not the task class and execution counts', async () => {
+    // What an earlier cut of version 4 wrote: its bench states live in columns, not in env.
+    const path = join(mkdtempSync(join(tmpdir(), 'fb-')), 'v4.duckdb');
+    const db0 = await ResultsDb.open(path);
+    for (const v of ['run_configs', 'task_latency_by_class', 'failed_runs']) await db0.conn.run(`DROP VIEW IF EXISTS ${v}`);
+    await db0.conn.run(`ALTER TABLE task_latencies DROP COLUMN task_class`);
+    for (const c of ['inputs', 'llm_calls', 'queued_ms']) await db0.conn.run(`ALTER TABLE executions DROP COLUMN ${c}`);
+    await db0.conn.run(`INSERT INTO bench (bench_id, system, case_name, family, n, events, state, reason, env) VALUES ('b-1', 'langgraph-stepwise', 'items-10000', 'items', 10000, 10000, 'over-budget', 'first run past 60 s', '{}')`);
+    await db0.conn.run(`UPDATE meta SET value = '4' WHERE key = 'schema_version'`);
+    db0.close();
+    const db = await ResultsDb.open(path);
+    const cols = async (t: string) => (await db.query<{ name: string }>(`SELECT column_name AS name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position`, [t])).map((x) => x.name);
+    for (const t of [runs, taskLatencies, executions, bench]) expect(await cols(t.name)).toEqual(Object.keys(t.columns));
+    expect(await db.query(`SELECT state, reason FROM bench`)).toEqual([{ state: 'over-budget', reason: 'first run past 60 s' }]);
+    db.close();
+  });
+});
+
+describe('runs in their own process', () => {
+  it('write their rows to a file the store imports in one transaction: rows, cost and phases stored, no spans when traces are off', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'fb-')), 'r.duckdb');
+    const db = await ResultsDb.open(path);
+    const m = validateMatrix({ name: 'iso', reps: 1, latencyScale: 0.002, systems: ['blackboard-eager'], workloads: [{ name: 'map', params: { tasks: 20 } }], warmup: false });
+    const traced = await runMatrix(expandMatrix(m), { db });
+    const untraced = await runMatrix(expandMatrix({ ...m, traces: false }, { seed: 2 }), { db });
+    expect([traced.ran, untraced.ran, traced.failed.length + untraced.failed.length]).toEqual([1, 1, 0]);
+    const rows = await db.query<Record<string, number | boolean | string>>(`SELECT run_id, tasks, makespan_ms, process_wall_ms, process_cpu_ms, process_rss_peak_mb, harness_overhead_ms,
+        harness_run_ms, harness_rows_ms, harness_import_ms, traces,
+        (SELECT count(*) FROM executions e WHERE e.run_id = c.run_id)::INT AS ex,
+        (SELECT count(*) FROM task_latencies t WHERE t.run_id = c.run_id)::INT AS lat,
+        (SELECT count(*) FROM spans s WHERE s.run_id = c.run_id)::INT AS sp
+      FROM run_configs c ORDER BY seed`);
+    expect(rows.map((r) => [r.run_id, r.traces, r.ex, r.lat, r.sp])).toEqual([
+      [traced.runIds[0], true, 20, 20, 21],
+      [untraced.runIds[0], false, 20, 20, 0],
+    ]);
+    // The columns of schema 4 come through the rows file too.
+    const counts = await db.query<{ inputs: number; calls: number; classes: string }>(
+      `SELECT (SELECT sum(inputs) FROM executions)::INT AS inputs, (SELECT sum(llm_calls) FROM executions)::INT AS calls,
+              (SELECT string_agg(DISTINCT task_class, ',') FROM task_latencies) AS classes`);
+    expect(counts).toEqual([{ inputs: 40, calls: 40, classes: 'map' }]);
+    for (const r of rows) {
+      expect(r.process_wall_ms as number).toBeGreaterThan((r.harness_run_ms as number) + (r.harness_rows_ms as number));
+      expect(r.harness_overhead_ms).toBeCloseTo((r.process_wall_ms as number) - (r.makespan_ms as number), 6);
+      expect(r.process_cpu_ms as number).toBeGreaterThan(0);
+      expect(r.process_rss_peak_mb as number).toBeGreaterThan(20);
+      expect(r.harness_import_ms as number).toBeGreaterThanOrEqual(0);
+    }
+    db.close();
+  });
+
+  it('an import that fails leaves nothing of the run: all tables or none', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fb-'));
+    const db = await ResultsDb.open(join(dir, 'r.duckdb'));
+    const { runCell } = await import('../runner/cell.ts');
+    const [cell] = expandMatrix(validateMatrix({ name: 'atomic', reps: 1, latencyScale: 0.002, systems: ['blackboard-eager'], workloads: [{ name: 'map', params: { tasks: 5 } }] }));
+    const outcome = await runCell(cell!);
+    const meta = { cellId: 'c', matrix: 'atomic', rep: 0, env: {} };
+    const file = join(dir, 'rows.duckdb');
+    const { writeRunFile } = await import('./run-rows.ts');
+    // The same span twice: the store's primary key refuses it after the other tables went in.
+    await writeRunFile(file, outcome, meta, { spans: async (sink) => { for (let i = 0; i < 2; i++) sink({ trace_id: 't', span_id: 'same', parent_id: null, name: 'x', service: 's', operation: 'o', kind: 'INTERNAL', start_time: 0n, end_time: 1n, duration_ms: 0, status_code: 'OK', status_description: null, attributes: '{}', events: '[]', links: '[]', resource: '{}' }); } });
+    const cost = () => ({ processWallMs: 1, processCpuMs: 1, processRssPeakMb: 1 });
+    await expect(db.importRun(file, outcome.runId, cost)).rejects.toThrow(/constraint|duplicate/i);
+    await expect(db.importRun(file, 'another-run', cost)).rejects.toThrow(/expected another-run/);
+    for (const t of ['runs', 'samples', 'task_latencies', 'executions', 'spans']) {
+      expect((await db.query<{ n: number }>(`SELECT count(*)::INT AS n FROM ${t}`))[0]!.n).toBe(0);
+    }
+    db.close();
   });
 });

@@ -9,15 +9,22 @@ import { basename, dirname } from 'node:path';
 import { canonicalJson } from '../../core/canonical.ts';
 import { UserError } from '../../core/errors.ts';
 import type { RunOutcome } from '../outcome.ts';
-import {
-  SCHEMA_VERSION, TABLES, VIEWS, appendRows, createTableSql, executions, runs, samples, spans, taskLatencies,
-  type RowOf, type RunRow, type SpanRow, type TableDef,
-} from './schema.ts';
+import { appendRunRows, RUN_TABLES, type AppendRunOptions, type HarnessCost, type RunMeta } from './run-rows.ts';
+import { SCHEMA_VERSION, TABLES, VIEWS, appendRows, createTableSql, runs, type RowOf, type SpanRow, type TableDef } from './schema.ts';
 
 export { SCHEMA_VERSION };
-export type { SpanRow };
+export type { RunMeta, SpanRow };
 
 export const DEFAULT_DB = 'results/flockbench.duckdb';
+
+/**
+ * Bench rows written before schema 5 kept their state and reason in env: fill the columns from
+ * there (per-event medians follow from the run-time ones). Rows that have a state keep it. Used by
+ * the 4 -> 5 migration and by reference data exported before it (paper/data.ts).
+ */
+export const BENCH_COLUMNS_FROM_ENV = `UPDATE bench SET family = regexp_replace(case_name, '-[0-9]+$', ''), state = coalesce(env->>'state', 'completed'), reason = env->>'reason',
+  per_event_p50_us = p50_ms * 1000 / nullif(events, 0), per_event_p95_us = p95_ms * 1000 / nullif(events, 0)
+  WHERE state IS NULL`;
 
 /**
  * MIGRATIONS[v - 1] takes a database from version v to v + 1, additively: old rows keep their
@@ -51,6 +58,31 @@ const MIGRATIONS: string[][] = [
     `ALTER TABLE executions ADD COLUMN IF NOT EXISTS llm_calls INTEGER`,
     `ALTER TABLE executions ADD COLUMN IF NOT EXISTS queued_ms DOUBLE`,
   ],
+  // 4 -> 5: whole-process cost per run (wall, CPU, peak RSS, harness overhead); bench states,
+  // per-event medians and budgets as columns (the scaling figure reads them). A file written by
+  // the first cut of these columns says 4 without the 3 -> 4 columns above: they are added here
+  // too (IF NOT EXISTS: a no-op on a real v4 file), and its bench states are kept.
+  [
+    `ALTER TABLE task_latencies ADD COLUMN IF NOT EXISTS task_class VARCHAR`,
+    `ALTER TABLE executions ADD COLUMN IF NOT EXISTS inputs INTEGER`,
+    `ALTER TABLE executions ADD COLUMN IF NOT EXISTS llm_calls INTEGER`,
+    `ALTER TABLE executions ADD COLUMN IF NOT EXISTS queued_ms DOUBLE`,
+    `ALTER TABLE runs ADD COLUMN IF NOT EXISTS process_wall_ms DOUBLE`,
+    `ALTER TABLE runs ADD COLUMN IF NOT EXISTS process_cpu_ms DOUBLE`,
+    `ALTER TABLE runs ADD COLUMN IF NOT EXISTS process_rss_peak_mb DOUBLE`,
+    `ALTER TABLE runs ADD COLUMN IF NOT EXISTS harness_overhead_ms DOUBLE`,
+    `ALTER TABLE bench ADD COLUMN IF NOT EXISTS family VARCHAR`,
+    `ALTER TABLE bench ADD COLUMN IF NOT EXISTS state VARCHAR`,
+    `ALTER TABLE bench ADD COLUMN IF NOT EXISTS reason VARCHAR`,
+    `ALTER TABLE bench ADD COLUMN IF NOT EXISTS per_event_p50_us DOUBLE`,
+    `ALTER TABLE bench ADD COLUMN IF NOT EXISTS per_event_p95_us DOUBLE`,
+    `ALTER TABLE bench ADD COLUMN IF NOT EXISTS first_run_ms DOUBLE`,
+    `ALTER TABLE bench ADD COLUMN IF NOT EXISTS case_wall_ms DOUBLE`,
+    `ALTER TABLE bench ADD COLUMN IF NOT EXISTS rss_peak_mb DOUBLE`,
+    `ALTER TABLE bench ADD COLUMN IF NOT EXISTS budget_ms DOUBLE`,
+    `ALTER TABLE bench ADD COLUMN IF NOT EXISTS budget_mb DOUBLE`,
+    BENCH_COLUMNS_FROM_ENV,
+  ],
 ];
 
 export interface CellKey {
@@ -69,15 +101,6 @@ export interface CellKey {
 
 export function cellId(k: CellKey): string {
   return createHash('sha256').update(canonicalJson(k)).digest('hex').slice(0, 24);
-}
-
-/** What the store needs to know of a run besides its outcome. */
-export interface RunMeta {
-  cellId: string;
-  matrix: string;
-  session?: string;
-  rep: number;
-  env: Record<string, unknown>;
 }
 
 /** A run that did not complete: enough of its cell to see what failed. */
@@ -244,46 +267,63 @@ export class ResultsDb {
     return r.length > 0;
   }
 
-  /** Rows of declared tables in one transaction. */
-  async append(batches: [TableDef, Iterable<Record<string, unknown>>][]): Promise<void> {
+  /** Run `f` in one transaction: committed whole or rolled back whole. */
+  private async transaction<T>(f: () => Promise<T>): Promise<T> {
     await this.conn.run('BEGIN TRANSACTION');
     try {
-      for (const [t, rows] of batches) await appendRows(this.conn, t, rows as Iterable<Partial<RowOf<typeof t.columns>>>);
+      const out = await f();
       await this.conn.run('COMMIT');
+      return out;
     } catch (e) {
       await this.conn.run('ROLLBACK');
       throw e;
     }
   }
 
-  /** Write a run with its samples, task latencies, executions and spans in one transaction. */
-  async writeRun(r: RunOutcome, meta: RunMeta, spanRows: readonly SpanRow[] = []): Promise<void> {
-    const row: RunRow = {
-      run_id: r.runId, state: 'completed', error: null, cell_id: meta.cellId, matrix: meta.matrix, session: meta.session ?? null,
-      system: r.system, workload: r.workload, store: r.store, params: JSON.stringify(r.params), rep: meta.rep, seed: BigInt(r.seed),
-      latency_scale: r.latencyScale, llm_transport: String(r.params.llmTransport), tail: String(r.params.tail), tasks: r.tasks,
-      makespan_ms: r.makespanMs, lower_bound_ms: r.lowerBoundMs, critical_path_ms: r.criticalPathMs, concurrency_bound_ms: r.concurrencyBoundMs, ideal_ms: r.idealMs,
-      efficiency: r.efficiency, throughput_tps: r.throughputTps, p50_ms: r.p50Ms, p95_ms: r.p95Ms, p99_ms: r.p99Ms, max_ms: r.maxMs,
-      cpu_ms: r.cpuMs, rss_peak_mb: r.rssPeakMb, event_loop_p99_ms: r.eventLoopP99Ms, queue_peak: r.queuePeak,
-      llm_calls: r.llm.calls, tokens_in: BigInt(r.llm.tokensIn), tokens_out: BigInt(r.llm.tokensOut), cost_usd: r.llm.costUsd,
-      cost_per_task_usd: r.costPerTaskUsd, llm_retries: r.llm.retries, llm_rate_limited: r.llm.rateLimited, llm_failures: r.llm.failures,
-      errors: r.errors, fairness: Number.isFinite(r.fairness) ? r.fairness : null,
-      final_hash: createHash('sha256').update(r.finalHash.join('\n')).digest('hex'), latency_hdr: r.latencyHdr,
-      started_at: r.startedAt, load_start: r.machine.loadStart, load_end: r.machine.loadEnd, cpus: r.machine.cpus, cpu_list: r.machine.cpuList,
-      env: JSON.stringify(meta.env), schema_version: SCHEMA_VERSION,
-    };
-    const id = r.runId;
-    await this.append([
-      [runs, [row]],
-      [samples, r.samples.map((s) => ({ run_id: id, t_ms: s.tMs, metric: s.metric, value: s.value }))],
-      [taskLatencies, r.taskLatencies.map((t) => ({ run_id: id, task: t.task, intended_at_ms: t.intendedAtMs, published_at_ms: t.publishedAtMs, completed_at_ms: t.completedAtMs, latency_ms: t.latencyMs, task_class: t.taskClass }))],
-      [executions, r.executions.map((e) => ({
-        run_id: id, agent: e.agent, identity: e.identity, start_ms: e.startMs, end_ms: e.endMs, drawn_latency_ms: e.drawnLatencyMs,
-        scaled_latency_ms: e.scaledLatencyMs, tokens_in: e.tokensIn, tokens_out: e.tokensOut, cost_usd: e.costUsd, error: e.error ?? null,
-        inputs: e.inputKeys.length, llm_calls: e.llmCalls ?? 1, queued_ms: e.queuedMs ?? null,
-      }))],
-      [spans, spanRows.map((s) => ({ ...s, run_id: id }))],
-    ]);
+  /** Rows of declared tables in one transaction. */
+  async append(batches: [TableDef, Iterable<Record<string, unknown>>][]): Promise<void> {
+    await this.transaction(async () => {
+      for (const [t, rows] of batches) await appendRows(this.conn, t, rows as Iterable<Partial<RowOf<typeof t.columns>>>);
+    });
+  }
+
+  /** Write a run made in this process (samples, task latencies, executions, spans, the run) in one transaction. */
+  async writeRun(r: RunOutcome, meta: RunMeta, o: AppendRunOptions = {}): Promise<void> {
+    await this.transaction(() => appendRunRows(this.conn, r, meta, o));
+  }
+
+  /**
+   * Import the rows file a run's own process wrote (appendRunRows into a fresh DuckDB file) in
+   * one transaction: every table with INSERT ... SELECT, `runs` last with the cost known only
+   * here (`cost` gets the import time so far). The file must hold exactly the run `runId`.
+   */
+  async importRun(file: string, runId: string, cost: (importMs: number) => Required<Pick<HarnessCost, 'processWallMs' | 'processCpuMs' | 'processRssPeakMb'>>): Promise<void> {
+    await this.conn.run(`ATTACH '${file.replaceAll("'", "''")}' AS run_rows (READ_ONLY)`);
+    try {
+      const ids = await this.query<{ run_id: string }>(`SELECT run_id FROM run_rows.runs`);
+      if (ids.length !== 1 || ids[0]!.run_id !== runId) throw new Error(`rows file ${file} holds runs [${ids.map((x) => x.run_id).join(', ')}], expected ${runId}`);
+      await this.transaction(async () => {
+        const t0 = performance.now();
+        for (const t of RUN_TABLES) {
+          if (t === runs) continue;
+          const cols = Object.keys(t.columns).join(', ');
+          await this.conn.run(`INSERT INTO ${t.name} (${cols}) SELECT ${cols} FROM run_rows.${t.name}`);
+        }
+        const importMs = performance.now() - t0;
+        const c = cost(importMs);
+        const patched: Record<string, string> = {
+          process_wall_ms: '$1::DOUBLE', process_cpu_ms: '$2::DOUBLE', process_rss_peak_mb: '$3::DOUBLE',
+          harness_overhead_ms: '$1::DOUBLE - makespan_ms', params: 'json_merge_patch(params, $4::JSON)',
+        };
+        const cols = Object.keys(runs.columns);
+        await this.conn.run(
+          `INSERT INTO runs (${cols.join(', ')}) SELECT ${cols.map((n) => patched[n] ?? n).join(', ')} FROM run_rows.runs`,
+          [c.processWallMs, c.processCpuMs, c.processRssPeakMb, JSON.stringify({ harness: { importMs } })],
+        );
+      });
+    } finally {
+      await this.conn.run(`DETACH run_rows`);
+    }
   }
 
   /** Store a run that failed, with its error (metrics NULL): failures are data too. */

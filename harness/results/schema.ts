@@ -2,8 +2,8 @@
 // its row type, its bulk insert (DuckDB Appender) and its reference documentation
 // (results/README.md is generated from here and a test keeps it current). Views put the
 // JSON extraction that notebooks, the paper and the figures need in one place.
-import type { DuckDBAppender } from '@duckdb/node-api';
-import { DuckDBTimestampValue } from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBVector } from '@duckdb/node-api';
+import { DuckDBDataChunk, DuckDBTimestampValue } from '@duckdb/node-api';
 import { minSamplesFor } from '../../core/stats/percentile.ts';
 
 type SqlType = 'VARCHAR' | 'INTEGER' | 'BIGINT' | 'DOUBLE' | 'BOOLEAN' | 'JSON' | 'TIMESTAMP';
@@ -39,7 +39,7 @@ export interface TableDef<C extends Record<string, ColumnDef> = Record<string, C
 
 const table = <C extends Record<string, ColumnDef>>(name: string, doc: string, columns: C): TableDef<C> => ({ name, doc, columns });
 
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 export const meta = table('meta', 'Key/value facts about the file: `schema_version`, `created_by` (marks a flockbench database).', {
   key: col('VARCHAR', 'name', { primaryKey: true }),
@@ -75,7 +75,11 @@ export const runs = table('runs', 'One row per run of a matrix cell: completed (
   p99_ms: col('DOUBLE', 'as p50_ms; NULL with fewer than 100 tasks', { unit: 'ms' }),
   max_ms: col('DOUBLE', 'largest task latency (HdrHistogram, 3 significant digits: its bucket\'s upper edge)', { unit: 'ms' }),
   cpu_ms: col('DOUBLE', 'user + system CPU of the run\'s process and of the processes the system spawned, inside the measured window', { unit: 'ms' }),
-  rss_peak_mb: col('DOUBLE', 'peak resident set of the run\'s process (sampled)', { unit: 'MiB' }),
+  rss_peak_mb: col('DOUBLE', 'peak resident set of the run\'s process inside the measured window (sampled)', { unit: 'MiB' }),
+  process_wall_ms: col('DOUBLE', 'whole run as the harness pays for it: from starting the run\'s process (fork; the cell itself with --no-isolate) to its rows being in the results transaction (warm-up, run, collectors, traces, row writing and import included; phases in params.harness)', { unit: 'ms' }),
+  process_cpu_ms: col('DOUBLE', 'user + system CPU of the run\'s process over its whole life (not only the measured window)', { unit: 'ms' }),
+  process_rss_peak_mb: col('DOUBLE', 'high-water mark of the run\'s process resident set over its whole life (VmHWM: heap, DuckDB buffers, everything; with --no-isolate, of the whole matrix process so far)', { unit: 'MiB' }),
+  harness_overhead_ms: col('DOUBLE', 'process_wall_ms - makespan_ms: what the harness costs around the measured window', { unit: 'ms' }),
   event_loop_p99_ms: col('DOUBLE', 'event-loop delay p99 of the run\'s process', { unit: 'ms' }),
   queue_peak: col('DOUBLE', 'peak pending work (queued executions, open batches, partial joins, consumer lag)', { unit: 'count' }),
   llm_calls: col('INTEGER', 'simulated LLM calls', { unit: 'count' }),
@@ -186,17 +190,27 @@ export const bench = table('bench', '`flockbench bench`: per-event engine overhe
   started_at: col('TIMESTAMP', 'wall clock at start'),
   system: col('VARCHAR', 'system'),
   case_name: col('VARCHAR', 'case (fan-out-8, chain-10, ...)'),
+  family: col('VARCHAR', 'case family: the case name without its size (`items`, `fan-out`, `chain`, `batch`, `join`): the series of the scaling figure'),
   n: col('INTEGER', 'case size', { unit: 'count' }),
   events: col('INTEGER', 'agent executions per run', { unit: 'count' }),
+  state: col('VARCHAR', '`completed`; `over-budget` (stopped by the time or memory budget: the size where the system stops being practical); `skipped` (a smaller size of the family was over budget, or the size is predicted to be); `errored`'),
+  reason: col('VARCHAR', 'why a case did not complete (one line)'),
   samples: col('INTEGER', 'timed runs', { unit: 'count' }),
   mean_ms: col('DOUBLE', 'mean run time', { unit: 'ms' }),
   p50_ms: col('DOUBLE', 'median run time', { unit: 'ms' }),
   p95_ms: col('DOUBLE', 'run time p95', { unit: 'ms' }),
   p99_ms: col('DOUBLE', 'run time p99', { unit: 'ms' }),
   per_event_us: col('DOUBLE', 'mean run time / events', { unit: 'µs' }),
-  ratio_to_blackboard: col('DOUBLE', 'per_event_us / blackboard-eager\'s on the same case', { unit: 'ratio' }),
+  per_event_p50_us: col('DOUBLE', 'median run time / events: the headline (the mean is noise-dominated below ~10 µs)', { unit: 'µs' }),
+  per_event_p95_us: col('DOUBLE', 'run time p95 / events', { unit: 'µs' }),
+  ratio_to_blackboard: col('DOUBLE', 'per_event_p50_us / blackboard-eager\'s on the same case (medians; before schema 5, means)', { unit: 'ratio' }),
   heap_mb_per_10k: col('DOUBLE', 'retained heap per 10k tasks', { unit: 'MiB' }),
-  env: col('JSON', 'environment; `state` completed/skipped/errored with the reason'),
+  first_run_ms: col('DOUBLE', 'the first (warm-up) run, or how long it ran before the budget stopped it', { unit: 'ms' }),
+  case_wall_ms: col('DOUBLE', 'the whole case in its own process: first run and timed runs', { unit: 'ms' }),
+  rss_peak_mb: col('DOUBLE', 'peak resident set of the case\'s process', { unit: 'MiB' }),
+  budget_ms: col('DOUBLE', 'time budget of one run in force (the first run is stopped when it exceeds it)', { unit: 'ms' }),
+  budget_mb: col('DOUBLE', 'memory budget of the case\'s process in force (resident set)', { unit: 'MiB' }),
+  env: col('JSON', 'environment, agent body cost'),
 });
 
 export const TABLES: TableDef[] = [meta, runs, samples, taskLatencies, executions, spans, chaos, faults, bench];
@@ -210,8 +224,9 @@ export type ChaosRow = RowOf<typeof chaos.columns>;
 export type FaultRow = RowOf<typeof faults.columns>;
 export type BenchRow = RowOf<typeof bench.columns>;
 
-export function createTableSql(t: TableDef): string {
-  const cols = Object.entries(t.columns).map(([name, c]) => `${name} ${c.type}${c.primaryKey ? ' PRIMARY KEY' : c.nullable ? '' : ' NOT NULL'}`);
+/** DDL of a declared table; `constraints: false` for scratch copies (a run's rows file) that need no keys. */
+export function createTableSql(t: TableDef, { constraints = true } = {}): string {
+  const cols = Object.entries(t.columns).map(([name, c]) => `${name} ${c.type}${!constraints ? '' : c.primaryKey ? ' PRIMARY KEY' : c.nullable ? '' : ' NOT NULL'}`);
   return `CREATE TABLE IF NOT EXISTS ${t.name} (${cols.join(', ')})`;
 }
 
@@ -247,6 +262,13 @@ export const VIEWS: { name: string; doc: string; sql: string }[] = [
       CAST(params->>'$.system.batchWindowMs' AS DOUBLE) AS sys_batch_window_ms,
       CAST(params->>'$.system.maxConcurrency' AS INTEGER) AS sys_max_concurrency,
       CAST(params->>'$.setupMs' AS DOUBLE) AS setup_ms,
+      CAST(params->>'$.system.dispatchChunk' AS INTEGER) AS sys_dispatch_chunk,
+      CAST(params->>'$.harness.warmupMs' AS DOUBLE) AS harness_warmup_ms,
+      CAST(params->>'$.harness.runMs' AS DOUBLE) AS harness_run_ms,
+      CAST(params->>'$.harness.rowsMs' AS DOUBLE) AS harness_rows_ms,
+      CAST(params->>'$.harness.spansMs' AS DOUBLE) AS harness_spans_ms,
+      CAST(params->>'$.harness.importMs' AS DOUBLE) AS harness_import_ms,
+      CAST(params->>'$.harness.traces' AS BOOLEAN) AS traces,
       CAST(params->>'$.broker.cpuPctMean' AS DOUBLE) AS broker_cpu_pct_mean,
       CAST(params->>'$.broker.rssPeakMb' AS DOUBLE) AS broker_rss_peak_mb,
       makespan_ms / ideal_ms AS overhead,
@@ -292,14 +314,129 @@ export const VIEWS: { name: string; doc: string; sql: string }[] = [
 
 type Appendable = string | number | bigint | boolean | null | undefined;
 
-function appendValue(a: DuckDBAppender, type: SqlType, v: Appendable): void {
-  if (v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v))) a.appendNull();
-  else if (type === 'VARCHAR' || type === 'JSON') a.appendVarchar(String(v));
-  else if (type === 'INTEGER') a.appendInteger(Number(v));
-  else if (type === 'BIGINT') a.appendBigInt(BigInt(v));
-  else if (type === 'DOUBLE') a.appendDouble(Number(v));
-  else if (type === 'BOOLEAN') a.appendBoolean(Boolean(v));
-  else a.appendTimestamp(new DuckDBTimestampValue(BigInt(Date.parse(String(v))) * 1000n));
+/** One column's append, chosen once per appender (not a type switch per value). */
+function valueWriter(a: DuckDBAppender, type: SqlType): (v: Appendable) => void {
+  const orNull = (f: (v: NonNullable<Appendable>) => void) => (v: Appendable) => {
+    if (v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v))) a.appendNull();
+    else f(v);
+  };
+  if (type === 'VARCHAR' || type === 'JSON') return orNull((v) => a.appendVarchar(String(v)));
+  if (type === 'INTEGER') return orNull((v) => a.appendInteger(Number(v)));
+  if (type === 'BIGINT') return orNull((v) => a.appendBigInt(BigInt(v)));
+  if (type === 'DOUBLE') return orNull((v) => a.appendDouble(Number(v)));
+  if (type === 'BOOLEAN') return orNull((v) => a.appendBoolean(Boolean(v)));
+  // Timestamps repeat (created_at of a whole batch): parse each distinct string once.
+  let last: string | undefined;
+  let value: DuckDBTimestampValue | undefined;
+  return orNull((v) => {
+    const str = String(v);
+    if (str !== last) { last = str; value = new DuckDBTimestampValue(BigInt(Date.parse(str)) * 1000n); }
+    a.appendTimestamp(value!);
+  });
+}
+
+/** Rows of a declared table through one Appender, added one at a time (rows produced while appending: spans). */
+export interface RowAppender<C extends Record<string, ColumnDef>> {
+  add(row: Partial<RowOf<C>>): void;
+  /** Flush and close; returns the rows added. */
+  close(): number;
+}
+
+/**
+ * Open an Appender on a declared table (inside the caller's transaction, if any). A column a row
+ * leaves undefined takes its value from `defaults` (e.g. the run id of every row); `created_at`
+ * defaults to now.
+ */
+export async function openAppender<C extends Record<string, ColumnDef>>(
+  conn: { createAppender(table: string): Promise<DuckDBAppender> },
+  t: TableDef<C>,
+  defaults: Partial<RowOf<C>> = {},
+): Promise<RowAppender<C>> {
+  const a = await conn.createAppender(t.name);
+  const fallback: Record<string, Appendable> = { created_at: new Date().toISOString(), ...(defaults as Record<string, Appendable>) };
+  if (Object.values(t.columns).every((c) => CHUNKED.has(c.type))) return chunkAppender(a, t, fallback);
+  const writers = Object.entries(t.columns).map(([name, c]) => [name, valueWriter(a, c.type), fallback[name]] as const);
+  let n = 0;
+  let closed = false;
+  return {
+    add(row) {
+      const r = row as Record<string, Appendable>;
+      for (const [name, write, d] of writers) {
+        const v = r[name];
+        write(v === undefined ? d : v);
+      }
+      a.endRow();
+      n++;
+    },
+    close() {
+      if (closed) return n;
+      closed = true;
+      try {
+        a.flushSync();
+      } finally {
+        a.closeSync();
+      }
+      return n;
+    },
+  };
+}
+
+/** Column types a data chunk takes as plain JS values (strings and numbers). */
+const CHUNKED = new Set<SqlType>(['VARCHAR', 'JSON', 'INTEGER', 'DOUBLE']);
+/** Rows per data chunk: DuckDB's vector size. */
+const CHUNK_ROWS = 2048;
+
+/**
+ * Rows of a table of strings and numbers, appended a data chunk at a time: numbers go into the
+ * chunk's typed arrays in JS, and only strings cross into DuckDB one by one. Per value, the
+ * row-wise Appender made one native call (a 1M-task run: ~25M of them for its executions and
+ * task latencies). Same values and NULLs as the row-wise path (a non-finite number is NULL).
+ */
+function chunkAppender<C extends Record<string, ColumnDef>>(a: DuckDBAppender, t: TableDef<C>, fallback: Record<string, Appendable>): RowAppender<C> {
+  const cols = Object.entries(t.columns).map(([name, c]) => ({ name, text: c.type === 'VARCHAR' || c.type === 'JSON', d: fallback[name] }));
+  const types = cols.map((_, i) => a.columnType(i));
+  let chunk: DuckDBDataChunk | undefined;
+  let vectors: DuckDBVector[] = [];
+  let row = 0;
+  let n = 0;
+  let closed = false;
+  const flush = () => {
+    if (!chunk || !row) return;
+    for (const v of vectors) v.flush();
+    chunk.rowCount = row;
+    a.appendDataChunk(chunk);
+    chunk = undefined;
+    row = 0;
+  };
+  return {
+    add(r0) {
+      const r = r0 as Record<string, Appendable>;
+      if (!chunk) {
+        chunk = DuckDBDataChunk.create(types, CHUNK_ROWS);
+        vectors = cols.map((_, i) => chunk!.getColumnVector(i));
+      }
+      for (let i = 0; i < cols.length; i++) {
+        const c = cols[i]!;
+        const x = r[c.name];
+        const v = x === undefined ? c.d : x;
+        if (v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v))) vectors[i]!.setItem(row, null);
+        else vectors[i]!.setItem(row, c.text ? String(v) : Number(v));
+      }
+      n++;
+      if (++row === CHUNK_ROWS) flush();
+    },
+    close() {
+      if (closed) return n;
+      closed = true;
+      try {
+        flush();
+        a.flushSync();
+      } finally {
+        a.closeSync();
+      }
+      return n;
+    },
+  };
 }
 
 /** Append rows to a declared table through one Appender (inside the caller's transaction, if any). */
@@ -308,21 +445,13 @@ export async function appendRows<C extends Record<string, ColumnDef>>(
   t: TableDef<C>,
   rows: Iterable<Partial<RowOf<C>>>,
 ): Promise<number> {
-  const a = await conn.createAppender(t.name);
-  const cols = Object.entries(t.columns);
-  let n = 0;
+  const a = await openAppender(conn, t);
   try {
-    for (const row of rows) {
-      const r = row as Record<string, Appendable>;
-      for (const [name, c] of cols) appendValue(a, c.type, name === 'created_at' && r[name] === undefined ? new Date().toISOString() : r[name]);
-      a.endRow();
-      n++;
-    }
-    a.flushSync();
+    for (const row of rows) a.add(row);
   } finally {
-    a.closeSync();
+    a.close();
   }
-  return n;
+  return a.close();
 }
 
 /** The schema as Markdown (the reference part of results/README.md). */

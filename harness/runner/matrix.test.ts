@@ -66,6 +66,9 @@ describe('bad matrices are refused before anything runs, naming the YAML key', (
     ['a form a system parameter selects that cannot express it', { systems: ['langgraph-py'], workloads: [{ name: 'map', params: { join: true } }], systemParams: { 'langgraph-py': { form: ['one-graph', 'per-item'] } } },
       /langgraph-py form per-item: .*set systemParams\.langgraph-py\.form to subgraph or one-graph/],
     ['a global batch under open-loop arrivals', { systems: ['langgraph-subgraph'], workloads: [{ name: 'map', params: { join: true, arrival: 'poisson' } }] }, /langgraph-subgraph: open-loop arrivals .* use arrival=all-at-once/],
+    ['a heap limit below 64 MiB', { heapLimitMb: 16 }, /m\.yaml: 'heapLimitMb' must be an integer >= 64, got 16/],
+    ['traces that is not a boolean', { traces: 'off' }, /m\.yaml: 'traces' must be true or false, got "off"/],
+    ['a dispatchChunk below 1', { systems: ['blackboard-deferred'], systemParams: { 'blackboard-deferred': { dispatchChunk: 0 } } }, /systemParams\.blackboard-deferred: 'dispatchChunk' must be an integer >= 1, got 0/],
   ];
   it.each(refused)('%s', (_what, patch, msg) => {
     expect(() => expandMatrix(validateMatrix({ ...base, ...patch }, 'm.yaml'), {})).toThrow(msg);
@@ -95,5 +98,29 @@ describe('shipped matrices', () => {
   it.each(files)('paper/experiments/%s validates and expands', (f) => {
     const cells = expandMatrix(loadMatrix(`paper/experiments/${f}`));
     expect(cells.length).toBeGreaterThan(0);
+  });
+});
+
+describe('traces', () => {
+  it('default on, off per matrix, and not part of the cell identity', async () => {
+    const base = { name: 't', systems: ['blackboard-eager'], workloads: [{ name: 'map', params: { tasks: 2 } }] };
+    const on = expandMatrix(validateMatrix(base), { reps: 1 });
+    const off = expandMatrix(validateMatrix({ ...base, traces: false }), { reps: 1 });
+    expect(on[0]!.traces).toBe(true);
+    expect(off[0]!.traces).toBe(false);
+    const { cellKey } = await import('./runner.ts');
+    expect(cellKey(off[0]!)).toBe(cellKey(on[0]!));
+  });
+});
+
+describe('heapLimitMb', () => {
+  it('defaults to 4096 MiB, is set per matrix, and is not part of the cell identity', async () => {
+    const base = { name: 't', systems: ['blackboard-eager'], workloads: [{ name: 'map', params: { tasks: 2 } }] };
+    const dflt = expandMatrix(validateMatrix(base), { reps: 1 });
+    const small = expandMatrix(validateMatrix({ ...base, heapLimitMb: 1024 }), { reps: 1 });
+    expect(dflt[0]!.heapLimitMb).toBe(4096);
+    expect(small[0]!.heapLimitMb).toBe(1024);
+    const { cellKey } = await import('./runner.ts');
+    expect(cellKey(small[0]!)).toBe(cellKey(dflt[0]!));
   });
 });

@@ -30,6 +30,10 @@ export interface MatrixFile {
   workloads: { name: string; params?: Record<string, unknown>; tail?: TailMode | TailMode[]; systems?: string[] }[];
   timeoutMs?: number;
   warmup?: boolean;
+  /** Store OpenTelemetry spans of every run (default true); a 1M-task run has 1M of them. */
+  traces?: boolean;
+  /** Memory budget: V8 old-space limit of each run's process, MiB (default 4096); a run past it fails and is stored as failed. */
+  heapLimitMb?: number;
 }
 
 export interface Cell {
@@ -49,10 +53,16 @@ export interface Cell {
   timeoutMs: number;
   /** Unmeasured warm-up run before the measured one in an isolated child (default true). */
   warmup?: boolean;
+  /** Store the run's spans (default true). Not part of the cell's identity: it changes what is kept, not what is measured. */
+  traces?: boolean;
+  /** V8 old-space limit of the run's process, MiB (default 4096; isolated runs only). Not part of the cell's identity. */
+  heapLimitMb?: number;
 }
 
-const TOP_KEYS = ['name', 'description', 'reps', 'seed', 'latencyScale', 'llmTransport', 'llmOptions', 'tail', 'systems', 'systemParams', 'workloads', 'timeoutMs', 'warmup'];
+const TOP_KEYS = ['name', 'description', 'reps', 'seed', 'latencyScale', 'llmTransport', 'llmOptions', 'tail', 'systems', 'systemParams', 'workloads', 'timeoutMs', 'warmup', 'traces', 'heapLimitMb'];
 const WORKLOAD_KEYS = ['name', 'params', 'tail', 'systems'];
+/** V8 old-space limit of a run's process unless the matrix sets `heapLimitMb`. */
+export const DEFAULT_HEAP_LIMIT_MB = 4096;
 /** More cells than this is a typo (reps: 1e9), not an experiment. */
 export const MAX_CELLS = 100_000;
 /** The largest base seed: seed + rep stays an exact integer (and fits the BIGINT column). */
@@ -121,8 +131,10 @@ export function validateMatrix(doc: unknown, where = 'matrix'): MatrixFile {
   int('seed', m.seed, 0, MAX_SEED);
   // A timer longer than 2^31 - 1 ms fires at once (Node's TimeoutOverflowWarning): every run would time out.
   int('timeoutMs', m.timeoutMs, 1, MAX_TIMEOUT_MS);
+  int('heapLimitMb', m.heapLimitMb, 64);
   if (m.latencyScale !== undefined && (typeof m.latencyScale !== 'number' || !(m.latencyScale > 0) || !Number.isFinite(m.latencyScale))) throw bad(`'latencyScale' must be a number > 0, got ${JSON.stringify(m.latencyScale)}`);
   if (m.warmup !== undefined && typeof m.warmup !== 'boolean') throw bad(`'warmup' must be true or false`);
+  if (m.traces !== undefined && typeof m.traces !== 'boolean') throw bad(`'traces' must be true or false, got ${JSON.stringify(m.traces)}`);
   if (m.llmTransport !== undefined && m.llmTransport !== 'inprocess' && m.llmTransport !== 'http') throw bad(`'llmTransport' must be inprocess or http, got ${JSON.stringify(m.llmTransport)}`);
   validateLlmOptions(where, m.llmOptions, m.llmTransport === 'http' ? 'http' : 'inprocess');
   // Systems that start their own simulator would run without the limits, faults and retries
@@ -237,6 +249,8 @@ export function expandMatrix(m: MatrixFile, o: ExpandOverrides = {}): Cell[] {
                 llmTransport: m.llmTransport ?? 'inprocess', llmOptions: m.llmOptions ?? {}, rep, seed: seed + rep, latencyScale,
                 timeoutMs: m.timeoutMs ?? 600_000,
                 warmup: m.warmup ?? true,
+                traces: m.traces ?? true,
+                heapLimitMb: m.heapLimitMb ?? DEFAULT_HEAP_LIMIT_MB,
               });
             }
           }

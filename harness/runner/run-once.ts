@@ -11,14 +11,15 @@ import type { TailMode } from '../../llm/profiles.ts';
 import { SimulatedLlm, type SimulatorOptions } from '../../llm/simulator.ts';
 import type { LlmClient } from '../../llm/types.ts';
 import { resolveSystemParams, SYSTEMS, UnsupportedBySystemError } from '../../systems/registry.ts';
-import type { FaultHooks, RunContext, Session, SessionResult, System } from '../../systems/types.ts';
+import type { FaultHooks, RunContext, SchedulingPolicy, Session, SessionResult, System } from '../../systems/types.ts';
 import { planArrivals, type Arrival } from '../../workloads/arrivals.ts';
 import { prepareTools } from '../../workloads/tools.ts';
 import type { ExecutionRecord } from '../../workloads/execute.ts';
-import { ERROR_TYPE, terminalTypes, type WorkloadSpec } from '../../workloads/spec.ts';
+import { ERROR_TYPE, terminalTypes, type Artifact, type WorkloadSpec } from '../../workloads/spec.ts';
 import { tailPercentile } from '../../core/stats/percentile.ts';
 import { sampleProcess } from '../../brokers/proc.ts';
-import { idealMakespan } from '../collect/ideal.ts';
+import { ExecutionLog } from '../collect/execution-log.ts';
+import { idealMakespan, replayReadsArtifacts } from '../collect/ideal.ts';
 import { lowerBound } from '../collect/lower-bound.ts';
 import { cpuList, cpuShares, cpusAvailable, load1, machineCpu, type MachineCpu } from '../collect/machine.ts';
 import { Sampler } from '../collect/sampler.ts';
@@ -51,6 +52,12 @@ export interface RunOnceOptions {
   timeoutMs?: number;
   sampleEveryMs?: number;
   runId?: string;
+  /**
+   * Keep the run's artifacts and execution records as objects in the outcome (default true:
+   * conformance and tests read them). The matrix runner needs only the artifacts' content
+   * hashes and error count and the compact execution log, which every outcome carries.
+   */
+  keepObjects?: boolean;
 }
 
 export async function createLlmClient(kind: LlmTransport, seed: number, latencyScale: number, tail: TailMode | undefined, options: Record<string, unknown> = {}): Promise<LlmClient> {
@@ -105,6 +112,8 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
   const transport = o.llm ?? 'inprocess';
   const llm = await createLlmClient(transport, o.seed, latencyScale, o.tail, o.llmOptions);
   const arrivals: Arrival[] = w.tasks.map((task, index) => ({ index, task, intendedAtMs: schedule[index]! }));
+  const keepObjects = o.keepObjects !== false;
+  const executionLog = new ExecutionLog();
   const executions: ExecutionRecord[] = [];
   const publishedAtMs = new Array<number>(arrivals.length).fill(NaN);
   const controller = new AbortController();
@@ -117,7 +126,10 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
     llm,
     seed: o.seed,
     clock,
-    onExecution: (r) => executions.push(r),
+    onExecution: (r) => {
+      executionLog.push(r);
+      if (keepObjects) executions.push(r);
+    },
     latencyScale,
     params,
     arrivals,
@@ -151,9 +163,20 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
   const loadStart = load1();
   const timeoutMs = o.timeoutMs ?? 600_000;
   const deadline = setTimeout(() => controller.abort(new Error(`run exceeded ${timeoutMs} ms`)), timeoutMs);
-  const aborted = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason)));
-  aborted.catch(() => undefined);
-  const race = <T>(p: Promise<T>) => Promise.race([p, aborted]);
+  // Each step of the run settles with its value or the abort, whichever comes first. Not
+  // Promise.race with one shared abort promise: that promise never settles, so every race left a
+  // reaction on it holding its outcome (the session, and through it every artifact) for as long
+  // as the run's controller lived, which kept ~all of a run's artifacts alive through the collectors.
+  const race = <T>(p: Promise<T>) => new Promise<T>((resolve, reject) => {
+    const signal = controller.signal;
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
+      (e) => { signal.removeEventListener('abort', onAbort); reject(e); },
+    );
+  });
 
   let session: Session | undefined;
   let machine0: MachineCpu | undefined, machine1: MachineCpu | undefined;
@@ -201,47 +224,86 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
     await session?.stop().catch(() => undefined);
     await llm.close();
   }
+  // What the artifacts are needed for, first; then, unless the caller keeps them, let them go
+  // (with the session and its store) before the collectors build their maps: at 1M tasks the
+  // artifacts are half the heap.
+  const idealOf = (policy: Pick<SchedulingPolicy, 'kind' | 'maxConcurrency' | 'maxRuns' | 'agentLimits' | 'dispatchEveryMs'> | undefined, all: readonly Artifact[], slots?: NonNullable<typeof result>['slots']) => {
+    if (!policy) return undefined;
+    // Identity -> its (last) execution in the log: the draw and the output keys the replay needs.
+    const byIdentity = new Map<string, number>();
+    for (let i = 0; i < executionLog.length; i++) byIdentity.set(executionLog.identity[i]!, i);
+    // Built on the first look-up only: a replay whose outputs route nowhere never asks.
+    let byKey: Map<string, Artifact> | undefined;
+    const artifactOf = (k: string) => {
+      if (!byKey) {
+        byKey = new Map();
+        for (const a of all) byKey.set(a.key, a);
+      }
+      return byKey.get(k);
+    };
+    const durationOf = (id: string) => {
+      const i = byIdentity.get(id);
+      return i === undefined ? undefined : executionLog.drawnLatencyMs[i]! * latencyScale;
+    };
+    const outputKeysOf = (id: string) => {
+      const i = byIdentity.get(id);
+      if (i === undefined) return undefined;
+      const k = executionLog.outputKeys[i]!;
+      return typeof k === 'string' ? [k] : k;
+    };
+    if (slots) {
+      // The partition-aware bound: the same zero-overhead replay, each execution also held to
+      // the consumer that owns its input's partition (list scheduling over the run's own key ->
+      // partition -> consumer mapping). Inputs of a batch share a correlation, so its first names it.
+      return idealMakespan({
+        policy: 'dataflow', workload: w, arrivals, latencyScale, durationOf, artifactOf, outputKeysOf,
+        agentLimits: slots.agentLimits,
+        slotOf: (agent, inputs) => {
+          const consumer = slots.consumerOf(agent.name, inputs[0]!);
+          const limit = consumer === undefined ? undefined : slots.limits.get(consumer);
+          return consumer === undefined || limit === undefined ? undefined : { consumer, limit };
+        },
+      });
+    }
+    return idealMakespan({
+      policy: policy.kind, workload: w, arrivals, latencyScale, durationOf, artifactOf, outputKeysOf,
+      maxConcurrency: policy.maxConcurrency, maxRuns: policy.maxRuns, agentLimits: policy.agentLimits, dispatchEveryMs: policy.dispatchEveryMs === undefined ? undefined : policy.dispatchEveryMs * latencyScale,
+    });
+  };
+  const terminal = new Set([...terminalTypes(w), ERROR_TYPE]);
+  const finalHash = multisetHash(result.artifacts.filter((a) => terminal.has(a.type)));
+  let errors = 0;
+  for (const a of result.artifacts) if (a.type === ERROR_TYPE) errors++;
+  // The ideal replay may read artifacts (payloads for `where` filters, error keys): they are let
+  // go after it, or before it when it will not read them (a map agent's 1M terminal outputs),
+  // so the replay's own structures never sit on top of them.
+  const policy = entry?.policy(params, arrivals.some((a) => a.intendedAtMs > 0));
+  let all = result.artifacts;
+  const artifacts = keepObjects ? all : [];
+  result = { ...result, artifacts: [] };
+  session = undefined;
+  const slots = result.slots;
+  if (!keepObjects && policy && !replayReadsArtifacts(policy.kind, w) && !slots) all = [];
+  const ideal = idealOf(policy, all);
+  const partitionAware = slots ? idealOf({ kind: 'dataflow' }, all, slots) : undefined;
+  all = [];
   // HTTP transport: the server's own counters (requests by status, 429s, faults) go with the run.
   const llmServer = transport === 'http' ? (await import('../../llm/index.ts')).llmServerMetrics(llm) : undefined;
   const llmLimiter = llm instanceof SimulatedLlm ? llm.limiterStats() : undefined;
   const sampled = sampler.stop();
   const maxConc = Object.fromEntries(w.agents.map((a) => [a.name, a.maxConcurrency]));
-  const seedArrival = new Map(arrivals.map((a) => [a.task.key, a.intendedAtMs]));
-  const lb = lowerBound(executions, maxConc, seedArrival, (e) => e.drawnLatencyMs * latencyScale);
-  const lat = taskLatencies(arrivals, executions, publishedAtMs, w.name);
-  const policy = entry?.policy(params, arrivals.some((a) => a.intendedAtMs > 0));
-  const durations = new Map(executions.map((e) => [e.identity, e.drawnLatencyMs * latencyScale]));
-  const byKey = new Map(result.artifacts.map((a) => [a.key, a]));
-  const outputKeys = new Map(executions.map((e) => [e.identity, e.outputKeys]));
-  const ideal = policy
-    ? idealMakespan({
-      policy: policy.kind, workload: w, arrivals, latencyScale, durationOf: (id) => durations.get(id), artifactOf: (k) => byKey.get(k), outputKeysOf: (id) => outputKeys.get(id),
-      maxConcurrency: policy.maxConcurrency, maxRuns: policy.maxRuns, agentLimits: policy.agentLimits, dispatchEveryMs: policy.dispatchEveryMs === undefined ? undefined : policy.dispatchEveryMs * latencyScale,
-    })
-    : undefined;
-  // The partition-aware bound: the same zero-overhead replay, each execution also held to the
-  // consumer that owns its input's partition (list scheduling over the run's own key ->
-  // partition -> consumer mapping). Inputs of a batch share a correlation, so its first names it.
-  const slots = result.slots;
-  const partitionAware = slots
-    ? idealMakespan({
-      policy: 'dataflow', workload: w, arrivals, latencyScale, durationOf: (id) => durations.get(id), artifactOf: (k) => byKey.get(k), outputKeysOf: (id) => outputKeys.get(id),
-      agentLimits: slots.agentLimits,
-      slotOf: (agent, inputs) => {
-        const consumer = slots.consumerOf(agent.name, inputs[0]!);
-        const limit = consumer === undefined ? undefined : slots.limits.get(consumer);
-        return consumer === undefined || limit === undefined ? undefined : { consumer, limit };
-      },
-    })
-    : undefined;
-  const latencies = lat.map((t) => t.latencyMs);
+  const seedArrival = new Map<string, number>();
+  for (const a of arrivals) seedArrival.set(a.task.key, a.intendedAtMs);
+  const lb = lowerBound(executionLog, maxConc, seedArrival, (log, i) => log.drawnLatencyMs[i]! * latencyScale);
+  const lat = taskLatencies(arrivals, executionLog, publishedAtMs, w.name);
+  const latencies = new Float64Array(lat.length);
+  for (let i = 0; i < lat.length; i++) latencies[i] = lat[i]!.latencyMs;
   const exact = (q: number) => tailPercentile(latencies, q).value ?? NaN;
-  const correlationOf = new Map(arrivals.map((a) => [a.task.key, a.task.correlationId]));
+  const correlationOf = new Map<string, string>();
+  for (const a of arrivals) correlationOf.set(a.task.key, a.task.correlationId);
   const fairness = taskFairness(lat, (t) => correlationOf.get(t)!, lb.taskFinishMs);
   const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
   for (const t of lat) h.recordValue(Math.max(1, Math.round(t.latencyMs * 1000)));
-  const terminal = new Set([...terminalTypes(w), ERROR_TYPE]);
-  const finals = result.artifacts.filter((a) => terminal.has(a.type));
   const stats = result.llmStats ?? llm.stats();
   const tasks = w.tasks.length;
   const cpuMs = (cpu.user + cpu.system) / 1000 + (result.helperCpuMs ?? 0);
@@ -290,12 +352,13 @@ export async function runOnce(o: RunOnceOptions): Promise<RunOutcome> {
     fairness,
     llm: stats,
     costPerTaskUsd: tasks ? stats.costUsd / tasks : 0,
-    errors: result.artifacts.filter((a) => a.type === ERROR_TYPE).length,
+    errors,
     startedAt,
     machine: { loadStart, loadEnd: load1(), cpus: cpusAvailable(), cpuList: cpuList() },
-    finalHash: multisetHash(finals),
-    artifacts: result.artifacts,
+    finalHash,
+    artifacts,
     executions,
+    executionLog,
     ...(result.spans?.length ? { nativeSpans: result.spans } : {}),
     samples: sampler.samples,
     taskLatencies: lat,

@@ -3,6 +3,9 @@
 // each result written to DuckDB in one transaction as soon as it is done.
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describeError } from '../../core/errors.ts';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -10,11 +13,12 @@ import { keyedRng, shuffled } from '../../core/random.ts';
 import { canonicalJson } from '../../core/canonical.ts';
 import { environment } from '../env.ts';
 import { onShutdown } from '../lifecycle.ts';
-import { cellId, type ResultsDb, type SpanRow } from '../results/db.ts';
-import { runCell } from './cell.ts';
+import { cellId, type ResultsDb, type RunMeta } from '../results/db.ts';
+import { processRssPeakMb } from '../results/run-rows.ts';
+import { cellSpans, runCell } from './cell.ts';
+import type { ChildReply, ChildRequest } from './child.ts';
 import { systemEntry } from '../../systems/registry.ts';
-import type { Cell } from './matrix.ts';
-import type { RunOutcome } from './run-once.ts';
+import { DEFAULT_HEAP_LIMIT_MB, type Cell } from './matrix.ts';
 
 export interface RunMatrixOptions {
   db: ResultsDb;
@@ -78,29 +82,41 @@ export function byClusterSize(ordered: Cell[]): Cell[] {
 
 const tsxLoader = createRequire(import.meta.url).resolve('tsx');
 
+/**
+ * Young-generation semi-space of a run's process, MiB (V8's default is 16). A large run keeps
+ * every artifact alive until it ends, so each scavenge of a small young generation copies
+ * survivors and rescans a growing old one: at 300k map tasks scavenges took 37 s of pauses
+ * with 16 MiB and 4.4 s with 64. 32, not 64: at 100k tasks 64 raised the peak RSS by ~150 MB
+ * (past the issue's 600 MB) for no CPU saved at that size.
+ */
+const RUN_SEMI_SPACE_MB = 32;
+
 /** The run's child process, if any: a shutdown kills it (its own children watch their IPC channel). */
 let current: ChildProcess | undefined;
 onShutdown(() => current?.kill('SIGKILL'));
 
-function runIsolated(cell: Cell, pin?: string): Promise<{ outcome: RunOutcome; spans: SpanRow[] }> {
+/** Run a cell in its own process, which writes the run's rows to `rowsFile`; resolves with its summary. */
+function runIsolated(req: ChildRequest, pin?: string): Promise<Extract<ChildReply, { ok: true }>> {
   return new Promise((resolve, reject) => {
     const script = fileURLToPath(new URL('./child.ts', import.meta.url));
-    const nodeArgs = ['--import', tsxLoader, '--max-old-space-size=4096', script];
+    // The matrix's memory budget: V8 stops a run past it (the run is then stored as failed).
+    const heapLimitMb = req.cell.heapLimitMb ?? DEFAULT_HEAP_LIMIT_MB;
+    const nodeArgs = ['--import', tsxLoader, `--max-old-space-size=${heapLimitMb}`, `--max-semi-space-size=${RUN_SEMI_SPACE_MB}`, script];
     const options = { serialization: 'advanced' as const, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] as ('ignore' | 'inherit' | 'ipc')[] };
     // Pinned: the child runs under taskset on the chosen CPUs (recorded by the child itself).
     const child = pin ? spawn('taskset', ['-c', pin, process.execPath, ...nodeArgs], options) : fork(script, [], { ...options, execArgv: nodeArgs.slice(0, -1) });
     current = child;
     let settled = false;
-    child.once('message', (m: { ok: boolean; error?: string; outcome?: RunOutcome; spans?: SpanRow[] }) => {
+    child.once('message', (m: ChildReply) => {
       settled = true;
-      if (m.ok) resolve({ outcome: m.outcome!, spans: m.spans! });
+      if (m.ok) resolve(m);
       else reject(new Error(m.error));
     });
     child.once('exit', (code, sig) => {
       if (current === child) current = undefined;
-      if (!settled) reject(new Error(`run process exited with ${sig ?? code} before reporting`));
+      if (!settled) reject(new Error(`run process exited with ${sig ?? code} before reporting (heap limit ${heapLimitMb} MiB)`));
     });
-    child.send(cell);
+    child.send(req);
   });
 }
 
@@ -138,15 +154,48 @@ export async function runMatrix(cells: Cell[], o: RunMatrixOptions): Promise<Mat
   }
   if (pulsar && o.brokerPin) pinProcesses(pulsar.pulsarPids(), o.brokerPin);
   const env = { ...environment(), pin: { run: o.pin ?? null, broker: o.brokerPin ?? null } };
+  // Isolated runs write their rows here, one file per run, removed once imported.
+  const rowsDir = o.isolate === false ? undefined : mkdtempSync(join(tmpdir(), 'flockbench-rows-'));
+  // A signal exits without reaching the finally below: the rows directory goes with the run's process.
+  const unregisterRows = rowsDir ? onShutdown(() => rmSync(rowsDir, { recursive: true, force: true })) : undefined;
   try {
     await runCells();
   } finally {
     unregister?.();
     unregisterPulsar?.();
+    unregisterRows?.();
+    if (rowsDir) rmSync(rowsDir, { recursive: true, force: true });
     if (startedKafka) await kafka!.stopKafka();
     if (startedPulsar) await pulsar!.stopPulsar();
   }
   return res;
+
+  /** Run one cell and store it in one transaction; returns its run id. */
+  async function runAndStore(cell: Cell, meta: RunMeta): Promise<string> {
+    const t0 = performance.now();
+    if (o.isolate === false) {
+      const cpu0 = process.cpuUsage();
+      const outcome = await runCell(cell);
+      const runMs = performance.now() - t0;
+      await o.db.writeRun(outcome, meta, {
+        spans: cellSpans(cell, outcome),
+        cost: ({ spansMs, rowsMs }) => {
+          const cpu = process.cpuUsage(cpu0);
+          return { traces: cell.traces !== false, runMs, spansMs, rowsMs, processWallMs: performance.now() - t0, processCpuMs: (cpu.user + cpu.system) / 1000, processRssPeakMb: processRssPeakMb() };
+        },
+      });
+      return outcome.runId;
+    }
+    const rowsFile = join(rowsDir!, `${meta.cellId}-${randomUUID()}.duckdb`);
+    try {
+      const s = await runIsolated({ cell, meta, rowsFile }, o.pin);
+      await o.db.importRun(rowsFile, s.runId, () => ({ processWallMs: performance.now() - t0, processCpuMs: s.processCpuMs, processRssPeakMb: s.processRssPeakMb }));
+      return s.runId;
+    } finally {
+      rmSync(rowsFile, { force: true });
+      rmSync(`${rowsFile}.wal`, { force: true });
+    }
+  }
 
   async function runCells() {
   for (const cell of ordered) {
@@ -165,12 +214,11 @@ export async function runMatrix(cells: Cell[], o: RunMatrixOptions): Promise<Mat
       o.onProgress?.(++done, ordered.length, cell, 'skipped');
       continue;
     }
-    const meta = { cellId: id, matrix: cell.matrix, session: res.session, rep: cell.rep, env };
+    const meta: RunMeta = { cellId: id, matrix: cell.matrix, session: res.session, rep: cell.rep, env };
     const startedAt = new Date().toISOString();
-    let outcome: RunOutcome;
-    let spans: SpanRow[];
+    let runId: string;
     try {
-      ({ outcome, spans } = o.isolate === false ? await runCell(cell) : await runIsolated(cell, o.pin));
+      runId = await runAndStore(cell, meta);
     } catch (e) {
       const error = describeError(e);
       res.failed.push({ cell, error });
@@ -182,9 +230,8 @@ export async function runMatrix(cells: Cell[], o: RunMatrixOptions): Promise<Mat
       o.onProgress?.(++done, ordered.length, cell, 'failed');
       continue;
     }
-    await o.db.writeRun(outcome, meta, spans);
     res.ran++;
-    res.runIds.push(outcome.runId);
+    res.runIds.push(runId);
     o.onProgress?.(++done, ordered.length, cell, 'ran');
   }
   }

@@ -7,11 +7,15 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { RunOutcome } from '../outcome.ts';
 import type { SpanRow } from '../results/db.ts';
 
-/** Exporter that turns spans into rows of the `spans` table (Flock's DuckDB trace layout). */
+/**
+ * Exporter that turns spans into rows of the `spans` table (Flock's DuckDB trace layout), kept
+ * in `rows` or, with a sink, handed on as they end (a 1M-execution run's spans are never all held).
+ */
 export class DuckDbRowExporter implements SpanExporter {
   readonly rows: SpanRow[] = [];
+  constructor(private readonly sink: (row: SpanRow) => void = (row) => this.rows.push(row)) {}
   export(spans: ReadableSpan[], done: (r: { code: number }) => void): void {
-    for (const s of spans) this.rows.push(toRow(s));
+    for (const s of spans) this.sink(toRow(s));
     done({ code: 0 });
   }
   async shutdown(): Promise<void> {}
@@ -44,10 +48,11 @@ function toRow(s: ReadableSpan): SpanRow {
 
 /**
  * One root span per run and one child span per agent execution (`<agent>.execute`), then any
- * spans the system's framework recorded itself (their own trace ids and names).
+ * spans the system's framework recorded itself (their own trace ids and names); to `sink` as
+ * they end, or returned.
  */
-export async function runSpans(r: RunOutcome): Promise<SpanRow[]> {
-  const exporter = new DuckDbRowExporter();
+export async function runSpans(r: RunOutcome, sink?: (row: SpanRow) => void): Promise<SpanRow[]> {
+  const exporter = new DuckDbRowExporter(sink);
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': r.system, 'flockbench.run_id': r.runId }),
     spanProcessors: [new SimpleSpanProcessor(exporter)],
@@ -60,26 +65,37 @@ export async function runSpans(r: RunOutcome): Promise<SpanRow[]> {
     attributes: { 'flockbench.workload': r.workload, 'flockbench.tasks': r.tasks, 'flockbench.seed': r.seed },
   });
   const parent = trace.setSpan(context.active(), root);
-  for (const e of r.executions) {
-    const span = tracer.startSpan(`${e.agent}.execute`, {
-      startTime: t0 + e.startMs,
+  const log = r.executionLog;
+  for (let i = 0; i < log.length; i++) {
+    // The span processor settles each export on a promise that holds its span: let them settle
+    // now and then, or a 100k-execution run holds every span until the loop ends (+170 MB).
+    if ((i & 4095) === 4095) await new Promise(setImmediate);
+    const superstep = log.supersteps.get(i);
+    const span = tracer.startSpan(`${log.agent(i)}.execute`, {
+      startTime: t0 + log.startMs[i]!,
       attributes: {
-        'flockbench.agent': e.agent,
-        'flockbench.identity': e.identity,
-        'flockbench.inputs': e.inputKeys.length,
-        'flockbench.correlation_ids': e.correlationIds,
+        'flockbench.agent': log.agent(i),
+        'flockbench.identity': log.identity[i]!,
+        'flockbench.inputs': log.inputCount(i),
+        'flockbench.correlation_ids': log.correlationIdsOf(i),
         // Graph systems: the Pregel loop and superstep (harness/collect/barrier.ts reads them back).
-        ...(e.superstep ? { 'langgraph.scope': e.superstep.scope, 'langgraph.step': e.superstep.step } : {}),
-        'llm.drawn_latency_ms': e.drawnLatencyMs,
-        'llm.tokens_in': e.tokensIn,
-        'llm.tokens_out': e.tokensOut,
+        ...(superstep ? { 'langgraph.scope': superstep.scope, 'langgraph.step': superstep.step } : {}),
+        'llm.drawn_latency_ms': log.drawnLatencyMs[i]!,
+        'llm.tokens_in': log.tokensIn[i]!,
+        'llm.tokens_out': log.tokensOut[i]!,
       },
     }, parent);
-    if (e.error) span.setStatus({ code: SpanStatusCode.ERROR, message: e.error });
-    span.end(t0 + e.endMs);
+    const error = log.errors.get(i);
+    if (error) span.setStatus({ code: SpanStatusCode.ERROR, message: error });
+    span.end(t0 + log.endMs[i]!);
   }
   root.end(t0 + r.makespanMs);
   await provider.shutdown();
   // The framework's own spans (flock-real's auto-trace) keep their own trace and names.
-  return r.nativeSpans?.length ? [...exporter.rows, ...r.nativeSpans] : exporter.rows;
+  if (!r.nativeSpans?.length) return exporter.rows;
+  if (sink) {
+    for (const row of r.nativeSpans) sink(row);
+    return exporter.rows;
+  }
+  return [...exporter.rows, ...r.nativeSpans];
 }

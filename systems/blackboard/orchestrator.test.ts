@@ -180,3 +180,34 @@ describe('eager vs deferred', () => {
     expect(finals[0]).toEqual(finals[1]);
   });
 });
+
+describe('deferred dispatch in bounded windows (dispatchChunk)', () => {
+  it('keeps running + queued executions under the chunk and reaches the same final artifacts', async () => {
+    const w = spec(['A', 'B', 'C']);
+    const run = async (dispatchChunk?: number) => {
+      const bb = new Blackboard({ mode: 'deferred', dispatchChunk, runtime: runtime(w) });
+      bb.agent('x').consumes('A').publishes('B').maxConcurrency(1000).build();
+      bb.agent('y').consumes('B').publishes('C').maxConcurrency(3).build();
+      let outstanding = 0;
+      const inner = (bb as unknown as { handler: (a: never, i: never) => Promise<Artifact[]> }).handler;
+      bb.setHandler(async (agent, inputs) => {
+        const d = bb.queueDepth();
+        outstanding = Math.max(outstanding, d.inFlight);
+        return inner(agent as never, inputs as never);
+      });
+      for (let i = 0; i < 200; i++) await bb.publish(seed('A', `a${i}`));
+      await bb.runUntilIdle();
+      return { finals: multisetHash(await bb.store.byType('C')), peak: bb.counters.peakInFlight, outstanding, dispatches: bb.counters.dispatchBatches };
+    };
+    const unbounded = await run();
+    const chunked = await run(10);
+    expect(unbounded.finals).toHaveLength(200);
+    expect(chunked.finals).toEqual(unbounded.finals);
+    // Unbounded starts every x at once (maxConcurrency 1000 > 200 tasks); the chunk caps it.
+    expect(unbounded.peak).toBeGreaterThanOrEqual(200);
+    // A finishing x starts its y before its own slot is released: the bound is chunk + fan-out (1).
+    expect(chunked.peak).toBeLessThanOrEqual(11);
+    expect(chunked.outstanding).toBeLessThanOrEqual(11);
+    expect(chunked.dispatches).toBe(1);
+  });
+});

@@ -4,6 +4,7 @@
 //   deferred — publish() from outside only enqueues; runUntilIdle() dispatches everything
 //              pending in one pass ("batch, then run", as the seeds describe it).
 // Artifacts published by agents during a run cascade immediately in both modes.
+import { Deque } from '../../core/deque.ts';
 import { ERROR_TYPE, type AgentSpec, type Artifact, type SubscriptionSpec } from '../../workloads/spec.ts';
 import { executeAgent, makeArtifact, type AgentRuntime } from '../../workloads/execute.ts';
 import { accepts, realTimers, Router, type ReadyReason } from '../../workloads/routing.ts';
@@ -21,6 +22,12 @@ export interface BlackboardOptions {
   maxAgentIterations?: number;
   /** Batch and join timeouts are multiplied by it (default 1), like every latency. */
   latencyScale?: number;
+  /**
+   * Deferred only: route at most this many pending publishes at a time, topping up as executions
+   * finish, so queued plus running executions stay near this bound instead of everything being
+   * started at once. Default: no bound (one pass over everything pending).
+   */
+  dispatchChunk?: number;
   runtime: AgentRuntime;
 }
 
@@ -47,7 +54,7 @@ interface AgentState {
   peakRunning: number;
   iterations: number;
   tripped: boolean;
-  queue: Artifact[][];
+  queue: Deque<Artifact[]>;
   /** Batches and joins of its subscription (workloads/routing.ts). */
   router: Router<Artifact>;
 }
@@ -97,8 +104,11 @@ export class Blackboard {
   private readonly subscribers = new Map<string, AgentState[]>();
   private readonly maxIterations: number;
   private readonly scale: number;
-  private readonly deferredQueue: Artifact[] = [];
+  private readonly deferredQueue = new Deque<Artifact>();
+  private readonly dispatchChunk: number;
   private inFlight = 0;
+  /** A bounded deferred dispatch is under way: finished executions make room for more (topUp). */
+  private dispatching = false;
   private queued = 0;
   private pendingPublishes = 0;
   private idleWaiters: (() => void)[] = [];
@@ -110,6 +120,7 @@ export class Blackboard {
     this.store = opts.store ?? new MemoryStore();
     this.maxIterations = opts.maxAgentIterations ?? 1000;
     this.scale = opts.latencyScale ?? 1;
+    this.dispatchChunk = opts.dispatchChunk && opts.dispatchChunk > 0 ? opts.dispatchChunk : Infinity;
     this.handler = (agent, inputs) => executeAgent(agent, inputs, opts.runtime);
   }
 
@@ -128,7 +139,7 @@ export class Blackboard {
     if (!(spec.maxConcurrency >= 1)) throw new Error(`agent ${spec.name}: maxConcurrency must be >= 1`);
     if (spec.consumes.types.length > 1 && !spec.consumes.join) throw new Error(`agent ${spec.name}: several consumed types need a join`);
     const st: AgentState = {
-      spec, running: 0, peakRunning: 0, iterations: 0, tripped: false, queue: [],
+      spec, running: 0, peakRunning: 0, iterations: 0, tripped: false, queue: new Deque<Artifact[]>(),
       router: new Router<Artifact>(spec, (a) => a, {
         ready: (inputs, reason) => this.onReady(st, inputs, reason),
         expired: () => { this.counters.joinsExpired++; },
@@ -172,12 +183,27 @@ export class Blackboard {
     return a;
   }
 
-  /** Dispatch everything enqueued by deferred publishes, without waiting for completion. */
+  /**
+   * Dispatch everything enqueued by deferred publishes, without waiting for completion. With a
+   * dispatchChunk, only as much as keeps running plus queued executions under it; the rest is
+   * routed as executions finish (topUp).
+   */
   dispatchPending(): void {
     if (!this.deferredQueue.length) return;
     this.counters.dispatchBatches++;
-    const batch = this.deferredQueue.splice(0);
-    for (const a of batch) this.route(a);
+    if (this.dispatchChunk === Infinity) {
+      // One pass over what is pending now; publishes made while routing wait for the next dispatch.
+      for (let n = this.deferredQueue.length; n > 0; n--) this.route(this.deferredQueue.shift()!);
+    } else {
+      this.dispatching = true;
+      this.topUp();
+    }
+  }
+
+  /** Bounded deferred dispatch: route pending publishes while the outstanding work is under the chunk. */
+  private topUp(): void {
+    while (this.deferredQueue.length && this.inFlight + this.queued < this.dispatchChunk) this.route(this.deferredQueue.shift()!);
+    if (!this.deferredQueue.length) this.dispatching = false;
   }
 
   /** Dispatch pending work and resolve when nothing runs, waits in a queue or in a timed batch. */
@@ -277,6 +303,7 @@ export class Blackboard {
         this.queued--;
         this.start(st, next);
       }
+      if (this.dispatching) this.topUp();
       this.checkIdle();
     }
   }

@@ -19,4 +19,8 @@ export const deferredParams = {
     type: 'number', default: 0, min: 0, unit: 'ms',
     doc: 'open loop: collect published tasks for this long (unscaled, x latency scale) and dispatch them together; 0 = dispatch each arrival at once',
   },
+  dispatchChunk: {
+    type: 'integer', min: 1, unit: 'executions',
+    doc: 'route at most this many pending tasks at a time, topping up as executions finish (queued + running executions stay under it); unset = everything pending in one pass (unset, not 0, so existing cells keep their resume keys)',
+  },
 } as const satisfies ParamDefs;

@@ -12,6 +12,8 @@ export interface BlackboardParams {
   agentConcurrency?: number;
   /** Deferred only. */
   batchWindowMs?: number;
+  /** Deferred only; 0 = unbounded. */
+  dispatchChunk?: number;
 }
 
 export function blackboardSystem(name: string, scheduling: SchedulingMode, makeStore: () => BlackboardStore = () => new MemoryStore()): System<BlackboardParams> {
@@ -22,7 +24,8 @@ export function blackboardSystem(name: string, scheduling: SchedulingMode, makeS
       // A fan-out multiplies the executions a task causes downstream (k summaries per query).
       const fanOut = w.agents.reduce((n, a) => n * Math.max(1, a.fanOut ?? 1), 1);
       const maxAgentIterations = ctx.params.maxAgentIterations ?? Math.max(1000, 2 * w.tasks.length * fanOut);
-      const bb = new Blackboard({ mode: scheduling, store, maxAgentIterations, latencyScale: ctx.latencyScale, runtime: ctx });
+      const dispatchChunk = scheduling === 'deferred' ? (ctx.params.dispatchChunk ?? 0) : 0;
+      const bb = new Blackboard({ mode: scheduling, store, maxAgentIterations, latencyScale: ctx.latencyScale, dispatchChunk, runtime: ctx });
       const c = ctx.params.agentConcurrency;
       for (const a of w.agents) bb.addAgent(c === undefined ? a : { ...a, maxConcurrency: c });
       // Open loop, deferred: published tasks wait for the batch window (explicit batching, H3);
@@ -47,7 +50,7 @@ export function blackboardSystem(name: string, scheduling: SchedulingMode, makeS
         async collect() {
           return {
             artifacts: await store.all(),
-            settings: { scheduling, store: store.kind, maxAgentIterations, ...(c !== undefined ? { agentConcurrency: c } : {}), ...(scheduling === 'deferred' ? { batchWindowMs } : {}) },
+            settings: { scheduling, store: store.kind, maxAgentIterations, ...(c !== undefined ? { agentConcurrency: c } : {}), ...(scheduling === 'deferred' ? { batchWindowMs, dispatchChunk: dispatchChunk || 'unbounded' } : {}) },
             counters: { ...bb.counters },
           };
         },

@@ -136,7 +136,7 @@ describe('flock-real engine: dspy (Flock as shipped; needs .venv)', () => {
     const { ResultsDb } = await import('../../harness/results/db.ts');
     const { runSpans } = await import('../../harness/tracing/otel.ts');
     const db = await ResultsDb.open(':memory:');
-    await db.writeRun(real, { cellId: 'c-flock-real-dspy', matrix: 'spans-test', rep: 0, env: {} }, await runSpans(real));
+    await db.writeRun(real, { cellId: 'c-flock-real-dspy', matrix: 'spans-test', rep: 0, env: {} }, { spans: async (sink) => void (await runSpans(real, sink)) });
     const rows = await db.query<{ source: string; n: number }>(
       `SELECT source, count(*)::INT AS n FROM agent_spans WHERE name LIKE '%_analyst.execute' GROUP BY source ORDER BY source`);
     expect(rows).toEqual([{ source: 'flock', n: 4 }, { source: 'flockbench', n: 4 }]);
