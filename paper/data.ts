@@ -2,7 +2,7 @@
 // (results/reference/*.parquet, exported from the DuckDB that produced them), loaded into an
 // in-memory results store, so a fresh clone regenerates paper.md and verdicts.json exactly;
 // or any results DuckDB file (`--db`). `exportReference` writes the shipped form.
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../core/paths.ts';
 import { UserError } from '../core/errors.ts';
@@ -41,16 +41,22 @@ export async function openPaperData(dbPath?: string, referenceDir = REFERENCE_DI
  */
 export async function exportReference(dbPath: string, dir = REFERENCE_DIR, timelineRuns: readonly string[] = []): Promise<string[]> {
   const db = await openReadOnly(dbPath);
+  // Written beside `dir` first and moved in only once every table is written: a failing export
+  // leaves the shipped reference as it was.
+  const tmp = `${dir}.export-${process.pid}`;
   try {
-    mkdirSync(dir, { recursive: true });
-    for (const f of readdirSync(dir)) if (f.endsWith('.parquet')) rmSync(join(dir, f));
-    const out: string[] = [];
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp, { recursive: true });
+    const written: string[] = [];
     const copy = async (table: string, where = '') => {
       const t = TABLES.find((x) => x.name === table)!;
-      const file = join(dir, `${table}.parquet`);
+      const file = join(tmp, `${table}.parquet`);
       const order = Object.keys(t.columns).slice(0, 3).join(', ');
-      await db.conn.run(`COPY (SELECT ${Object.keys(t.columns).join(', ')} FROM ${table} ${where} ORDER BY ${order}) TO '${file.replace(/'/g, "''")}' (FORMAT PARQUET, COMPRESSION ZSTD)`);
-      out.push(file);
+      // A DB from before a column existed exports it as NULL, as openPaperData reads it.
+      const have = new Set((await db.query<{ column_name: string }>(`SELECT column_name FROM (DESCRIBE SELECT * FROM ${table})`)).map((c) => c.column_name));
+      const cols = Object.entries(t.columns).map(([c, def]) => (have.has(c) ? c : `CAST(NULL AS ${def.type}) AS ${c}`));
+      await db.conn.run(`COPY (SELECT ${cols.join(', ')} FROM ${table} ${where} ORDER BY ${order}) TO '${file.replace(/'/g, "''")}' (FORMAT PARQUET, COMPRESSION ZSTD)`);
+      written.push(`${table}.parquet`);
     };
     for (const t of SHIPPED) await copy(t);
     // Executions of the runs the paper reads them for (analysis.ts EXECUTIONS_NEEDED).
@@ -59,8 +65,12 @@ export async function exportReference(dbPath: string, dir = REFERENCE_DIR, timel
       const where = `WHERE run_id IN (${timelineRuns.map((r) => `'${r.replace(/'/g, "''")}'`).join(', ')})`;
       await copy('spans', where);
     }
-    return out;
+    mkdirSync(dir, { recursive: true });
+    for (const f of readdirSync(dir)) if (f.endsWith('.parquet')) rmSync(join(dir, f));
+    for (const f of written) renameSync(join(tmp, f), join(dir, f));
+    return written.map((f) => join(dir, f));
   } finally {
     db.close();
+    rmSync(tmp, { recursive: true, force: true });
   }
 }
