@@ -164,7 +164,7 @@ describe('paper build', () => {
     });
     const pulsarRow = (seed: number, duplicated: number) => ({
       ...row(seed, 'at-least-once', 0, duplicated, null), run_id: `pulsar-${seed}`, nodes: 1, worker_crashes: 0,
-      env: JSON.stringify({ broker: 'pulsar', seed, latencyScale: 0.05, error: null, schedule: { kills: [{ atMs: 5000 }], crashKeys: [] }, invocation: { id: 'p1', runLimitS: 900 } }),
+      env: JSON.stringify({ broker: 'pulsar', seed, latencyScale: 0.05, error: null, schedule: { kills: [{ atMs: 5000 }], crashKeys: [] }, invocation: { id: 'p1', runLimitS: 900, runs: 3 } }),
     });
     await db.append([[chaos, [
       row(1001, 'exactly-once', 0, 0, null), row(1001, 'at-least-once', 0, 40, null),
@@ -187,7 +187,8 @@ describe('paper build', () => {
     expect(md).toContain('flockbench chaos --runs 2 --kills 2 --worker-crashes 0 --tasks 300 --seed 1001');
     // Pulsar rows are Pulsar's: their own table row and command, outside Kafka's sentences.
     expect(md).toContain('| pulsar | n/a | at-least-once | 1, 0 (1 node(s), 300 tasks) | 2 | 1 | 0 | 1 | 3 | 0 |');
-    expect(md).toContain('flockbench chaos --broker pulsar --runs 2 --kills 1 --tasks 300 --seed 7 --run-limit-s 900');
+    // Its invocation asked for 3 runs and stored 2: the command says so.
+    expect(md).toContain('flockbench chaos --broker pulsar --runs 3 --kills 1 --tasks 300 --seed 7 --run-limit-s 900   # ended early: 2 of 3 run(s) stored');
   });
 
   it('rejects unknown placeholders instead of leaving them in', () => {

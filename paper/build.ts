@@ -278,11 +278,11 @@ async function placeholderValues(db: ResultsDb, v: Verdicts, figs: FigureOutcome
     : '_No `flockbench chaos` run is stored._';
   // The invocations behind them: one command per stored invocation (its id and flags); rows from
   // before invocations were recorded are grouped by broker, planned faults and size.
-  const invocations = await db.query<{ broker: string; nodes: number; tasks: number; kills_planned: number; crashes_planned: number; seed: number; runs: number; scale: number; modes: string; limit_s: number | null }>(
+  const invocations = await db.query<{ broker: string; nodes: number; tasks: number; kills_planned: number; crashes_planned: number; seed: number; runs: number; scale: number; modes: string; limit_s: number | null; planned_runs: number | null }>(
     `SELECT broker, nodes, tasks, kills_planned, crashes_planned, min(seed)::BIGINT AS seed, count(DISTINCT seed)::INTEGER AS runs,
-            any_value(scale) AS scale, string_agg(DISTINCT mode, ',' ORDER BY mode) AS modes, any_value(limit_s) AS limit_s
+            any_value(scale) AS scale, string_agg(DISTINCT mode, ',' ORDER BY mode) AS modes, any_value(limit_s) AS limit_s, any_value(planned_runs) AS planned_runs
        FROM (SELECT ${planned}, CAST(env->>'$.seed' AS BIGINT) AS seed, CAST(env->>'$.latencyScale' AS DOUBLE) AS scale,
-                    CAST(env->>'$.invocation.runLimitS' AS DOUBLE) AS limit_s,
+                    CAST(env->>'$.invocation.runLimitS' AS DOUBLE) AS limit_s, CAST(env->>'$.invocation.runs' AS INTEGER) AS planned_runs,
                     coalesce(env->>'$.invocation.id', '') AS invocation, started_at FROM chaos)
       GROUP BY invocation, broker, read_filter, nodes, tasks, kills_planned, crashes_planned ORDER BY min(started_at)`);
   val.chaos_commands = invocations.length
@@ -294,7 +294,13 @@ async function placeholderValues(db: ResultsDb, v: Verdicts, figs: FigureOutcome
         `--tasks ${r.tasks}`, `--seed ${r.seed}`, Number(r.scale) !== 0.05 ? `--latency-scale ${r.scale}` : '',
         r.limit_s !== null && Number(r.limit_s) !== 180 ? `--run-limit-s ${r.limit_s}` : '',
       ].filter(Boolean);
-      return `    flockbench chaos ${flags.join(' ')}`;
+      // An invocation that ended early (it stores each run as it finishes) shows its own --runs
+      // and how many of them were stored.
+      const planned = r.planned_runs === null ? undefined : Number(r.planned_runs);
+      const cmd = `    flockbench chaos ${flags.join(' ')}`;
+      return planned !== undefined && planned > Number(r.runs)
+        ? `${cmd.replace(`--runs ${r.runs} `, `--runs ${planned} `)}   # ended early: ${r.runs} of ${planned} run(s) stored`
+        : cmd;
     }).join('\n')
     : '    (none stored)';
   const chaos = await db.query<{ read_filter: string; mode: string; runs: number; clean: number; dup_runs: number; failed: number; unsafe: number; errored: number }>(
