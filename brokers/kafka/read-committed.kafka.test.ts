@@ -56,41 +56,56 @@ async function readAll(bootstrap: string[], topic: string, end: bigint, opts: { 
   return got;
 }
 
+type TxProducer = Producer<string, string, string, string>;
+
+/**
+ * A one-partition topic written by one transactional producer: `write(producer, topic)` makes
+ * its transactions; resolves once the last stable offset reaches `end` (markers are written
+ * after EndTxn returns).
+ */
+async function transactionalTopic(write: (producer: TxProducer, topic: string) => Promise<void>, end: bigint): Promise<{ store: KafkaBlackboardStore; topic: string }> {
+  const bootstrap = kafka.bootstrap();
+  const store = new KafkaBlackboardStore({ bootstrap, runId: `trc-${randomUUID()}`, types: ['T'], partitions: 1 });
+  await store.init();
+  const topic = typeTopic(store.runId, 'T');
+  const producer = new Producer({
+    ...clientBase(bootstrap, 'trc-producer'),
+    serializers: stringSerializers,
+    idempotent: true,
+    transactionalId: `trc-${randomUUID()}`,
+    ...TRANSACTIONAL_INIT,
+  });
+  try {
+    await write(producer, topic);
+  } finally {
+    await producer.close();
+  }
+  let reached = 0n;
+  for (let i = 0; i < 100; i++) {
+    reached = (await listEnds(bootstrap, [topic])).get(tpKey(topic, 0)) ?? 0n;
+    if (reached >= end) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  expect(reached).toBe(end);
+  return { store, topic };
+}
+
 describe('read-committed filter (real broker)', () => {
   let store: KafkaBlackboardStore;
   let topic: string;
   let end: bigint;
 
   beforeAll(async () => {
-    const bootstrap = kafka.bootstrap();
-    store = new KafkaBlackboardStore({ bootstrap, runId: `trc-${randomUUID()}`, types: ['T'], partitions: 1 });
-    await store.init();
-    topic = typeTopic(store.runId, 'T');
-    const producer = new Producer({
-      ...clientBase(bootstrap, 'trc-producer'),
-      serializers: stringSerializers,
-      idempotent: true,
-      transactionalId: `trc-${randomUUID()}`,
-      ...TRANSACTIONAL_INIT,
-    });
-    try {
-      // offsets: a1 a2 = 0-1, abort@2; b1 b2 = 3-4, abort@5; c1 c2 = 6-7, commit@8
+    // offsets: a1 a2 = 0-1, abort@2; b1 b2 = 3-4, abort@5; c1 c2 = 6-7, commit@8
+    end = 9n;
+    ({ store, topic } = await transactionalTopic(async (producer, topic) => {
       for (const [txn, commit] of [['a', false], ['b', false], ['c', true]] as const) {
         const tx = await producer.beginTransaction();
         await tx.send({ messages: [1, 2].map((i) => ({ topic, key: 'k', value: `${txn}${i}` })) });
         if (commit) await tx.commit();
         else await tx.abort();
       }
-    } finally {
-      await producer.close();
-    }
-    // The commit marker is written after EndTxn returns; wait for the last stable offset to pass it.
-    for (let i = 0; i < 100; i++) {
-      end = (await listEnds(bootstrap, [topic])).get(tpKey(topic, 0)) ?? 0n;
-      if (end >= 9n) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(end).toBe(9n);
+    }, end));
   });
 
   afterAll(async () => {
@@ -136,18 +151,8 @@ describe('read-committed filter and an abort marker without data (real broker)',
   let end: bigint;
 
   beforeAll(async () => {
-    const bootstrap = kafka.bootstrap();
-    store = new KafkaBlackboardStore({ bootstrap, runId: `trc-${randomUUID()}`, types: ['T'], partitions: 1 });
-    await store.init();
-    topic = typeTopic(store.runId, 'T');
-    const producer = new Producer({
-      ...clientBase(bootstrap, 'trc-producer'),
-      serializers: stringSerializers,
-      idempotent: true,
-      transactionalId: `trc-${randomUUID()}`,
-      ...TRANSACTIONAL_INIT,
-    });
-    try {
+    end = 5n;
+    ({ store, topic } = await transactionalTopic(async (producer, topic) => {
       for (const [txn, commit] of [['a', false], ['b', true]] as const) {
         const tx = await producer.beginTransaction();
         await tx.send({ messages: [{ topic, key: 'k', value: `${txn}1` }] });
@@ -158,15 +163,7 @@ describe('read-committed filter and an abort marker without data (real broker)',
       const md = await producer.metadata({ topics: [topic] });
       await tx.addPartitions(md, [{ topic, partition: 0 } as Parameters<typeof tx.addPartitions>[1][number]]);
       await tx.abort();
-    } finally {
-      await producer.close();
-    }
-    for (let i = 0; i < 100; i++) {
-      end = (await listEnds(bootstrap, [topic])).get(tpKey(topic, 0)) ?? 0n;
-      if (end >= 5n) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(end).toBe(5n);
+    }, end));
   });
 
   afterAll(async () => {
