@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../core/canonical.ts';
 import { keyedRng } from '../core/random.ts';
 import { generatePayload } from '../core/schema.ts';
-import { canonicalJsonLength, inputTokens, makeArtifact, nextArtifactId, payloadTokens, promptTokensFor } from './execute.ts';
+import { canonicalJsonLength, inputTokens, makeArtifact, newArtifact, nextArtifactId, payloadTokens, promptTokensFor } from './execute.ts';
 import { map } from './map.ts';
 import { reviewAnalysis } from './review-analysis.ts';
 
@@ -44,5 +44,27 @@ describe('artifact ids', () => {
     expect(new Set(ids).size).toBe(ids.length);
     expect(new Set(ids.map((i) => i.split('-')[0])).size).toBe(1);
     expect(ids[0]).toMatch(/^[0-9a-f]{16}-[0-9a-z]+$/);
+  });
+});
+
+describe('artifacts', () => {
+  it('are the same object from the hot-path constructor as from makeArtifact: fields, values and their order', () => {
+    const fields = { key: 'k-1', type: 'Task', payload: { text: 'x' }, producedBy: 'external', correlationId: 'c-1' };
+    const a = makeArtifact(fields, 12.5);
+    const b = newArtifact(fields.key, fields.type, fields.payload, fields.producedBy, fields.correlationId, 12.5);
+    expect(Object.keys(b)).toEqual(Object.keys(a));
+    expect({ ...b, id: a.id }).toEqual(a);
+    expect(b.id).not.toBe(a.id);
+    // Their JSON (what broker-backed stores send) is the same text but for the id.
+    expect(JSON.stringify({ ...b, id: '' })).toBe(JSON.stringify({ ...a, id: '' }));
+  });
+
+  it('share one frozen empty tag list, so tagging one in place fails instead of tagging all', () => {
+    const a = newArtifact('k', 'T', {}, 'external', 'c', 0);
+    const b = makeArtifact({ key: 'k2', type: 'T', payload: {}, producedBy: 'external', correlationId: 'c' }, 0);
+    expect(a.tags).toEqual([]);
+    expect(a.tags).toBe(b.tags);
+    expect(() => a.tags.push('x')).toThrow(TypeError);
+    expect(makeArtifact({ key: 'k3', type: 'T', payload: {}, producedBy: 'external', correlationId: 'c', tags: ['t'] }, 0).tags).toEqual(['t']);
   });
 });
