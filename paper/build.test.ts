@@ -60,12 +60,12 @@ describe('paper build', () => {
     const db = await ResultsDb.open(path);
     const scale = { matrix: 'scale', workload: 'map', latencyScale: 0.001, tasks: 100_000, workloadParams: { tasks: 100_000, depth: 1, maxConcurrency: 1000 } };
     for (const [seed, wallMs] of [[17, 9000], [18, 9400], [19, 9800]] as const) {
-      await insertRun(db, { ...scale, system: 'blackboard-eager', seed, makespanMs: 3000, process: { wallMs, rssPeakMb: 500, cpuMs: 8000, rowsMs: 700, importMs: 300 } });
+      await insertRun(db, { ...scale, system: 'blackboard-eager', seed, makespanMs: 3000, process: { wallMs, rssPeakMb: 500, cpuMs: 8000, rowsMs: 700, importMs: 300, collectorsMs: 1200 } });
     }
     db.close();
     const md = readFileSync((await buildPaper({ dbPath: path, outDir: join(dir, 'scale-out') })).paperPath, 'utf8');
     expect(md).toContain('### The harness at scale');
-    expect(md).toContain('| blackboard-eager | 100000 | 3 (0) | 3.0 | 9.4 | 6.4 | 1.0 | 8.0 | 500 |');
+    expect(md).toContain('| blackboard-eager | 100000 | 3 (0) | 3.0 | 9.4 | 6.4 | 1.2 | 1.0 | 8.0 | 500 |');
     // Without such runs the section says so.
     const plain = readFileSync((await buildPaper({ dbPath, outDir: join(dir, 'plain-out') })).paperPath, 'utf8');
     expect(plain).toContain('_No run of `paper/experiments/scale.yaml` with its whole-process cost is stored._');
@@ -178,7 +178,9 @@ describe('paper build', () => {
     expect(md).toContain('| kafka | raw-fetch | exactly-once | 2, 0 (3 node(s), 300 tasks) | 2 | 1 | 1 | 0 | 0 | 1 | 4 |');
     expect(md).toContain('| kafka | raw-fetch | at-least-once | 2, 0 (3 node(s), 300 tasks) | 2 | 1 | 0 | 1 | 40 | 0 | 4 |');
     expect(md).toContain('| kafka | client-then-refilter | exactly-once | 2, 0 (3 node(s), 300 tasks) | 1 | 0 | 1 | 0 | 0 | 0 | 2 |');
-    expect(md).toContain('With the `raw-fetch` filter, 1 of 2 exactly-once runs were not clean: exactly-once did not hold (0 completed run(s) with loss or duplicates; 1 run(s) failed or stopped at the time limit, whose missing outputs count as lost, unfinished work included). Through the older `client-then-refilter` filter, 1 of 1 exactly-once runs were not clean.');
+    expect(md).toContain(`With the \`raw-fetch\` filter, 1 of 2 exactly-once runs were not clean: exactly-once did not hold (0 completed run(s) with loss or duplicates; 1 run(s) failed or stopped at the time limit, whose missing outputs count as lost, unfinished work included). Safety alone: none of the 1 completed runs lost or duplicated anything; the 95% upper confidence bound on a completed run's probability of loss or duplication is 95% (exact binomial). The runs at their limit are liveness failures: their start load is in the table below. Through the older \`client-then-refilter\` filter, 1 of 1 exactly-once runs were not clean.`);
+    // Each unclean run shows the load it started under (seed 1002: 3).
+    expect(md).toMatch(/\| kafka \| raw-fetch \| 1002 \| 2, 0 \| 406 \| 0 \|.*\| 3(\.0+)? \| run limit of 180 s reached \|/);
     expect(md).toMatch(/\| kafka \| client-then-refilter \| 900 \| 2, 0 \| 30 \|/);
     // The load the runs started under: the median per row, n/a where it was not recorded.
     expect(md).toMatch(/\| kafka \| raw-fetch \| exactly-once \| 2, 0 .*\| 60\.0 \| 2(\.0+)? \|/);

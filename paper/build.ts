@@ -319,21 +319,26 @@ async function placeholderValues(db: ResultsDb, v: Verdicts, figs: FigureOutcome
         // A run stopped at its limit is a failure, but its missing outputs include work it had
         // not done yet: say which kind of failure the unclean runs were.
         + ` (${eos.unsafe} completed run(s) with loss or duplicates; ${eos.errored} run(s) failed or stopped at the time limit, whose missing outputs count as lost, unfinished work included).`
+        // Safety (nothing lost or duplicated in a run that finished) and liveness (finishing within
+        // the limit) fail differently; the verdict above counts both, this line separates them.
+        + (eos.unsafe === 0 && eos.runs > eos.errored
+          ? ` Safety alone: none of the ${eos.runs - eos.errored} completed runs lost or duplicated anything; the 95% upper confidence bound on a completed run's probability of loss or duplication is ${pct(1 - 0.05 ** (1 / (eos.runs - eos.errored)))} (exact binomial). The runs at their limit are liveness failures: their start load is in the table below.`
+          : '')
     : `No exactly-once run with the \`${READ_FILTER}\` filter is stored: exactly-once is not decided.`;
   if (eosOld?.runs) val.chaos_bound += ` Through the older \`${OLD_READ_FILTER}\` filter, ${eosOld.runs - eosOld.clean} of ${eosOld.runs} exactly-once runs were not clean.`;
   // Every exactly-once run that was not clean, with what the log shows about it.
-  const unclean = await db.query<{ broker: string; read_filter: string; seed: number; kills: number; crashes: number; lost: number; duplicated: number; by_type: string; uncommitted_lost: number | null; aborts: number | null; failed_commits: number | null; recreations: number | null; error: string | null }>(
+  const unclean = await db.query<{ broker: string; read_filter: string; seed: number; kills: number; crashes: number; lost: number; duplicated: number; by_type: string; uncommitted_lost: number | null; aborts: number | null; failed_commits: number | null; recreations: number | null; load_start: number | null; error: string | null }>(
     `SELECT coalesce(env->>'$.broker', 'kafka') AS broker, coalesce(env->>'$.readFilter', '${OLD_READ_FILTER}') AS read_filter, CAST(env->>'$.seed' AS BIGINT) AS seed, kills, worker_crashes AS crashes, lost, duplicated,
             coalesce(array_to_string(list_transform(list_sort(list_distinct(list_transform(CAST(env->'$.lostKeys' AS VARCHAR[]), x -> split_part(x, ':', 1)))),
               t -> t || ' ' || CAST(len(list_filter(CAST(env->'$.lostKeys' AS VARCHAR[]), x -> split_part(x, ':', 1) = t)) AS VARCHAR)), ', '), '') AS by_type,
             CAST(env->>'$.uncommitted.lost' AS INTEGER) AS uncommitted_lost, CAST(env->>'$.counters.aborts' AS INTEGER) AS aborts,
             CAST(env->>'$.counters.failedCommits' AS INTEGER) AS failed_commits, CAST(env->>'$.counters.producerRecreations' AS INTEGER) AS recreations,
-            env->>'$.error' AS error
+            CAST(env->>'$.loadStart' AS DOUBLE) AS load_start, env->>'$.error' AS error
        FROM chaos WHERE mode = 'exactly-once' AND (lost > 0 OR duplicated > 0 OR (env->>'error') IS NOT NULL) ORDER BY started_at`);
   val.chaos_unclean = unclean.length
     ? `Exactly-once runs that were not clean (lost keys by type, up to the first 100 stored; "read-uncommitted lost": the same log read without the transaction filter):\n\n${mdTable(
-      ['broker', 'read-committed filter', 'seed', 'kills, crashes done', 'lost', 'duplicated', 'lost by type', 'read-uncommitted lost', 'aborts', 'failed commits', 'producer re-creations', 'error'],
-      unclean.map((r) => [r.broker, r.read_filter, String(r.seed), `${r.kills}, ${r.crashes}`, String(r.lost), String(r.duplicated), r.by_type || '-', r.uncommitted_lost === null ? 'n/a' : String(r.uncommitted_lost), String(r.aborts ?? 'n/a'), String(r.failed_commits ?? 'n/a'), String(r.recreations ?? 'n/a'), r.error ?? '-']))}`
+      ['broker', 'read-committed filter', 'seed', 'kills, crashes done', 'lost', 'duplicated', 'lost by type', 'read-uncommitted lost', 'aborts', 'failed commits', 'producer re-creations', '1-min load at start', 'error'],
+      unclean.map((r) => [r.broker, r.read_filter, String(r.seed), `${r.kills}, ${r.crashes}`, String(r.lost), String(r.duplicated), r.by_type || '-', r.uncommitted_lost === null ? 'n/a' : String(r.uncommitted_lost), String(r.aborts ?? 'n/a'), String(r.failed_commits ?? 'n/a'), String(r.recreations ?? 'n/a'), r.load_start === null ? 'n/a' : sig(r.load_start), r.error ?? '-']))}`
     : '';
   const aloRows = chaos.filter((r) => r.mode === 'at-least-once');
   const alo = aloRows.length ? aloRows.reduce((a, r) => ({ ...a, runs: a.runs + r.runs, dup_runs: a.dup_runs + r.dup_runs, failed: a.failed + r.failed })) : undefined;
@@ -352,17 +357,18 @@ async function placeholderValues(db: ResultsDb, v: Verdicts, figs: FigureOutcome
     : '_No `flockbench bench` session is stored._';
 
   // The harness at scale: what a run costs as a whole process beside what it measured.
-  const scale = await db.query<{ system: string; tasks: number; runs: number; loaded: number; makespan: number; wall: number; overhead: number; rss: number; cpu: number; rows: number | null; import_ms: number | null }>(
+  const scale = await db.query<{ system: string; tasks: number; runs: number; loaded: number; makespan: number; wall: number; overhead: number; rss: number; cpu: number; rows: number | null; import_ms: number | null; collectors: number | null }>(
     `SELECT system, tasks, count(*)::INT AS runs, count(*) FILTER (WHERE loaded)::INT AS loaded,
             median(makespan_ms) AS makespan, median(process_wall_ms) AS wall, median(harness_overhead_ms) AS overhead,
-            median(process_rss_peak_mb) AS rss, median(process_cpu_ms) AS cpu, median(harness_rows_ms) AS rows, median(harness_import_ms) AS import_ms
+            median(process_rss_peak_mb) AS rss, median(process_cpu_ms) AS cpu, median(harness_rows_ms) AS rows, median(harness_import_ms) AS import_ms,
+            median(CAST(params->>'$.collectorsMs' AS DOUBLE)) AS collectors
        FROM run_configs WHERE matrix = 'scale' AND state = 'completed' AND harness_overhead_ms IS NOT NULL
       GROUP BY system, tasks ORDER BY system, tasks`);
   val.scale_table = scale.length
-    ? `Whole-process cost of a run of \`paper/experiments/scale.yaml\` (medians per system and size; harness overhead = process wall - makespan: module loading, warm-up, collectors, row writing and the import; "loaded": runs started with the 1-minute load above cores + 1).\n\n${mdTable(
-      ['system', 'tasks', 'runs (loaded)', 'makespan (s)', 'process wall (s)', 'harness overhead (s)', 'rows + import (s)', 'process CPU (s)', 'peak RSS (MB)'],
+    ? `Whole-process cost of a run of \`paper/experiments/scale.yaml\` (medians per system and size; harness overhead = process wall - makespan: module loading, warm-up, collectors (hashes, ideal replay, bound, task latencies after the window), row writing and the import; "loaded": runs started with the 1-minute load above cores + 1).\n\n${mdTable(
+      ['system', 'tasks', 'runs (loaded)', 'makespan (s)', 'process wall (s)', 'harness overhead (s)', 'collectors (s)', 'rows + import (s)', 'process CPU (s)', 'peak RSS (MB)'],
       scale.map((r) => [r.system, String(r.tasks), `${r.runs} (${r.loaded})`, num(r.makespan / 1000, 1), num(r.wall / 1000, 1), num(r.overhead / 1000, 1),
-        num(r.rows === null || r.import_ms === null ? NaN : (r.rows + r.import_ms) / 1000, 1), num(r.cpu / 1000, 1), num(r.rss, 0)]))}`
+        num(r.collectors === null ? NaN : r.collectors / 1000, 1), num(r.rows === null || r.import_ms === null ? NaN : (r.rows + r.import_ms) / 1000, 1), num(r.cpu / 1000, 1), num(r.rss, 0)]))}`
     : '_No run of `paper/experiments/scale.yaml` with its whole-process cost is stored._';
 
   // Figures.

@@ -25,7 +25,7 @@ export interface SyntheticRun {
   errors?: number;
   startedAt?: string;
   /** Whole-process cost (the scale matrix): wall from fork to import, and peak RSS; none when absent. */
-  process?: { wallMs: number; rssPeakMb: number; cpuMs: number; rowsMs: number; importMs: number };
+  process?: { wallMs: number; rssPeakMb: number; cpuMs: number; rowsMs: number; importMs: number; collectorsMs?: number };
   /** Agent executions to store with the run (run clock, ms; llmMs = scaled LLM time). */
   executions?: { agent: string; startMs: number; endMs: number; llmMs: number }[];
 }
@@ -37,6 +37,7 @@ export async function insertRun(db: ResultsDb, r: SyntheticRun): Promise<void> {
   const tail = r.tail ?? 'calibrated';
   const params = {
     workload: r.workloadParams ?? { analysts: 8, tasks: 4, arrival: 'all-at-once' }, system: r.systemParams ?? {}, settings: {}, counters: {}, setupMs: 0, llmTransport: 'inprocess', tail,
+    ...(r.process?.collectorsMs !== undefined ? { collectorsMs: r.process.collectorsMs } : {}),
     ...(r.process ? { harness: { traces: false, rowsMs: r.process.rowsMs, importMs: r.process.importMs } } : {}),
   };
   const tasks = r.tasks ?? 4;

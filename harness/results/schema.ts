@@ -56,7 +56,7 @@ export const runs = table('runs', 'One row per run of a matrix cell: completed (
   system: col('VARCHAR', 'system name', { notNull: true }),
   workload: col('VARCHAR', 'workload name', { notNull: true }),
   store: col('VARCHAR', '`memory`, `graph-state`, `kafka`, `flock-memory`, `python-graph-state`'),
-  params: col('JSON', '`workload` (resolved workload params), `system` (resolved system params), `settings` (resolved at run time: versions, derived limits), `counters`, `setupMs` (provisioning excluded from makespan), `broker` (JVM CPU/RSS), `llmTransport`, `tail`, `llmServer` (HTTP simulator counters)'),
+  params: col('JSON', '`workload` (resolved workload params), `system` (resolved system params), `settings` (resolved at run time: versions, derived limits), `counters`, `setupMs` (provisioning excluded from makespan), `collectorsMs` (bookkeeping after the window: hashes, ideal replay, bound, task latencies), `broker` (JVM CPU/RSS), `llmTransport`, `tail`, `llmServer` (HTTP simulator counters)'),
   rep: col('INTEGER', 'repetition'),
   seed: col('BIGINT', 'seed of the rep (every system of a rep shares it: paired draws)'),
   latency_scale: col('DOUBLE', 'every simulated latency and timeout was multiplied by it', { unit: 'factor' }),

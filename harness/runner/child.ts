@@ -9,7 +9,7 @@ import { setMaxListeners } from 'node:events';
 import { buildWorkload } from '../../workloads/registry.ts';
 import { describeError } from '../../core/errors.ts';
 import { processRssPeakMb, writeRunFile, type RunMeta } from '../results/run-rows.ts';
-import { runOnce } from './run-once.ts';
+import { reclaim, runOnce } from './run-once.ts';
 import { cellSpans, runCell } from './cell.ts';
 import type { Cell } from './matrix.ts';
 
@@ -43,6 +43,8 @@ process.once('message', async ({ cell, meta, rowsFile }: ChildRequest) => {
     const r0 = performance.now();
     const outcome = await runCell(cell);
     const runMs = performance.now() - r0;
+    // The collectors' maps are garbage now: the rows are written on the run's live data only.
+    reclaim();
     await writeRunFile(rowsFile, outcome, meta, {
       spans: cellSpans(cell, outcome),
       // Process-wide figures are the runner's to fill in at import (it sees the whole life of this process).

@@ -101,7 +101,8 @@ function runIsolated(req: ChildRequest, pin?: string): Promise<Extract<ChildRepl
     const script = fileURLToPath(new URL('./child.ts', import.meta.url));
     // The matrix's memory budget: V8 stops a run past it (the run is then stored as failed).
     const heapLimitMb = req.cell.heapLimitMb ?? DEFAULT_HEAP_LIMIT_MB;
-    const nodeArgs = ['--import', tsxLoader, `--max-old-space-size=${heapLimitMb}`, `--max-semi-space-size=${RUN_SEMI_SPACE_MB}`, script];
+    // --expose-gc: the run hands the system's memory back before its own bookkeeping (reclaim(), run-once.ts).
+    const nodeArgs = ['--import', tsxLoader, `--max-old-space-size=${heapLimitMb}`, `--max-semi-space-size=${RUN_SEMI_SPACE_MB}`, '--expose-gc', script];
     const options = { serialization: 'advanced' as const, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] as ('ignore' | 'inherit' | 'ipc')[] };
     // Pinned: the child runs under taskset on the chosen CPUs (recorded by the child itself).
     const child = pin ? spawn('taskset', ['-c', pin, process.execPath, ...nodeArgs], options) : fork(script, [], { ...options, execArgv: nodeArgs.slice(0, -1) });
