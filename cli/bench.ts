@@ -3,9 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError, type Command } from 'commander';
 import { UserError } from '../core/errors.ts';
 import { SYSTEMS } from '../systems/registry.ts';
-import { environment } from '../harness/env.ts';
-import { agentBodyUs, growthTable, ratioToBlackboard, runBench, type BenchOutcome, type CompletedBench } from '../harness/bench/bench.ts';
-import { family, growthCases, standardCases, type BenchCase } from '../harness/bench/cases.ts';
+// The bench engine loads with the command's action, not with every other command's start-up.
+import type { BenchOutcome, CompletedBench, growthTable } from '../harness/bench/bench.ts';
+import type { BenchCase } from '../harness/bench/cases.ts';
 
 /** Stores of the systems whose sessions run inside this process (what bench can time). */
 const BENCHABLE_STORES = new Set(['memory', 'graph-state']);
@@ -54,6 +54,9 @@ export function registerBenchCommand(program: Command): Command {
           throw new UserError(`bench measures in-process engines only (${SYSTEMS.filter((x) => BENCHABLE_STORES.has(x.store)).map((x) => x.name).join(', ')}); '${s}' runs ${entry.store === 'kafka' || entry.store === 'pulsar' ? 'on a broker' : 'out of process'}: its CPU per run is in \`flockbench report\` (CPU ms) and per execution in the paper's reference table`);
         }
       }
+      const { agentBodyUs, growthTable, ratioToBlackboard, runBench } = await import('../harness/bench/bench.ts');
+      const { family, growthCases, standardCases } = await import('../harness/bench/cases.ts');
+      const { environment } = await import('../harness/env.ts');
       const cases = dedupeCases([...standardCases(), ...(o.growth ? growthCases() : [])]);
       const bodyUs = await agentBodyUs();
       const results = await runBench({

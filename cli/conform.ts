@@ -2,7 +2,6 @@
 // end with the same final artifacts. Exit 0 when they agree, 1 on a mismatch.
 import { InvalidArgumentError, type Command } from 'commander';
 import { UserError } from '../core/errors.ts';
-import { conform, formatConformReport } from '../harness/conform.ts';
 import { SYSTEMS } from '../systems/registry.ts';
 import { workload as lookupWorkload } from '../workloads/registry.ts';
 
@@ -51,6 +50,8 @@ export function registerConformCommand(program: Command): Command {
       for (const n of names) if (!SYSTEMS.some((s) => s.name === n)) throw new UserError(`unknown system '${n}' (known: ${SYSTEMS.map((s) => s.name).join(', ')})`);
       if (names.length < 2) throw new UserError('conform needs at least two systems (--systems a,b)');
       for (const n of Object.keys(o.systemParam)) if (!names.includes(n)) throw new UserError(`--system-param ${n}.*: '${n}' is not among the systems (${names.join(', ')})`);
+      // The conformance engine (every system's runner) loads with this command only.
+      const { conform, formatConformReport } = await import('../harness/conform.ts');
       const report = await conform(workloadName, o.param, names, o.seed, { latencyScale: o.latencyScale, systemParams: o.systemParam });
       process.stdout.write((o.json ? JSON.stringify(report, null, 2) : formatConformReport(report)) + '\n');
       if (!report.ok) process.exitCode = 1;

@@ -4,7 +4,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { type Command, InvalidArgumentError } from 'commander';
 import { UserError } from '../core/errors.ts';
 import type { TailMode } from '../llm/profiles.ts';
-import { startLlmServer, type LlmLimits } from '../llm/server.ts';
+import type { LlmLimits } from '../llm/server.ts';
 
 function num(kind: 'int' | 'rate' | 'nonneg') {
   return (v: string): number => {
@@ -60,6 +60,8 @@ export function registerLlmCommands(program: Command): Command {
     .action(async (f: ServeFlags) => {
       const anyLimit = f.limits || f.rpm !== undefined || f.tpm !== undefined || f.maxConcurrent !== undefined || f.windowMs !== undefined || f.queue;
       const limits: LlmLimits | undefined = anyLimit ? { rpm: f.rpm, tpm: f.tpm, maxConcurrent: f.maxConcurrent, windowMs: f.windowMs } : undefined;
+      // The HTTP server loads with this command only.
+      const { startLlmServer } = await import('../llm/server.ts');
       const server = await startLlmServer({
         port: f.port,
         seed: f.seed,

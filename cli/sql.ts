@@ -2,7 +2,6 @@
 import type { Command } from 'commander';
 import { UserError } from '../core/errors.ts';
 import { DEFAULT_DB } from '../harness/results/db.ts';
-import { formatTable, loadNotebook, openReadOnly, runStatements } from '../harness/notebook.ts';
 
 export function registerSqlCommand(program: Command): Command {
   return program
@@ -13,6 +12,8 @@ export function registerSqlCommand(program: Command): Command {
     .option('--json', 'print JSON: [{name, columns, rows}]')
     .option('--max-rows <n>', 'rows printed per table', (v) => Number(v), 200)
     .action(async (fileOrQuery: string, o: { db: string; json?: boolean; maxRows: number }) => {
+      // DuckDB and the notebook reader load with this command only.
+      const { formatTable, loadNotebook, openReadOnly, runStatements } = await import('../harness/notebook.ts');
       const nb = loadNotebook(fileOrQuery);
       if (!nb.statements.length) throw new UserError('no SQL statements found');
       const db = await openReadOnly(o.db);
