@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, contentHash, sortHexHashes } from './canonical.ts';
+import { canonicalJson, contentHash, multisetDigest, multisetHash, sortDigests, sortedHashesDigest, sortHexHashes } from './canonical.ts';
 import { keyedRng } from './random.ts';
 
 /** The array form canonicalJson had before it was rewritten for speed: the reference it must match. */
@@ -62,5 +62,31 @@ describe('sortHexHashes', () => {
     hs[7] = 'ZZ';
     expect(sortHexHashes(hs.slice())).toEqual(hs.slice().sort());
     expect(sortHexHashes(['b', 'a'])).toEqual(['a', 'b']);
+  });
+});
+
+describe('multisetDigest', () => {
+  const artifacts = Array.from({ length: 5000 }, (_, i) => ({
+    type: i % 7 === 0 ? 'WorkflowError' : i % 2 ? 'Out' : 'In', key: `k-${i % 4000}`, correlationId: `c-${i % 13}`,
+    payload: i % 11 === 0 ? undefined : { text: `t${i % 4000}`, n: i % 4000, nested: { z: [i % 3], a: 'x' } },
+  }));
+
+  it('is the digest of the sorted hex hashes, duplicates and a filter included, without keeping them', () => {
+    const keep = (a: { type: string }) => a.type !== 'In';
+    expect(multisetDigest(artifacts, keep)).toBe(sortedHashesDigest(multisetHash(artifacts.filter(keep))));
+    expect(multisetDigest(artifacts)).toBe(sortedHashesDigest(multisetHash(artifacts)));
+    expect(multisetDigest([])).toBe(sortedHashesDigest([]));
+    // The joined form it stands for, spelled out once.
+    const few = artifacts.slice(0, 3);
+    expect(multisetDigest(few)).toBe(createHash('sha256').update(multisetHash(few).join('\n')).digest('hex'));
+  });
+
+  it('orders digests that share their first four bytes by the rest, as the hex strings sort', () => {
+    const hexes = ['00000000ff', '00000000aa', 'ffffffff00', '0000000001', '00000001ff', '00000000aa'].map((h) => h.padEnd(64, '0'));
+    // 64+ entries take the packed path; the six above repeat among random ones.
+    const all = [...hexes, ...Array.from({ length: 100 }, (_, i) => createHash('sha256').update(String(i)).digest('hex')), ...hexes];
+    const buf = Buffer.from(all.join(''), 'hex');
+    const order = sortDigests(buf, all.length);
+    expect(Array.from(order, (i) => all[i])).toEqual([...all].sort());
   });
 });

@@ -45,8 +45,10 @@ export interface RunOutcome {
   startedAt: string;
   /** Machine conditions: 1-minute load average at start and end, CPUs this process may use, its CPU list. */
   machine: { loadStart: number; loadEnd: number; cpus: number; cpuList: string };
-  /** Terminal + error artifacts, as sorted content hashes (conformance). */
+  /** Terminal + error artifacts, as sorted content hashes (conformance); empty when the run was made with keepObjects: false. */
   finalHash: string[];
+  /** sha256 over those sorted hashes joined by newlines (core/canonical.ts): the stored final_hash. */
+  finalDigest: string;
   /** Every artifact the run ended with; empty when the run was made with keepObjects: false. */
   artifacts: Artifact[];
   /** Execution records as objects; empty when the run was made with keepObjects: false. */

@@ -4,7 +4,6 @@
 // process uses it to write a rows file that the store imports in one transaction (runner.ts),
 // so no execution, span or artifact ever crosses IPC.
 import { DuckDBInstance, type DuckDBAppender } from '@duckdb/node-api';
-import { createHash } from 'node:crypto';
 import type { RunOutcome } from '../outcome.ts';
 import { createTableSql, executions, openAppender, runs, samples, SCHEMA_VERSION, spans, taskLatencies, type RunRow, type SpanRow, type TableDef } from './schema.ts';
 
@@ -39,13 +38,6 @@ export interface HarnessCost {
   processRssPeakMb?: number;
 }
 
-/** sha256 over the sorted content hashes joined by newlines, without building the joined string. */
-export function finalHashDigest(sortedHashes: readonly string[]): string {
-  const h = createHash('sha256');
-  for (let i = 0; i < sortedHashes.length; i++) h.update(i ? `\n${sortedHashes[i]}` : sortedHashes[i]!);
-  return h.digest('hex');
-}
-
 /** The whole process's peak resident set so far (VmHWM), MiB. */
 export function processRssPeakMb(): number {
   return process.resourceUsage().maxRSS / 1024;
@@ -66,7 +58,7 @@ export function runRow(r: RunOutcome, meta: RunMeta, cost?: HarnessCost): RunRow
     llm_calls: r.llm.calls, tokens_in: BigInt(r.llm.tokensIn), tokens_out: BigInt(r.llm.tokensOut), cost_usd: r.llm.costUsd,
     cost_per_task_usd: r.costPerTaskUsd, llm_retries: r.llm.retries, llm_rate_limited: r.llm.rateLimited, llm_failures: r.llm.failures,
     errors: r.errors, fairness: Number.isFinite(r.fairness) ? r.fairness : null,
-    final_hash: finalHashDigest(r.finalHash), latency_hdr: r.latencyHdr,
+    final_hash: r.finalDigest, latency_hdr: r.latencyHdr,
     started_at: r.startedAt, load_start: r.machine.loadStart, load_end: r.machine.loadEnd, cpus: r.machine.cpus, cpu_list: r.machine.cpuList,
     env: JSON.stringify(meta.env), schema_version: SCHEMA_VERSION,
   };

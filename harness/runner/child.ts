@@ -44,7 +44,7 @@ process.once('message', async ({ cell, meta, rowsFile }: ChildRequest) => {
     const outcome = await runCell(cell);
     const runMs = performance.now() - r0;
     // The collectors' maps are garbage now: the rows are written on the run's live data only.
-    reclaim();
+    await reclaim();
     await writeRunFile(rowsFile, outcome, meta, {
       spans: cellSpans(cell, outcome),
       // Process-wide figures are the runner's to fill in at import (it sees the whole life of this process).
