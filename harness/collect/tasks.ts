@@ -37,10 +37,11 @@ export function taskLatencies(arrivals: readonly Arrival[], executions: Executio
  * where ideal is the task's own critical path from its arrival (no contention, no scheduling).
  * 1 = every task was slowed by the same factor; 1/n = one task got all the service.
  */
-export function taskFairness(lat: readonly TaskLatency[], correlationOf: (task: string) => string, idealFinishMs: ReadonlyMap<string, number>): number {
+export function taskFairness(lat: readonly TaskLatency[], correlationOf: (task: string, i: number) => string, idealFinishMs: ReadonlyMap<string, number>): number {
   const ratios: number[] = [];
-  for (const t of lat) {
-    const finish = idealFinishMs.get(correlationOf(t.task));
+  for (let i = 0; i < lat.length; i++) {
+    const t = lat[i]!;
+    const finish = idealFinishMs.get(correlationOf(t.task, i));
     if (finish === undefined || t.latencyMs <= 0) continue;
     ratios.push(Math.min(1, Math.max(0, finish - t.intendedAtMs) / t.latencyMs));
   }
