@@ -173,6 +173,15 @@ describe('paper build', () => {
       // Stored before the reader was recorded: the old filter, reported beside, never decisive.
       row(900, 'exactly-once', 30, 0, null, null),
     ]]]);
+    const { faults } = await import('../harness/results/schema.ts');
+    const fault = (run: string, seq: number, atMs: number, kind: string, target: string) => ({ run_id: run, seq, at_ms: atMs, kind, target, progress: null, detail: null });
+    await db.append([[faults, [
+      // 1001: down 4 s then 1 s (5 s); 1002: node 1 down 15 s, node 2 from 15 s to the run's end (60 s): 45 s more.
+      fault('exactly-once-1001', 0, 1000, 'kill', '0'), fault('exactly-once-1001', 1, 5000, 'restarted', '0'),
+      fault('exactly-once-1001', 2, 6000, 'kill', '1'), fault('exactly-once-1001', 3, 7000, 'restarted', '1'),
+      fault('exactly-once-1002', 0, 10_000, 'kill', '0'), fault('exactly-once-1002', 1, 12_000, 'worker-crash', 'k'),
+      fault('exactly-once-1002', 2, 25_000, 'restarted', '0'), fault('exactly-once-1002', 3, 15_000, 'kill', '1'),
+    ]]]);
     db.close();
     const md = readFileSync((await buildPaper({ dbPath: path, outDir: join(dir, 'chaos-out') })).paperPath, 'utf8');
     expect(md).toContain('| kafka | raw-fetch | exactly-once | 2, 0 (3 node(s), 300 tasks) | 2 | 1 | 1 | 0 | 0 | 1 | 4 |');
@@ -180,11 +189,12 @@ describe('paper build', () => {
     expect(md).toContain('| kafka | client-then-refilter | exactly-once | 2, 0 (3 node(s), 300 tasks) | 1 | 0 | 1 | 0 | 0 | 0 | 2 |');
     expect(md).toContain(`With the \`raw-fetch\` filter, 1 of 2 exactly-once runs were not clean: exactly-once did not hold (0 completed run(s) with loss or duplicates; 1 run(s) failed or stopped at the time limit, whose missing outputs count as lost, unfinished work included). Safety alone: none of the 1 completed runs lost or duplicated anything; the 95% upper confidence bound on a completed run's probability of loss or duplication is 95% (exact binomial). The runs at their limit are liveness failures: their start load is in the table below. Through the older \`client-then-refilter\` filter, 1 of 1 exactly-once runs were not clean.`);
     // Each unclean run shows the load it started under (seed 1002: 3).
-    expect(md).toMatch(/\| kafka \| raw-fetch \| 1002 \| 2, 0 \| 406 \| 0 \|.*\| 3(\.0+)? \| run limit of 180 s reached \|/);
+    expect(md).toMatch(/\| kafka \| raw-fetch \| 1002 \| 2, 0 \| 406 \| 0 \|.*\| 3(\.0+)? \| 60(\.0+)? \| run limit of 180 s reached \|/);
     expect(md).toMatch(/\| kafka \| client-then-refilter \| 900 \| 2, 0 \| 30 \|/);
     // The load the runs started under: the median per row, n/a where it was not recorded.
-    expect(md).toMatch(/\| kafka \| raw-fetch \| exactly-once \| 2, 0 .*\| 60\.0 \| 2(\.0+)? \|/);
-    expect(md).toMatch(/\| kafka \| client-then-refilter \| exactly-once \| 2, 0 .*\| 60\.0 \| n\/a \|/);
+    // Time with a broker down: seed 1002's kill at 10 s came back at 25 s, its second never (to the run's end, 60 s).
+    expect(md).toMatch(/\| kafka \| raw-fetch \| exactly-once \| 2, 0 .*\| 60\.0 \| 32\.5 \| 2(\.0+)? \|/);
+    expect(md).toMatch(/\| kafka \| client-then-refilter \| exactly-once \| 2, 0 .*\| 60\.0 \| n\/a \| n\/a \|/);
     expect(md).toContain('the checker counted duplicates in 1 of 2 at-least-once runs (Kafka).');
     expect(md).toContain('flockbench chaos --runs 2 --kills 2 --worker-crashes 0 --tasks 300 --seed 1001');
     // Pulsar rows are Pulsar's: their own table row and command, outside Kafka's sentences.

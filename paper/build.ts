@@ -264,17 +264,23 @@ async function placeholderValues(db: ResultsDb, v: Verdicts, figs: FigureOutcome
   const planned = `coalesce(env->>'$.broker', 'kafka') AS broker,
             CASE WHEN coalesce(env->>'$.broker', 'kafka') <> 'kafka' THEN 'n/a' ELSE coalesce(env->>'$.readFilter', '${OLD_READ_FILTER}') END AS read_filter, mode, nodes, tasks,
             json_array_length(env->'$.schedule.kills')::INTEGER AS kills_planned, coalesce(json_array_length(env->'$.schedule.crashKeys'), 0)::INTEGER AS crashes_planned`;
-  const chaosRows = await db.query<{ broker: string; read_filter: string; mode: string; nodes: number; tasks: number; kills_planned: number; crashes_planned: number; runs: number; clean: number; lost_runs: number; dup_runs: number; dup_keys: number; limit_runs: number; kills: number; makespan_s: number; load_start: number | null }>(
+  // Per run, the time some broker was down: each kill to that node's next restart (or to the run's
+  // end when none came first). A run at its limit on a loaded machine can spend most of it there.
+  const downSql = `(SELECT run_id, sum(coalesce(back_ms, c.makespan_ms) - at_ms) / 1000 AS down_s
+       FROM (SELECT run_id, kind, at_ms, lead(CASE WHEN kind = 'restarted' THEN at_ms END) OVER (PARTITION BY run_id, target ORDER BY seq) AS back_ms
+               FROM faults WHERE kind IN ('kill', 'restarted')) k JOIN chaos c USING (run_id)
+      WHERE kind = 'kill' GROUP BY run_id)`;
+  const chaosRows = await db.query<{ broker: string; read_filter: string; mode: string; nodes: number; tasks: number; kills_planned: number; crashes_planned: number; runs: number; clean: number; lost_runs: number; dup_runs: number; dup_keys: number; limit_runs: number; kills: number; makespan_s: number; load_start: number | null; down_s: number | null }>(
     `SELECT ${planned}, count(*)::INTEGER AS runs,
             count(*) FILTER (WHERE lost = 0 AND duplicated = 0 AND (env->>'error') IS NULL)::INTEGER AS clean,
             count(*) FILTER (WHERE lost > 0)::INTEGER AS lost_runs, count(*) FILTER (WHERE duplicated > 0)::INTEGER AS dup_runs,
             sum(duplicated)::INTEGER AS dup_keys,
             count(*) FILTER (WHERE (env->>'error') IS NOT NULL)::INTEGER AS limit_runs, sum(kills)::INTEGER AS kills,
-            median(makespan_ms) / 1000 AS makespan_s, median(CAST(env->>'$.loadStart' AS DOUBLE)) AS load_start
-       FROM chaos GROUP BY ALL ORDER BY broker, read_filter DESC, mode DESC, kills_planned, crashes_planned, nodes, tasks`);
+            median(makespan_ms) / 1000 AS makespan_s, median(CAST(env->>'$.loadStart' AS DOUBLE)) AS load_start, median(d.down_s) AS down_s
+       FROM chaos LEFT JOIN ${downSql} d USING (run_id) GROUP BY ALL ORDER BY broker, read_filter DESC, mode DESC, kills_planned, crashes_planned, nodes, tasks`);
   val.chaos_table = chaosRows.length
-    ? mdTable(['broker', 'read-committed filter', 'delivery', 'faults planned per run (broker kills, worker crashes)', 'runs', 'clean (0 lost, 0 duplicated, completed)', 'runs with loss', 'runs with duplicates', 'duplicated keys (sum)', 'runs that failed or hit the limit', 'broker kills done', 'median run (s)', 'median 1-min load at start'],
-      chaosRows.map((r) => [r.broker, r.read_filter, r.mode, `${r.kills_planned}, ${r.crashes_planned} (${r.nodes} node(s), ${r.tasks} tasks)`, String(r.runs), String(r.clean), String(r.lost_runs), String(r.dup_runs), String(r.dup_keys), String(r.limit_runs), String(r.kills), sig(r.makespan_s), r.load_start === null ? 'n/a' : sig(r.load_start)]))
+    ? mdTable(['broker', 'read-committed filter', 'delivery', 'faults planned per run (broker kills, worker crashes)', 'runs', 'clean (0 lost, 0 duplicated, completed)', 'runs with loss', 'runs with duplicates', 'duplicated keys (sum)', 'runs that failed or hit the limit', 'broker kills done', 'median run (s)', 'median time with a broker down (s)', 'median 1-min load at start'],
+      chaosRows.map((r) => [r.broker, r.read_filter, r.mode, `${r.kills_planned}, ${r.crashes_planned} (${r.nodes} node(s), ${r.tasks} tasks)`, String(r.runs), String(r.clean), String(r.lost_runs), String(r.dup_runs), String(r.dup_keys), String(r.limit_runs), String(r.kills), sig(r.makespan_s), r.down_s === null ? 'n/a' : sig(r.down_s), r.load_start === null ? 'n/a' : sig(r.load_start)]))
     : '_No `flockbench chaos` run is stored._';
   // The invocations behind them: one command per stored invocation (its id and flags); rows from
   // before invocations were recorded are grouped by broker, planned faults and size.
@@ -327,18 +333,18 @@ async function placeholderValues(db: ResultsDb, v: Verdicts, figs: FigureOutcome
     : `No exactly-once run with the \`${READ_FILTER}\` filter is stored: exactly-once is not decided.`;
   if (eosOld?.runs) val.chaos_bound += ` Through the older \`${OLD_READ_FILTER}\` filter, ${eosOld.runs - eosOld.clean} of ${eosOld.runs} exactly-once runs were not clean.`;
   // Every exactly-once run that was not clean, with what the log shows about it.
-  const unclean = await db.query<{ broker: string; read_filter: string; seed: number; kills: number; crashes: number; lost: number; duplicated: number; by_type: string; uncommitted_lost: number | null; aborts: number | null; failed_commits: number | null; recreations: number | null; load_start: number | null; error: string | null }>(
+  const unclean = await db.query<{ broker: string; read_filter: string; seed: number; kills: number; crashes: number; lost: number; duplicated: number; by_type: string; uncommitted_lost: number | null; aborts: number | null; failed_commits: number | null; recreations: number | null; load_start: number | null; down_s: number | null; error: string | null }>(
     `SELECT coalesce(env->>'$.broker', 'kafka') AS broker, coalesce(env->>'$.readFilter', '${OLD_READ_FILTER}') AS read_filter, CAST(env->>'$.seed' AS BIGINT) AS seed, kills, worker_crashes AS crashes, lost, duplicated,
             coalesce(array_to_string(list_transform(list_sort(list_distinct(list_transform(CAST(env->'$.lostKeys' AS VARCHAR[]), x -> split_part(x, ':', 1)))),
               t -> t || ' ' || CAST(len(list_filter(CAST(env->'$.lostKeys' AS VARCHAR[]), x -> split_part(x, ':', 1) = t)) AS VARCHAR)), ', '), '') AS by_type,
             CAST(env->>'$.uncommitted.lost' AS INTEGER) AS uncommitted_lost, CAST(env->>'$.counters.aborts' AS INTEGER) AS aborts,
             CAST(env->>'$.counters.failedCommits' AS INTEGER) AS failed_commits, CAST(env->>'$.counters.producerRecreations' AS INTEGER) AS recreations,
-            CAST(env->>'$.loadStart' AS DOUBLE) AS load_start, env->>'$.error' AS error
-       FROM chaos WHERE mode = 'exactly-once' AND (lost > 0 OR duplicated > 0 OR (env->>'error') IS NOT NULL) ORDER BY started_at`);
+            CAST(env->>'$.loadStart' AS DOUBLE) AS load_start, d.down_s, env->>'$.error' AS error
+       FROM chaos LEFT JOIN ${downSql} d USING (run_id) WHERE mode = 'exactly-once' AND (lost > 0 OR duplicated > 0 OR (env->>'error') IS NOT NULL) ORDER BY started_at`);
   val.chaos_unclean = unclean.length
     ? `Exactly-once runs that were not clean (lost keys by type, up to the first 100 stored; "read-uncommitted lost": the same log read without the transaction filter):\n\n${mdTable(
-      ['broker', 'read-committed filter', 'seed', 'kills, crashes done', 'lost', 'duplicated', 'lost by type', 'read-uncommitted lost', 'aborts', 'failed commits', 'producer re-creations', '1-min load at start', 'error'],
-      unclean.map((r) => [r.broker, r.read_filter, String(r.seed), `${r.kills}, ${r.crashes}`, String(r.lost), String(r.duplicated), r.by_type || '-', r.uncommitted_lost === null ? 'n/a' : String(r.uncommitted_lost), String(r.aborts ?? 'n/a'), String(r.failed_commits ?? 'n/a'), String(r.recreations ?? 'n/a'), r.load_start === null ? 'n/a' : sig(r.load_start), r.error ?? '-']))}`
+      ['broker', 'read-committed filter', 'seed', 'kills, crashes done', 'lost', 'duplicated', 'lost by type', 'read-uncommitted lost', 'aborts', 'failed commits', 'producer re-creations', '1-min load at start', 'time with a broker down (s)', 'error'],
+      unclean.map((r) => [r.broker, r.read_filter, String(r.seed), `${r.kills}, ${r.crashes}`, String(r.lost), String(r.duplicated), r.by_type || '-', r.uncommitted_lost === null ? 'n/a' : String(r.uncommitted_lost), String(r.aborts ?? 'n/a'), String(r.failed_commits ?? 'n/a'), String(r.recreations ?? 'n/a'), r.load_start === null ? 'n/a' : sig(r.load_start), r.down_s === null ? 'n/a' : sig(r.down_s), r.error ?? '-']))}`
     : '';
   const aloRows = chaos.filter((r) => r.mode === 'at-least-once');
   const alo = aloRows.length ? aloRows.reduce((a, r) => ({ ...a, runs: a.runs + r.runs, dup_runs: a.dup_runs + r.dup_runs, failed: a.failed + r.failed })) : undefined;
