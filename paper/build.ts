@@ -97,7 +97,7 @@ function headline(v: Verdicts): string {
 /** H2's measured rows: per broker arm, throughput and E against the three ideals, records per partition, CPU shares. */
 function h2Table(configs: Verdicts['configs']): string {
   const rows = h2Rows(configs);
-  if (!rows.length) return `_No H2 configuration is stored yet (map workload, closed loop, latency x${H2_DECISION_SCALE}): nothing to show until \`paper/experiments/h2.yaml\` has run._`;
+  if (!rows.length) return `_No H2 configuration is stored yet (map workload, closed loop, latency x${H2_DECISION_SCALE}): nothing to show until \`paper/experiments/h2-decide.yaml\` (or \`h2.yaml\`) has run._`;
   const r3 = (x: { estimate: number; lo: number; hi: number; n: number } | undefined) => (x ? `${sig(x.estimate)} [${sig(x.lo)}, ${sig(x.hi)}] (n=${x.n})` : 'n/a');
   const share = (x: number | undefined) => (x === undefined ? 'n/a' : `${Math.round(100 * x)}%`);
   return mdTable(

@@ -88,6 +88,11 @@ export class PulsarAdmin {
     return r.status !== 404;
   }
 
+  /** GET /admin/v2/brokers/runtimeConfiguration: the broker's effective settings, as strings. */
+  async runtimeConfiguration(): Promise<Record<string, string>> {
+    return (await this.request('GET', '/admin/v2/brokers/runtimeConfiguration')).json as Record<string, string>;
+  }
+
   /** Topics in a namespace (persistent, including partitions). */
   async listTopics(namespace = 'public/default'): Promise<string[]> {
     return (await this.request('GET', `/admin/v2/persistent/${namespace}`)).json as string[];

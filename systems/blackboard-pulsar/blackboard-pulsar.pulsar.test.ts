@@ -42,7 +42,9 @@ describePulsar('blackboard-pulsar conformance with the in-memory store', () => {
     expect(r.finalHash).toEqual(ref.finalHash);
     expect(r.artifacts.length).toBe(ref.artifacts.length);
     expect(r.executions.map((e) => e.identity).sort()).toEqual(ref.executions.map((e) => e.identity).sort());
-    const settings = r.params.settings as { subscriptionTypes: Record<string, string> };
+    const settings = r.params.settings as { subscriptionTypes: Record<string, string>; dispatcherMaxRoundRobinBatchSize: string };
+    // The broker's own value, read back from its runtime configuration (standalone.conf.template).
+    expect(settings.dispatcherMaxRoundRobinBatchSize).toBe('1');
     for (const a of w.agents) {
       const holds = Boolean(a.consumes.batch || a.consumes.join);
       expect(settings.subscriptionTypes[a.name]).toBe(subscription === 'Shared' && holds ? 'Key_Shared' : subscription);

@@ -93,6 +93,9 @@ export function blackboardPulsarSystem(name = 'blackboard-pulsar', hooks: { onSt
       } catch {
         throw new BrokerError(`pulsar not reachable at ${urls.webServiceUrl}; run: flockbench brokers up pulsar`);
       }
+      // How the broker deals a Shared subscription's messages (per round-robin turn), as it runs:
+      // recorded per run, since Shared throughput depends on it (standalone.conf.template).
+      const roundRobin = await admin.runtimeConfiguration().then((c) => c.dispatcherMaxRoundRobinBatchSize ?? 'unknown', () => 'unknown');
       const types = [...new Set([...w.types.map((t) => t.name), ...w.tasks.map((i) => i.type), ERROR_TYPE])];
       const deadLetters = w.agents.flatMap((a) => [...new Set(a.consumes.types)].map((type) => ({ type, agent: a.name })));
       const keys = new RecordKeys(p.keying, p.partitions, w.tasks.map((t) => t.correlationId), keyPartition);
@@ -262,6 +265,7 @@ export function blackboardPulsarSystem(name = 'blackboard-pulsar', hooks: { onSt
               consumersPerSubscription: p.consumers * slots,
               maxInFlight: p.maxInFlight ?? 'maxConcurrency/consumersPerSubscription',
               receiverQueueSize: p.receiverQueueSize ?? '2 x maxInFlight; 1000 for batching/joining agents',
+              dispatcherMaxRoundRobinBatchSize: roundRobin,
               url: urls.webServiceUrl,
               client: 'WebSocket API (ws)',
               delivery: 'at-least-once consume, idempotent produce (broker deduplication); no transactions',
