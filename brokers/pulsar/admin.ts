@@ -88,9 +88,15 @@ export class PulsarAdmin {
     return r.status !== 404;
   }
 
-  /** GET /admin/v2/brokers/runtimeConfiguration: the broker's effective settings, as strings. */
+  /**
+   * GET /admin/v2/brokers/configuration/runtime: the broker's effective settings, as strings.
+   * (`/brokers/runtimeConfiguration` is not it: that path reads as a cluster name and lists the
+   * cluster's brokers, an array.)
+   */
   async runtimeConfiguration(): Promise<Record<string, string>> {
-    return (await this.request('GET', '/admin/v2/brokers/runtimeConfiguration')).json as Record<string, string>;
+    const json = (await this.request('GET', '/admin/v2/brokers/configuration/runtime')).json;
+    if (!json || typeof json !== 'object' || Array.isArray(json)) throw new Error(`pulsar admin: runtime configuration is not an object: ${JSON.stringify(json).slice(0, 120)}`);
+    return json as Record<string, string>;
   }
 
   /** Topics in a namespace (persistent, including partitions). */
