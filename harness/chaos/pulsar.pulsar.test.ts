@@ -85,7 +85,7 @@ describePulsar('the checker on a real Pulsar log (negative control)', () => {
   // read-back (readPulsarLog: a fresh subscription from the start of every type topic) and the
   // same checker do report a loss and a duplicate when the log holds them. Two producers with
   // different names write the same artifact, so broker deduplication cannot drop the second.
-  it('reports one lost and one duplicated artifact written that way', async () => {
+  it('reports the lost and the duplicated artifact of every type written that way', async () => {
     const w = buildWorkload('map', { tasks: 5, depth: 1 });
     const runId = randomUUID();
     const admin = new PulsarAdmin(urls().webServiceUrl);
