@@ -74,8 +74,8 @@ export const PULSAR_H2_SUBSCRIPTIONS = ['Failover', 'Shared'] as const;
 // 16x its concurrency (draining the last calls costs), so that ideal charged the workload's own
 // tail to the broker. The decision ideal is now the in-memory blackboard at the same execution
 // slots; p x throughput(1) and the partition-aware bound are shown beside it, not decided on.
-const h2Rule = (system: string, same: string) =>
-  `${system} with keying ${H2_KEYING}, map workload, closed loop at latency x${H2_DECISION_SCALE}, per (layout, nodes, p in {${H2_PARTITIONS.join(', ')}}): `
+const h2Rule = (system: string, same: string, partitions: readonly number[] = H2_PARTITIONS) =>
+  `${system} with keying ${H2_KEYING}, map workload, closed loop at latency x${H2_DECISION_SCALE}, per (layout, nodes, p in {${partitions.join(', ')}}): `
   + `E_mem(p) = throughput(broker arm at p partitions) / throughput(blackboard-eager with agentConcurrency = the arm's execution slots, consumers x maxInFlight), `
   + `throughput = tasks / makespan (setup excluded, the window ends at the last commit), the two arms paired by seed (same draws) in the same configuration, ${same}; `
   + `a run whose machine was saturated (>= 90% of all CPU time busy in its window, whoever used it) leaves its pair out. `
@@ -100,13 +100,13 @@ export const h2Config = (c: Config) => c.sample.workload === 'map' && !isOpenLoo
  * H2's comparisons for `system`: each arm at p in H2_PARTITIONS (keying balanced, explicit
  * maxInFlight) against the in-memory blackboard at its execution slots, among the arms `keep` admits.
  */
-function h2Plans(configs: readonly Config[], system: string, family: string, keep: (sp: Record<string, unknown>) => boolean): ComparisonPlan[] {
+function h2Plans(configs: readonly Config[], system: string, family: string, keep: (sp: Record<string, unknown>) => boolean, partitions: readonly number[] = H2_PARTITIONS): ComparisonPlan[] {
   const out: ComparisonPlan[] = [];
   for (const c of configs) {
     if (!h2Config(c)) continue;
     const arms = armsOf(c, system).filter((rs) => keep(rs[0]!.sp) && rs[0]!.sp.keying === H2_KEYING);
     const memory = armsOf(c, 'blackboard-eager');
-    for (const p of H2_PARTITIONS) {
+    for (const p of partitions) {
       for (const at of arms.filter((rs) => rs[0]!.sp.partitions === p)) {
         const sp = at[0]!.sp;
         const slots = slotsOf(sp);
@@ -307,4 +307,16 @@ export const FAMILIES: FamilySpec[] = [
     rule: h2Rule('blackboard-pulsar', `same layout and subscription type (${sub}), consumers = partitions`),
     plans: (configs) => h2Plans(configs, 'blackboard-pulsar', `H2 pulsar ${sub}`, (sp) => sp.subscription === sub && consumersOf(sp) === Number(sp.partitions)),
   })),
+  // Pulsar's own knob (issue 18), restated before its data: a Shared subscription deals one
+  // partition's messages to any number of consumers, so consumers, not partitions, set the
+  // parallelism. Same E_mem rule, same threshold, at p in {1, 4} with more consumers than
+  // partitions (h2-pulsar-shared.yaml); a Kafka group cannot use more consumers than partitions.
+  {
+    id: 'H2 pulsar Shared beyond partitions',
+    hypothesis: 'H2',
+    title: 'H2: Pulsar Shared subscriptions with more consumers than partitions (at-least-once)',
+    claim: 'A Shared subscription lets more consumers than partitions share a Pulsar topic at no loss of throughput: the blackboard over 1 or 4 partitions with 16 consumers keeps pace with the in-memory blackboard at the same execution slots.',
+    rule: h2Rule('blackboard-pulsar', 'Shared subscriptions, consumers > partitions', [1, 4]),
+    plans: (configs) => h2Plans(configs, 'blackboard-pulsar', 'H2 pulsar Shared beyond partitions', (sp) => sp.subscription === 'Shared' && consumersOf(sp) > Number(sp.partitions), [1, 4]),
+  },
 ];

@@ -22,6 +22,30 @@ export function cpusAvailable(): number {
   return availableParallelism();
 }
 
+/**
+ * Runs are set apart as started under load when the 1-minute load average exceeds cpus + 1
+ * (the `loaded` column). That average lags: a run right after a heavy one (worker processes
+ * compiling, a warm-up that spawned them) inherits its predecessor's load, so a matrix can ask
+ * to wait before each measured run until the average is back to cpus + 0.5 (1 below the cut,
+ * half a core of margin), for at most `maxMs`. Returns how long it waited and whether the target
+ * was reached; a timeout is not an error: the run starts and its load_start says what it was.
+ */
+export async function settleLoad(maxMs: number, o: { target?: number; pollMs?: number; load?: () => number; now?: () => number; sleep?: (ms: number) => Promise<void> } = {}): Promise<{ waitedMs: number; reached: boolean }> {
+  const target = o.target ?? cpusAvailable() + 0.5;
+  const load = o.load ?? load1;
+  const now = o.now ?? (() => performance.now());
+  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const pollMs = o.pollMs ?? 1000;
+  const t0 = now();
+  for (;;) {
+    const l = load();
+    // NaN (no load average on this platform): nothing to wait for.
+    if (!(l > target)) return { waitedMs: now() - t0, reached: true };
+    if (now() - t0 >= maxMs) return { waitedMs: now() - t0, reached: false };
+    await sleep(pollMs);
+  }
+}
+
 /** Cumulative CPU time of the whole machine (/proc/stat), ms summed over its CPUs; undefined off Linux. */
 export interface MachineCpu {
   busyMs: number;

@@ -29,6 +29,8 @@ export type SpanSource = (sink: (row: SpanRow) => void) => Promise<void>;
 export interface HarnessCost {
   traces: boolean;
   warmupMs?: number;
+  /** Waited for the load average to settle before the measured run (matrices with `settleMaxS`). */
+  settleMs?: number;
   runMs?: number;
   spansMs?: number;
   rowsMs?: number;

@@ -264,6 +264,7 @@ export const VIEWS: { name: string; doc: string; sql: string }[] = [
       CAST(params->>'$.setupMs' AS DOUBLE) AS setup_ms,
       CAST(params->>'$.system.dispatchChunk' AS INTEGER) AS sys_dispatch_chunk,
       CAST(params->>'$.harness.warmupMs' AS DOUBLE) AS harness_warmup_ms,
+      CAST(params->>'$.harness.settleMs' AS DOUBLE) AS harness_settle_ms,
       CAST(params->>'$.harness.runMs' AS DOUBLE) AS harness_run_ms,
       CAST(params->>'$.harness.rowsMs' AS DOUBLE) AS harness_rows_ms,
       CAST(params->>'$.harness.spansMs' AS DOUBLE) AS harness_spans_ms,

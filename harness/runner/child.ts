@@ -8,6 +8,7 @@
 import { setMaxListeners } from 'node:events';
 import { buildWorkload } from '../../workloads/registry.ts';
 import { describeError } from '../../core/errors.ts';
+import { settleLoad } from '../collect/machine.ts';
 import { processRssPeakMb, writeRunFile, type RunMeta } from '../results/run-rows.ts';
 import { reclaim, runOnce } from './run-once.ts';
 import { cellSpans, runCell } from './cell.ts';
@@ -40,6 +41,8 @@ process.once('message', async ({ cell, meta, rowsFile }: ChildRequest) => {
       await runOnce({ system: cell.system, workload: buildWorkload(cell.workload), seed: cell.seed + 1_000_003, latencyScale: 1e-6, systemParams: cell.systemParams, keepObjects: false });
       warmupMs = performance.now() - w0;
     }
+    // Warm-up done (it may have spawned worker processes): let the load it left decay first.
+    const settleMs = cell.settleMaxS ? (await settleLoad(cell.settleMaxS * 1000)).waitedMs : undefined;
     const r0 = performance.now();
     const outcome = await runCell(cell);
     const runMs = performance.now() - r0;
@@ -48,7 +51,7 @@ process.once('message', async ({ cell, meta, rowsFile }: ChildRequest) => {
     await writeRunFile(rowsFile, outcome, meta, {
       spans: cellSpans(cell, outcome),
       // Process-wide figures are the runner's to fill in at import (it sees the whole life of this process).
-      cost: ({ spansMs, rowsMs }) => ({ traces: cell.traces !== false, warmupMs, runMs, spansMs, rowsMs }),
+      cost: ({ spansMs, rowsMs }) => ({ traces: cell.traces !== false, warmupMs, settleMs, runMs, spansMs, rowsMs }),
     });
     const cpu = process.cpuUsage();
     reply({ ok: true, runId: outcome.runId, makespanMs: outcome.makespanMs, processCpuMs: (cpu.user + cpu.system) / 1000, processRssPeakMb: processRssPeakMb() });

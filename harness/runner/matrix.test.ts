@@ -67,6 +67,8 @@ describe('bad matrices are refused before anything runs, naming the YAML key', (
       /langgraph-py form per-item: .*set systemParams\.langgraph-py\.form to subgraph or one-graph/],
     ['a global batch under open-loop arrivals', { systems: ['langgraph-subgraph'], workloads: [{ name: 'map', params: { join: true, arrival: 'poisson' } }] }, /langgraph-subgraph: open-loop arrivals .* use arrival=all-at-once/],
     ['a heap limit below 64 MiB', { heapLimitMb: 16 }, /m\.yaml: 'heapLimitMb' must be an integer >= 64, got 16/],
+    ['a settle bound that is negative', { settleMaxS: -1 }, /m\.yaml: 'settleMaxS' must be an integer >= 0, got -1/],
+    ['a settle bound over an hour', { settleMaxS: 7200 }, /m\.yaml: 'settleMaxS' must be <= 3600, got 7200/],
     ['traces that is not a boolean', { traces: 'off' }, /m\.yaml: 'traces' must be true or false, got "off"/],
     ['a dispatchChunk below 1', { systems: ['blackboard-deferred'], systemParams: { 'blackboard-deferred': { dispatchChunk: 0 } } }, /systemParams\.blackboard-deferred: 'dispatchChunk' must be an integer >= 1, got 0/],
   ];
@@ -122,5 +124,17 @@ describe('heapLimitMb', () => {
     expect(small[0]!.heapLimitMb).toBe(1024);
     const { cellKey } = await import('./runner.ts');
     expect(cellKey(small[0]!)).toBe(cellKey(dflt[0]!));
+  });
+});
+
+describe('settleMaxS', () => {
+  it('defaults to no wait, is set per matrix, and is not part of the cell identity', async () => {
+    const base = { name: 't', systems: ['blackboard-eager'], workloads: [{ name: 'map', params: { tasks: 2 } }] };
+    const dflt = expandMatrix(validateMatrix(base), { reps: 1 });
+    const settled = expandMatrix(validateMatrix({ ...base, settleMaxS: 120 }), { reps: 1 });
+    expect(dflt[0]!.settleMaxS).toBe(0);
+    expect(settled[0]!.settleMaxS).toBe(120);
+    const { cellKey } = await import('./runner.ts');
+    expect(cellKey(settled[0]!)).toBe(cellKey(dflt[0]!));
   });
 });

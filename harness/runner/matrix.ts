@@ -34,6 +34,12 @@ export interface MatrixFile {
   traces?: boolean;
   /** Memory budget: V8 old-space limit of each run's process, MiB (default 4096); a run past it fails and is stored as failed. */
   heapLimitMb?: number;
+  /**
+   * Before each measured run (after its warm-up), wait at most this many seconds for the
+   * 1-minute load average to fall to cpus + 0.5, so a run does not inherit the load of the one
+   * before it (default 0: no wait). The wait is stored (params.harness.settleMs).
+   */
+  settleMaxS?: number;
 }
 
 export interface Cell {
@@ -57,9 +63,11 @@ export interface Cell {
   traces?: boolean;
   /** V8 old-space limit of the run's process, MiB (default 4096; isolated runs only). Not part of the cell's identity. */
   heapLimitMb?: number;
+  /** Settle bound before the measured run, s (0: none). Not part of the cell's identity: it changes when a run starts, not what it measures. */
+  settleMaxS?: number;
 }
 
-const TOP_KEYS = ['name', 'description', 'reps', 'seed', 'latencyScale', 'llmTransport', 'llmOptions', 'tail', 'systems', 'systemParams', 'workloads', 'timeoutMs', 'warmup', 'traces', 'heapLimitMb'];
+const TOP_KEYS = ['name', 'description', 'reps', 'seed', 'latencyScale', 'llmTransport', 'llmOptions', 'tail', 'systems', 'systemParams', 'workloads', 'timeoutMs', 'warmup', 'traces', 'heapLimitMb', 'settleMaxS'];
 const WORKLOAD_KEYS = ['name', 'params', 'tail', 'systems'];
 /** V8 old-space limit of a run's process unless the matrix sets `heapLimitMb`. */
 export const DEFAULT_HEAP_LIMIT_MB = 4096;
@@ -132,6 +140,7 @@ export function validateMatrix(doc: unknown, where = 'matrix'): MatrixFile {
   // A timer longer than 2^31 - 1 ms fires at once (Node's TimeoutOverflowWarning): every run would time out.
   int('timeoutMs', m.timeoutMs, 1, MAX_TIMEOUT_MS);
   int('heapLimitMb', m.heapLimitMb, 64);
+  int('settleMaxS', m.settleMaxS, 0, 3600);
   if (m.latencyScale !== undefined && (typeof m.latencyScale !== 'number' || !(m.latencyScale > 0) || !Number.isFinite(m.latencyScale))) throw bad(`'latencyScale' must be a number > 0, got ${JSON.stringify(m.latencyScale)}`);
   if (m.warmup !== undefined && typeof m.warmup !== 'boolean') throw bad(`'warmup' must be true or false`);
   if (m.traces !== undefined && typeof m.traces !== 'boolean') throw bad(`'traces' must be true or false, got ${JSON.stringify(m.traces)}`);
@@ -251,6 +260,7 @@ export function expandMatrix(m: MatrixFile, o: ExpandOverrides = {}): Cell[] {
                 warmup: m.warmup ?? true,
                 traces: m.traces ?? true,
                 heapLimitMb: m.heapLimitMb ?? DEFAULT_HEAP_LIMIT_MB,
+                settleMaxS: m.settleMaxS ?? 0,
               });
             }
           }

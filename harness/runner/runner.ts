@@ -15,6 +15,7 @@ import { environment } from '../env.ts';
 import { onShutdown } from '../lifecycle.ts';
 import { cellId, type ResultsDb, type RunMeta } from '../results/db.ts';
 import { processRssPeakMb } from '../results/run-rows.ts';
+import { settleLoad } from '../collect/machine.ts';
 import { cellSpans, runCell } from './cell.ts';
 import type { ChildReply, ChildRequest } from './child.ts';
 import { systemEntry } from '../../systems/registry.ts';
@@ -175,6 +176,7 @@ export async function runMatrix(cells: Cell[], o: RunMatrixOptions): Promise<Mat
   async function runAndStore(cell: Cell, meta: RunMeta): Promise<string> {
     const t0 = performance.now();
     if (o.isolate === false) {
+      const settleMs = cell.settleMaxS ? (await settleLoad(cell.settleMaxS * 1000)).waitedMs : undefined;
       const cpu0 = process.cpuUsage();
       const outcome = await runCell(cell);
       const runMs = performance.now() - t0;
@@ -182,7 +184,7 @@ export async function runMatrix(cells: Cell[], o: RunMatrixOptions): Promise<Mat
         spans: cellSpans(cell, outcome),
         cost: ({ spansMs, rowsMs }) => {
           const cpu = process.cpuUsage(cpu0);
-          return { traces: cell.traces !== false, runMs, spansMs, rowsMs, processWallMs: performance.now() - t0, processCpuMs: (cpu.user + cpu.system) / 1000, processRssPeakMb: processRssPeakMb() };
+          return { traces: cell.traces !== false, settleMs, runMs, spansMs, rowsMs, processWallMs: performance.now() - t0, processCpuMs: (cpu.user + cpu.system) / 1000, processRssPeakMb: processRssPeakMb() };
         },
       });
       return outcome.runId;
