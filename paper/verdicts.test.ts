@@ -168,7 +168,7 @@ describe('verdicts from paired runs', () => {
     expect(f.verdict).toBe('refuted');
   });
 
-  it('H2 on Pulsar: the same efficiency rule per subscription type, only at consumers = partitions', async () => {
+  it('H2 on Pulsar: the same efficiency rule per subscription type at consumers = partitions, and Shared with more consumers than partitions in a family of its own', async () => {
     const pl = (partitions: number, subscription: string, consumers = partitions, processes = 0) => ({ matrix: 'h2-pulsar', system: 'blackboard-pulsar', workload: 'map', workloadParams: { tasks: 400, depth: 1 }, tasks: 400, systemParams: { partitions, consumers, processes, subscription, keying: 'balanced', maxInFlight: 4 } });
     const mem = (agentConcurrency: number) => ({ matrix: 'h2-pulsar', system: 'blackboard-eager', workload: 'map', workloadParams: { tasks: 400, depth: 1 }, tasks: 400, systemParams: { agentConcurrency } });
     const v = await db(async (d) => {
@@ -181,8 +181,11 @@ describe('verdicts from paired runs', () => {
       await insertArm(d, pl(4, 'Shared'), s, (x) => (2600 / 0.95) * seedEffect(x) * noise(x, 8));
       // Worker-process layout: 4 processes x 1 consumer at p = 4: the same 16 slots.
       await insertArm(d, pl(4, 'Shared', 1, 4), s, (x) => (2600 / 0.85) * seedEffect(x) * noise(x, 9));
-      // More consumers than partitions: not a layout H2 judges.
+      // More consumers than partitions: judged by its own family, never by the p = consumers ones.
       await insertArm(d, pl(4, 'Shared', 16), s, (x) => 1000 * seedEffect(x));
+      await insertArm(d, pl(1, 'Shared', 16), s, (x) => (700 / 0.95) * seedEffect(x) * noise(x, 10));
+      // Failover with more consumers than partitions leaves the extra consumers idle: no family's.
+      await insertArm(d, pl(1, 'Failover', 16), s, (x) => 10_000 * seedEffect(x));
     });
     const where = (c: { config: string }) => { const x = c.config.split(', '); return `${x.at(-3)}, ${x.at(-1)}`; };
     const failover = family(v, 'H2 pulsar Failover');
@@ -193,6 +196,12 @@ describe('verdicts from paired runs', () => {
     expect(shared.comparisons).toHaveLength(2);
     expect(shared.comparisons.every((c) => c.decision === 'supported')).toBe(true);
     expect(shared.comparisons.map((c) => c.config.split(', ').at(-3)).sort()).toEqual(['one-process', 'worker-processes']);
+    // Shared beyond partitions: 16 consumers x 4 in flight against the in-memory blackboard at 64 slots, at p in {1, 4}.
+    const beyond = family(v, 'H2 pulsar Shared beyond partitions');
+    expect(beyond.comparisons.map((c) => [where(c), c.decision])).toEqual([['one-process, p=1', 'supported'], ['one-process, p=4', 'refuted']]);
+    expect(beyond.comparisons[1]!.estimate).toBeCloseTo(0.7, 2);
+    expect(beyond.comparisons.every((c) => c.den.includes('agentConcurrency=64'))).toBe(true);
+    expect(beyond.verdict).toBe('mixed');
     // Kafka's families see none of it.
     expect(family(v, 'H2 at-least-once').comparisons).toHaveLength(0);
   });
