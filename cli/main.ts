@@ -2,6 +2,7 @@
 // command that needs them, so `--help` and listings answer at once. Exit codes: 0 ok, 1 a run failed, 2 bad input (one line, no rows written).
 import { setMaxListeners } from 'node:events';
 import { availableParallelism } from 'node:os';
+import { relative, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { UserError } from '../core/errors.ts';
 import { formatParams } from '../core/params.ts';
@@ -78,6 +79,7 @@ export function buildProgram(): Command {
           isolate: o.isolate,
           pin: o.pin,
           brokerPin: o.brokerPin,
+          matrixFile: relative(process.cwd(), resolve(matrixPath)),
           onProgress: (d, t, c, s) => bar(d, t, `${c.system} ${c.workload} rep ${c.rep} ${s}`),
         });
         const rows = await summarize(db, { matrix: m.name });

@@ -54,6 +54,18 @@ describe('paper build', () => {
     expect(readFileSync(join(dir, 'out2', 'verdicts.json'), 'utf8')).toBe(readFileSync(join(out, 'verdicts.json'), 'utf8'));
   });
 
+  it('prints one reproduce command per session, naming the matrix file the session recorded', async () => {
+    const path = join(dir, 'reproduce.duckdb');
+    const db = await ResultsDb.open(path);
+    const map = { matrix: 'h2-decide', workload: 'map', workloadParams: { tasks: 256, depth: 1 }, tasks: 256 };
+    await insertRun(db, { ...map, system: 'blackboard-eager', seed: 2, session: 'a', makespanMs: 1000 });
+    await insertRun(db, { ...map, system: 'blackboard-kafka', seed: 2, session: 'b', makespanMs: 1000, matrixFile: 'paper/experiments/h2-decide-p1.yaml' });
+    db.close();
+    const md = readFileSync((await buildPaper({ dbPath: path, outDir: join(dir, 'reproduce-out') })).paperPath, 'utf8');
+    expect(md).toContain('flockbench run paper/experiments/h2-decide.yaml --seed 2 --reps 1 --latency-scale 1   # 1 runs');
+    expect(md).toContain('flockbench run paper/experiments/h2-decide-p1.yaml --seed 2 --reps 1 --latency-scale 1   # 1 runs');
+  });
+
   it('shows the harness at scale from stored whole-process cost: wall, makespan and their difference per system and size', async () => {
     const path = join(dir, 'scale.duckdb');
     await fill(path, 1, 4, 1.25, 1);

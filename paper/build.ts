@@ -402,11 +402,14 @@ async function placeholderValues(db: ResultsDb, v: Verdicts, figs: FigureOutcome
   val.cores = [...new Set(env.map((e) => e.cores))].join('/') || 'n/a';
   // One command per session, with the seed, reps and latency scale it ran with: the data's own
   // invocations, not the matrix files' defaults.
-  const sessions = await db.query<{ matrix: string; seed: number; reps: number; scale: number; runs: number }>(
-    `SELECT matrix, min(seed)::BIGINT AS seed, count(DISTINCT seed)::INTEGER AS reps, any_value(latency_scale) AS scale,
+  // The matrix file is the one the session recorded (a file may join another matrix's
+  // configuration under its name, e.g. h2-decide-p1.yaml); older sessions ran <matrix>.yaml.
+  const sessions = await db.query<{ file: string; seed: number; reps: number; scale: number; runs: number }>(
+    `SELECT coalesce(any_value(env->>'$.matrixFile'), 'paper/experiments/' || matrix || '.yaml') AS file, min(seed)::BIGINT AS seed,
+            count(DISTINCT seed)::INTEGER AS reps, any_value(latency_scale) AS scale,
             count(*) FILTER (WHERE state = 'completed')::INTEGER AS runs, min(started_at) AS first
        FROM runs GROUP BY matrix, session ORDER BY first, matrix`);
-  val.reproduce = sessions.map((r) => `    flockbench run paper/experiments/${r.matrix}.yaml --seed ${r.seed} --reps ${r.reps} --latency-scale ${r.scale}   # ${r.runs} runs`).join('\n');
+  val.reproduce = sessions.map((r) => `    flockbench run ${r.file} --seed ${r.seed} --reps ${r.reps} --latency-scale ${r.scale}   # ${r.runs} runs`).join('\n');
   return val;
 }
 

@@ -24,6 +24,8 @@ export interface SyntheticRun {
   /** Failed agent executions (default 0). */
   errors?: number;
   startedAt?: string;
+  /** The matrix file the session recorded (env.matrixFile); absent in sessions from before it was. */
+  matrixFile?: string;
   /** Whole-process cost (the scale matrix): wall from fork to import, and peak RSS; none when absent. */
   process?: { wallMs: number; rssPeakMb: number; cpuMs: number; rowsMs: number; importMs: number; collectorsMs?: number };
   /** Agent executions to store with the run (run clock, ms; llmMs = scaled LLM time). */
@@ -50,7 +52,7 @@ export async function insertRun(db: ResultsDb, r: SyntheticRun): Promise<void> {
     ...(r.process ? { process_wall_ms: r.process.wallMs, process_cpu_ms: r.process.cpuMs, process_rss_peak_mb: r.process.rssPeakMb, harness_overhead_ms: r.process.wallMs - r.makespanMs } : {}),
     started_at: r.startedAt ?? `2026-01-01T00:${String(Math.floor(counter / 60) % 60).padStart(2, '0')}:${String(counter % 60).padStart(2, '0')}Z`,
     load_start: r.loadStart ?? 0.5, load_end: 0.5, cpus: 2, cpu_list: '0-1',
-    env: JSON.stringify({ node: 'v20.0.0', platform: 'test', cpuModel: 'test cpu', cores: 2, memGb: 4, gitSha: 'abc123', gitDirty: false }),
+    env: JSON.stringify({ node: 'v20.0.0', platform: 'test', cpuModel: 'test cpu', cores: 2, memGb: 4, gitSha: 'abc123', gitDirty: false, ...(r.matrixFile ? { matrixFile: r.matrixFile } : {}) }),
     schema_version: SCHEMA_VERSION,
   }]]]);
   if (r.executions?.length) {

@@ -33,6 +33,8 @@ export interface RunMatrixOptions {
   resume?: boolean;
   /** Run each cell in a child process (default true). */
   isolate?: boolean;
+  /** The matrix file this invocation ran (stored in env, so the paper's reproduce commands name it). */
+  matrixFile?: string;
   onProgress?(done: number, total: number, cell: Cell, status: 'ran' | 'skipped' | 'failed'): void;
 }
 
@@ -155,7 +157,7 @@ export async function runMatrix(cells: Cell[], o: RunMatrixOptions): Promise<Mat
     unregisterPulsar = undefined;
   }
   if (pulsar && o.brokerPin) pinProcesses(pulsar.pulsarPids(), o.brokerPin);
-  const env = { ...environment(), pin: { run: o.pin ?? null, broker: o.brokerPin ?? null } };
+  const env = { ...environment(), pin: { run: o.pin ?? null, broker: o.brokerPin ?? null }, ...(o.matrixFile ? { matrixFile: o.matrixFile } : {}) };
   // Isolated runs write their rows here, one file per run, removed once imported.
   const rowsDir = o.isolate === false ? undefined : mkdtempSync(join(tmpdir(), 'flockbench-rows-'));
   // A signal exits without reaching the finally below: the rows directory goes with the run's process.
