@@ -41,6 +41,24 @@ describe('H2 table: the three ideals', () => {
     expect(rows.find((r) => r.partitions === 1)!.eLin).toBeUndefined();
   });
 
+  it('E_lin scales consumers with partitions: a one-partition arm with 16 Shared consumers is no p = 1 for 4 consumers on 4 partitions', () => {
+    const shared = (partitions: number, consumers: number) => ({ subscription: 'Shared', keying: 'balanced', partitions, processes: 0, consumers, maxInFlight: 4 });
+    const rs: RunRec[] = [];
+    for (const seed of [1, 2, 3]) {
+      rs.push(run('blackboard-pulsar', shared(1, 16), seed, 40));
+      rs.push(run('blackboard-pulsar', shared(4, 16), seed, 42));
+      rs.push(run('blackboard-pulsar', shared(4, 4), seed, 30));
+    }
+    let rows = h2Rows(configurations(rs).configs);
+    expect(rows.filter((r) => r.partitions === 4).map((r) => r.eLin)).toEqual([undefined, undefined]);
+    // With a p = 1 arm of one consumer, only the arm with one consumer per partition gets E_lin.
+    for (const seed of [1, 2, 3]) rs.push(run('blackboard-pulsar', shared(1, 1), seed, 10));
+    rows = h2Rows(configurations(rs).configs);
+    const p4 = rows.filter((r) => r.partitions === 4);
+    expect(p4.find((r) => r.arm.includes('consumers=4'))!.eLin!.estimate).toBeCloseTo(0.75, 2);
+    expect(p4.find((r) => r.arm.includes('consumers=16'))!.eLin).toBeUndefined();
+  });
+
   it('a saturated run leaves its pair out', () => {
     const sat = runs.map((r) => (r.system === 'blackboard-kafka' && r.sp.partitions === 4 && r.seed === 1 ? { ...r, cpu: { ...cpu, saturated: true } } : r));
     const p4 = h2Rows(configurations(sat).configs).find((r) => r.partitions === 4)!;

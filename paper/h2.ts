@@ -4,7 +4,7 @@
 import { expTInterval, tSummary } from '../core/stats/paired.ts';
 import { canonicalJson } from '../core/canonical.ts';
 import { armLabel, pairBySeed, type Config, type RunRec } from './analysis.ts';
-import { h2Config, layoutOf, nodesOf, slotsOf, unsaturatedThroughput } from './rules.ts';
+import { consumersOf, h2Config, layoutOf, nodesOf, slotsOf, unsaturatedThroughput } from './rules.ts';
 
 const BROKER_SYSTEMS = ['blackboard-kafka', 'blackboard-pulsar'];
 
@@ -68,7 +68,10 @@ export function h2Rows(configs: readonly Config[]): H2Row[] {
       if (!BROKER_SYSTEMS.includes(r0.system)) continue;
       const sp = r0.sp;
       const p = Number(sp.partitions);
-      const base = arms.find((b) => b[0]!.system === r0.system && Number(b[0]!.sp.partitions) === 1 && scaleFree(b[0]!.sp) === scaleFree(sp));
+      // The yardstick scales partitions and consumers together: its p = 1 arm has this arm's
+      // consumers per partition (16 Shared consumers on one partition are no p = 1 of 4 consumers on 4).
+      const base = arms.find((b) => b[0]!.system === r0.system && Number(b[0]!.sp.partitions) === 1 && scaleFree(b[0]!.sp) === scaleFree(sp)
+        && consumersOf(b[0]!.sp) * p === consumersOf(sp));
       const slots = slotsOf(sp);
       const mem = memory.find((m) => slots !== undefined && m[0]!.sp.agentConcurrency === slots);
       const counts = rs.flatMap((r) => Object.values((r.settings.partitionRecords ?? {}) as Record<string, number[]>).flat());

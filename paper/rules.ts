@@ -84,7 +84,7 @@ const h2Rule = (system: string, same: string, partitions: readonly number[] = H2
 
 const layoutOf = (sp: Record<string, unknown>) => (Number(sp.processes ?? 0) === 0 ? 'one-process' : 'worker-processes');
 /** Consumers of one agent's group over all processes (consumers is per process in worker-process layouts). */
-const consumersOf = (sp: Record<string, unknown>) => Number(sp.consumers ?? 1) * Math.max(1, Number(sp.processes ?? 0));
+export const consumersOf = (sp: Record<string, unknown>) => Number(sp.consumers ?? 1) * Math.max(1, Number(sp.processes ?? 0));
 
 /** Execution slots of a broker arm: consumers of its group over all processes x maxInFlight (undefined when maxInFlight is derived). */
 export const slotsOf = (sp: Record<string, unknown>) => (sp.maxInFlight === undefined ? undefined : consumersOf(sp) * Number(sp.maxInFlight));
