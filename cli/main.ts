@@ -2,7 +2,8 @@
 // command that needs them, so `--help` and listings answer at once. Exit codes: 0 ok, 1 a run failed, 2 bad input (one line, no rows written).
 import { setMaxListeners } from 'node:events';
 import { availableParallelism } from 'node:os';
-import { relative, resolve } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { REPO_ROOT } from '../core/paths.ts';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { UserError } from '../core/errors.ts';
 import { formatParams } from '../core/params.ts';
@@ -79,7 +80,7 @@ export function buildProgram(): Command {
           isolate: o.isolate,
           pin: o.pin,
           brokerPin: o.brokerPin,
-          matrixFile: relative(process.cwd(), resolve(matrixPath)),
+          matrixFile: repoPath(matrixPath),
           onProgress: (d, t, c, s) => bar(d, t, `${c.system} ${c.workload} rep ${c.rep} ${s}`),
         });
         const rows = await summarize(db, { matrix: m.name });
@@ -147,6 +148,13 @@ export function buildProgram(): Command {
   registerSqlCommand(program);
   registerPaperCommand(program);
   return program;
+}
+
+/** A file's path as the paper prints it: relative to the checkout, absolute when outside it. */
+function repoPath(file: string): string {
+  const abs = resolve(file);
+  const rel = relative(REPO_ROOT, abs);
+  return rel.startsWith('..') || isAbsolute(rel) ? abs : rel;
 }
 
 export async function main(argv = process.argv, { parentPid = process.ppid } = {}): Promise<number> {

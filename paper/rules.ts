@@ -315,8 +315,8 @@ export const FAMILIES: FamilySpec[] = [
     id: 'H2 pulsar Shared beyond partitions',
     hypothesis: 'H2',
     title: 'H2: Pulsar Shared subscriptions with more consumers than partitions (at-least-once)',
-    claim: 'A Shared subscription lets more consumers than partitions share a Pulsar topic and still scale near-linearly: the blackboard over 1 or 4 partitions with 16 consumers reaches the near-linear share of the in-memory blackboard at the same execution slots.',
-    rule: h2Rule('blackboard-pulsar', 'Shared subscriptions, consumers > partitions', [1, 4]),
-    plans: (configs) => h2Plans(configs, 'blackboard-pulsar', 'H2 pulsar Shared beyond partitions', (sp) => sp.subscription === 'Shared' && consumersOf(sp) > Number(sp.partitions), [1, 4]),
+    claim: 'A Shared subscription lets more consumers than partitions share a Pulsar topic and still scale near-linearly: the blackboard in one process, over 1 or 4 partitions with more consumers than partitions, reaches the near-linear share of the in-memory blackboard at the same execution slots.',
+    rule: h2Rule('blackboard-pulsar', 'Shared subscriptions, one process, consumers > partitions', [1, 4]),
+    plans: (configs) => h2Plans(configs, 'blackboard-pulsar', 'H2 pulsar Shared beyond partitions', (sp) => sp.subscription === 'Shared' && layoutOf(sp) === 'one-process' && consumersOf(sp) > Number(sp.partitions), [1, 4]),
   },
 ];

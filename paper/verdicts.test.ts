@@ -186,9 +186,13 @@ describe('verdicts from paired runs', () => {
       await insertArm(d, pl(1, 'Shared', 16), s, (x) => (700 / 0.95) * seedEffect(x) * noise(x, 10));
       // Failover with more consumers than partitions leaves the extra consumers idle: no family's.
       await insertArm(d, pl(1, 'Failover', 16), s, (x) => 10_000 * seedEffect(x));
+      await insertArm(d, pl(4, 'Failover', 16), s, (x) => 2600 * seedEffect(x));
+      // Shared beyond partitions in worker processes: not the family's claim (one process).
+      await insertArm(d, pl(4, 'Shared', 4, 4), s, (x) => 700 * seedEffect(x));
     });
     const where = (c: { config: string }) => { const x = c.config.split(', '); return `${x.at(-3)}, ${x.at(-1)}`; };
     const failover = family(v, 'H2 pulsar Failover');
+    // The idle-consumer Failover arm (4 partitions, 16 consumers) is in no family.
     expect(failover.comparisons.map((c) => [where(c), c.decision])).toEqual([['one-process, p=4', 'supported'], ['one-process, p=16', 'refuted']]);
     expect(failover.comparisons[0]!.estimate).toBeCloseTo(0.9, 1);
     expect(failover.verdict).toBe('mixed');

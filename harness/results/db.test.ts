@@ -222,6 +222,21 @@ describe('results store', () => {
 });
 
 describe('runs in their own process', () => {
+  it('store the settle wait of a matrix with settleMaxS, and leave it out of the harness overhead', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'fb-')), 'r.duckdb');
+    const db = await ResultsDb.open(path);
+    const m = validateMatrix({ name: 'settle', reps: 1, latencyScale: 0.002, systems: ['blackboard-eager'], workloads: [{ name: 'map', params: { tasks: 5 } }], warmup: false, traces: false, settleMaxS: 1 });
+    expect((await runMatrix(expandMatrix(m), { db })).ran).toBe(1);
+    const [r] = await db.query<{ wall: number; makespan: number; settle: number; reached: boolean; overhead: number }>(
+      `SELECT process_wall_ms AS wall, makespan_ms AS makespan, harness_settle_ms AS settle, harness_settle_reached AS reached, harness_overhead_ms AS overhead FROM run_configs`);
+    // Whatever this machine's load: the wait is bounded by the matrix (1 s plus one poll) and stored with its outcome.
+    expect(r!.settle).toBeGreaterThanOrEqual(0);
+    expect(r!.settle).toBeLessThan(2500);
+    expect(typeof r!.reached).toBe('boolean');
+    expect(r!.overhead).toBeCloseTo(r!.wall - r!.makespan - r!.settle, 6);
+    db.close();
+  });
+
   it('write their rows to a file the store imports in one transaction: rows, cost and phases stored, no spans when traces are off', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'fb-')), 'r.duckdb');
     const db = await ResultsDb.open(path);

@@ -313,7 +313,7 @@ export class ResultsDb {
         const c = cost(importMs);
         const patched: Record<string, string> = {
           process_wall_ms: '$1::DOUBLE', process_cpu_ms: '$2::DOUBLE', process_rss_peak_mb: '$3::DOUBLE',
-          harness_overhead_ms: '$1::DOUBLE - makespan_ms', params: 'json_merge_patch(params, $4::JSON)',
+          harness_overhead_ms: `$1::DOUBLE - makespan_ms - coalesce(CAST(params->>'$.harness.settleMs' AS DOUBLE), 0)`, params: 'json_merge_patch(params, $4::JSON)',
         };
         const cols = Object.keys(runs.columns);
         await this.conn.run(

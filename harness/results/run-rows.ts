@@ -29,8 +29,10 @@ export type SpanSource = (sink: (row: SpanRow) => void) => Promise<void>;
 export interface HarnessCost {
   traces: boolean;
   warmupMs?: number;
-  /** Waited for the load average to settle before the measured run (matrices with `settleMaxS`). */
+  /** Waited for the load average to settle before the measured run (matrices with `settleMaxS`); not harness overhead. */
   settleMs?: number;
+  /** Whether that wait reached its target (false: it timed out and the run started anyway). */
+  settleReached?: boolean;
   runMs?: number;
   spansMs?: number;
   rowsMs?: number;
@@ -55,7 +57,7 @@ export function runRow(r: RunOutcome, meta: RunMeta, cost?: HarnessCost): RunRow
     efficiency: r.efficiency, throughput_tps: r.throughputTps, p50_ms: r.p50Ms, p95_ms: r.p95Ms, p99_ms: r.p99Ms, max_ms: r.maxMs,
     cpu_ms: r.cpuMs, rss_peak_mb: r.rssPeakMb,
     process_wall_ms: processWallMs ?? null, process_cpu_ms: processCpuMs ?? null, process_rss_peak_mb: rssPeak ?? null,
-    harness_overhead_ms: processWallMs === undefined ? null : processWallMs - r.makespanMs,
+    harness_overhead_ms: processWallMs === undefined ? null : processWallMs - r.makespanMs - (phases.settleMs ?? 0),
     event_loop_p99_ms: r.eventLoopP99Ms, queue_peak: r.queuePeak,
     llm_calls: r.llm.calls, tokens_in: BigInt(r.llm.tokensIn), tokens_out: BigInt(r.llm.tokensOut), cost_usd: r.llm.costUsd,
     cost_per_task_usd: r.costPerTaskUsd, llm_retries: r.llm.retries, llm_rate_limited: r.llm.rateLimited, llm_failures: r.llm.failures,

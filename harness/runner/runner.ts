@@ -178,15 +178,16 @@ export async function runMatrix(cells: Cell[], o: RunMatrixOptions): Promise<Mat
   async function runAndStore(cell: Cell, meta: RunMeta): Promise<string> {
     const t0 = performance.now();
     if (o.isolate === false) {
-      const settleMs = cell.settleMaxS ? (await settleLoad(cell.settleMaxS * 1000)).waitedMs : undefined;
+      const settle = cell.settleMaxS ? await settleLoad(cell.settleMaxS * 1000) : undefined;
       const cpu0 = process.cpuUsage();
+      const r0 = performance.now();
       const outcome = await runCell(cell);
-      const runMs = performance.now() - t0;
+      const runMs = performance.now() - r0;
       await o.db.writeRun(outcome, meta, {
         spans: cellSpans(cell, outcome),
         cost: ({ spansMs, rowsMs }) => {
           const cpu = process.cpuUsage(cpu0);
-          return { traces: cell.traces !== false, settleMs, runMs, spansMs, rowsMs, processWallMs: performance.now() - t0, processCpuMs: (cpu.user + cpu.system) / 1000, processRssPeakMb: processRssPeakMb() };
+          return { traces: cell.traces !== false, settleMs: settle?.waitedMs, settleReached: settle?.reached, runMs, spansMs, rowsMs, processWallMs: performance.now() - t0, processCpuMs: (cpu.user + cpu.system) / 1000, processRssPeakMb: processRssPeakMb() };
         },
       });
       return outcome.runId;
