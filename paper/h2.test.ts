@@ -34,6 +34,8 @@ describe('H2 table: the three ideals', () => {
     const p4 = rows.find((r) => r.partitions === 4)!;
     expect(p4.slots).toBe(16);
     expect(p4.eLin!.estimate).toBeCloseTo(0.75, 2);
+    // Bounds: p = 1 has none stored here, so no E_lin of the bounds.
+    expect(p4.eLinBound).toBeUndefined();
     expect(p4.eMem!.estimate).toBeCloseTo(30 / 36, 2);
     expect(p4.eBound!.estimate).toBeCloseTo(30 / 33, 2);
     expect(p4.recordsPerPartition).toBe('25-25');
@@ -57,6 +59,19 @@ describe('H2 table: the three ideals', () => {
     const p4 = rows.filter((r) => r.partitions === 4);
     expect(p4.find((r) => r.arm.includes('consumers=4'))!.eLin!.estimate).toBeCloseTo(0.75, 2);
     expect(p4.find((r) => r.arm.includes('consumers=16'))!.eLin).toBeUndefined();
+  });
+
+  it('E_lin of the bounds: bound(1) / (p x bound(p)) paired by seed, what E_lin is with a free broker', () => {
+    const rs: RunRec[] = [];
+    for (const seed of [1, 2, 3]) {
+      // Bounds: 40 s through 4 slots at p = 1, 12.5 s at p = 4 (the drain: 0.8 of linear); the broker arm at p = 4 takes 13 s.
+      rs.push(run('blackboard-kafka', kafka(1), seed, 100 / 40.2, { bounds: { partitionAwareMs: 40_000 } }));
+      rs.push(run('blackboard-kafka', kafka(4), seed, 100 / 13, { bounds: { partitionAwareMs: 12_500 } }));
+    }
+    const p4 = h2Rows(configurations(rs).configs).find((r) => r.partitions === 4)!;
+    expect(p4.eLinBound!.estimate).toBeCloseTo(0.8, 6);
+    expect(p4.eLinBound!.n).toBe(3);
+    expect(p4.eLin!.estimate).toBeCloseTo((100 / 13) / (4 * 100 / 40.2), 3);
   });
 
   it('a saturated run leaves its pair out', () => {

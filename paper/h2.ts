@@ -19,6 +19,12 @@ function ratio(num: readonly RunRec[], den: readonly RunRec[], scale = 1): Ratio
   return { estimate: Math.exp(s.mean) * scale, lo: i.lo * scale, hi: i.hi * scale, n: s.n };
 }
 
+/** Paired by seed: bound(base) / (p x bound(arm)), i.e. throughput on the bounds over p x throughput(1) on the bounds. */
+function boundRatio(arm: readonly RunRec[], base: readonly RunRec[], p: number): Ratio | undefined {
+  const b1 = new Map(base.filter((r) => r.bounds.partitionAwareMs).map((r) => [r.seed, r.bounds.partitionAwareMs!]));
+  return geo(arm.filter((r) => r.bounds.partitionAwareMs && b1.has(r.seed)).map((r) => b1.get(r.seed)! / (p * r.bounds.partitionAwareMs!)));
+}
+
 function geo(xs: readonly number[]): Ratio | undefined {
   const s = tSummary(xs.filter((x) => x > 0 && Number.isFinite(x)).map(Math.log));
   if (!s) return undefined;
@@ -46,6 +52,12 @@ export interface H2Row {
   throughputTps: number;
   /** vs p x throughput(1) of the same arm family at 1 partition. */
   eLin?: Ratio;
+  /**
+   * The same ratio on the partition-aware bounds instead of the makespans, paired by seed: what
+   * E_lin would be if broker, client and engine cost nothing (the runs' own LLM draws, list-scheduled
+   * over the layout). E_lin below 1 by this much is the workload's drain, not the broker.
+   */
+  eLinBound?: Ratio;
   /** vs the in-memory blackboard at the same execution slots. */
   eMem?: Ratio;
   /** partition-aware bound / makespan, per run. */
@@ -79,7 +91,7 @@ export function h2Rows(configs: readonly Config[]): H2Row[] {
       out.push({
         matrix: c.matrix, config: c.label, arm: armLabel(r0.system, sp), layout: layoutOf(sp), nodes: nodesOf(sp), partitions: p, slots, runs: rs.length,
         throughputTps: median(rs.map((r) => r.throughputTps)),
-        ...(base && base !== rs ? { eLin: ratio(rs, base, 1 / p) } : {}),
+        ...(base && base !== rs ? { eLin: ratio(rs, base, 1 / p), eLinBound: boundRatio(rs, base, p) } : {}),
         ...(mem ? { eMem: ratio(rs, mem) } : {}),
         eBound: geo(rs.filter((r) => r.bounds.partitionAwareMs && !r.cpu?.saturated).map((r) => r.bounds.partitionAwareMs! / r.makespanMs)),
         recordsPerPartition: counts.length ? `${Math.min(...counts)}-${Math.max(...counts)}` : 'n/a',
