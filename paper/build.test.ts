@@ -77,7 +77,7 @@ describe('paper build', () => {
     db.close();
     const md = readFileSync((await buildPaper({ dbPath: path, outDir: join(dir, 'scale-out') })).paperPath, 'utf8');
     expect(md).toContain('### The harness at scale');
-    expect(md).toContain('| blackboard-eager | 100000 | 3 (0) | 3.0 | 9.4 | 6.4 | 1.2 | 1.0 | 8.0 | 500 |');
+    expect(md).toContain('| blackboard-eager | 100000 | n/a | 3 (0) | 3.0 | 9.4 | 6.4 | 1.2 | 1.0 | 8.0 | 500 |');
     // Without such runs the section says so.
     const plain = readFileSync((await buildPaper({ dbPath, outDir: join(dir, 'plain-out') })).paperPath, 'utf8');
     expect(plain).toContain('_No run of `paper/experiments/scale.yaml` with its whole-process cost is stored._');

@@ -363,17 +363,17 @@ async function placeholderValues(db: ResultsDb, v: Verdicts, figs: FigureOutcome
     : '_No `flockbench bench` session is stored._';
 
   // The harness at scale: what a run costs as a whole process beside what it measured.
-  const scale = await db.query<{ system: string; tasks: number; runs: number; loaded: number; makespan: number; wall: number; overhead: number; rss: number; cpu: number; rows: number | null; import_ms: number | null; collectors: number | null }>(
-    `SELECT system, tasks, count(*)::INT AS runs, count(*) FILTER (WHERE loaded)::INT AS loaded,
+  const scale = await db.query<{ system: string; tasks: number; heap: number | null; runs: number; loaded: number; makespan: number; wall: number; overhead: number; rss: number; cpu: number; rows: number | null; import_ms: number | null; collectors: number | null }>(
+    `SELECT system, tasks, harness_heap_limit_mb AS heap, count(*)::INT AS runs, count(*) FILTER (WHERE loaded)::INT AS loaded,
             median(makespan_ms) AS makespan, median(process_wall_ms) AS wall, median(harness_overhead_ms) AS overhead,
             median(process_rss_peak_mb) AS rss, median(process_cpu_ms) AS cpu, median(harness_rows_ms) AS rows, median(harness_import_ms) AS import_ms,
             median(CAST(params->>'$.collectorsMs' AS DOUBLE)) AS collectors
        FROM run_configs WHERE matrix = 'scale' AND state = 'completed' AND harness_overhead_ms IS NOT NULL
-      GROUP BY system, tasks ORDER BY system, tasks`);
+      GROUP BY system, tasks, heap ORDER BY system, tasks, heap DESC NULLS FIRST`);
   val.scale_table = scale.length
     ? `Whole-process cost of a run of \`paper/experiments/scale.yaml\` (medians per system and size; harness overhead = process wall - makespan: module loading, warm-up, collectors (hashes, ideal replay, bound, task latencies after the window), row writing and the import; "loaded": runs started with the 1-minute load above cores + 1).\n\n${mdTable(
-      ['system', 'tasks', 'runs (loaded)', 'makespan (s)', 'process wall (s)', 'harness overhead (s)', 'collectors (s)', 'rows + import (s)', 'process CPU (s)', 'peak RSS (MB)'],
-      scale.map((r) => [r.system, String(r.tasks), `${r.runs} (${r.loaded})`, num(r.makespan / 1000, 1), num(r.wall / 1000, 1), num(r.overhead / 1000, 1),
+      ['system', 'tasks', 'heap limit (MiB)', 'runs (loaded)', 'makespan (s)', 'process wall (s)', 'harness overhead (s)', 'collectors (s)', 'rows + import (s)', 'process CPU (s)', 'peak RSS (MB)'],
+      scale.map((r) => [r.system, String(r.tasks), r.heap === null ? 'n/a' : String(r.heap), `${r.runs} (${r.loaded})`, num(r.makespan / 1000, 1), num(r.wall / 1000, 1), num(r.overhead / 1000, 1),
         num(r.collectors === null ? NaN : r.collectors / 1000, 1), num(r.rows === null || r.import_ms === null ? NaN : (r.rows + r.import_ms) / 1000, 1), num(r.cpu / 1000, 1), num(r.rss, 0)]))}`
     : '_No run of `paper/experiments/scale.yaml` with its whole-process cost is stored._';
 

@@ -28,6 +28,8 @@ export type SpanSource = (sink: (row: SpanRow) => void) => Promise<void>;
  */
 export interface HarnessCost {
   traces: boolean;
+  /** The run process's V8 old-space limit, MiB (isolated runs; the matrix's heapLimitMb). */
+  heapLimitMb?: number;
   warmupMs?: number;
   /** Waited for the load average to settle before the measured run (matrices with `settleMaxS`); not harness overhead. */
   settleMs?: number;

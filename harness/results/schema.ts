@@ -265,6 +265,7 @@ export const VIEWS: { name: string; doc: string; sql: string }[] = [
       CAST(params->>'$.system.dispatchChunk' AS INTEGER) AS sys_dispatch_chunk,
       CAST(params->>'$.harness.warmupMs' AS DOUBLE) AS harness_warmup_ms,
       CAST(params->>'$.harness.settleMs' AS DOUBLE) AS harness_settle_ms,
+      CAST(params->>'$.harness.heapLimitMb' AS INTEGER) AS harness_heap_limit_mb,
       CAST(params->>'$.harness.settleReached' AS BOOLEAN) AS harness_settle_reached,
       CAST(params->>'$.harness.runMs' AS DOUBLE) AS harness_run_ms,
       CAST(params->>'$.harness.rowsMs' AS DOUBLE) AS harness_rows_ms,

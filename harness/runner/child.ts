@@ -51,7 +51,7 @@ process.once('message', async ({ cell, meta, rowsFile }: ChildRequest) => {
     await writeRunFile(rowsFile, outcome, meta, {
       spans: cellSpans(cell, outcome),
       // Process-wide figures are the runner's to fill in at import (it sees the whole life of this process).
-      cost: ({ spansMs, rowsMs }) => ({ traces: cell.traces !== false, warmupMs, settleMs: settle?.waitedMs, settleReached: settle?.reached, runMs, spansMs, rowsMs }),
+      cost: ({ spansMs, rowsMs }) => ({ traces: cell.traces !== false, heapLimitMb: cell.heapLimitMb, warmupMs, settleMs: settle?.waitedMs, settleReached: settle?.reached, runMs, spansMs, rowsMs }),
     });
     const cpu = process.cpuUsage();
     reply({ ok: true, runId: outcome.runId, makespanMs: outcome.makespanMs, processCpuMs: (cpu.user + cpu.system) / 1000, processRssPeakMb: processRssPeakMb() });
