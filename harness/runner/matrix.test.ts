@@ -115,26 +115,18 @@ describe('traces', () => {
   });
 });
 
-describe('heapLimitMb', () => {
-  it('defaults to 4096 MiB, is set per matrix, and is not part of the cell identity', async () => {
+// Per-matrix run settings that change how a run is kept or when it starts, not what it measures.
+describe.each([
+  { key: 'heapLimitMb', dflt: 4096, set: 1024, what: 'the run process\'s heap limit (MiB)' },
+  { key: 'settleMaxS', dflt: 0, set: 120, what: 'the settle bound before the measured run (s; 0 = no wait)' },
+] as const)('$key', ({ key, dflt, set, what }) => {
+  it(`defaults to ${dflt} (${what}), is set per matrix, and is not part of the cell identity`, async () => {
     const base = { name: 't', systems: ['blackboard-eager'], workloads: [{ name: 'map', params: { tasks: 2 } }] };
-    const dflt = expandMatrix(validateMatrix(base), { reps: 1 });
-    const small = expandMatrix(validateMatrix({ ...base, heapLimitMb: 1024 }), { reps: 1 });
-    expect(dflt[0]!.heapLimitMb).toBe(4096);
-    expect(small[0]!.heapLimitMb).toBe(1024);
+    const plain = expandMatrix(validateMatrix(base), { reps: 1 });
+    const withKey = expandMatrix(validateMatrix({ ...base, [key]: set }), { reps: 1 });
+    expect(plain[0]![key]).toBe(dflt);
+    expect(withKey[0]![key]).toBe(set);
     const { cellKey } = await import('./runner.ts');
-    expect(cellKey(small[0]!)).toBe(cellKey(dflt[0]!));
-  });
-});
-
-describe('settleMaxS', () => {
-  it('defaults to no wait, is set per matrix, and is not part of the cell identity', async () => {
-    const base = { name: 't', systems: ['blackboard-eager'], workloads: [{ name: 'map', params: { tasks: 2 } }] };
-    const dflt = expandMatrix(validateMatrix(base), { reps: 1 });
-    const settled = expandMatrix(validateMatrix({ ...base, settleMaxS: 120 }), { reps: 1 });
-    expect(dflt[0]!.settleMaxS).toBe(0);
-    expect(settled[0]!.settleMaxS).toBe(120);
-    const { cellKey } = await import('./runner.ts');
-    expect(cellKey(settled[0]!)).toBe(cellKey(dflt[0]!));
+    expect(cellKey(withKey[0]!)).toBe(cellKey(plain[0]!));
   });
 });
