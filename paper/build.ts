@@ -12,9 +12,10 @@ import type { ResultsDb } from '../harness/results/db.ts';
 import { MODELS, PRICES_AS_OF } from '../llm/profiles.ts';
 import { SYSTEMS } from '../systems/registry.ts';
 import { OLD_READ_FILTER, READ_FILTER } from '../brokers/kafka/config.ts';
-import { writeFigures, type FigureOutcome } from './figures.ts';
+import { STANDARD_CASES_SQL, writeFigures, type FigureOutcome } from './figures.ts';
+import { growthClass, loglogSlope } from '../harness/bench/growth.ts';
 import { openPaperData } from './data.ts';
-import { ALPHA, EQUIVALENCE_BAND, FAMILIES, GRAPH_FORMS, H1_DECISION_SCALE, H2_DECISION_SCALE, H2_KEYING, H2_PARTITIONS, MIN_PAIRS, MIN_SESSIONS, NEAR_LINEAR, REPLICATION_MIN_PAIRS } from './rules.ts';
+import { ALPHA, EQUIVALENCE_BAND, FAMILIES, GRAPH_FORMS, H1_DECISION_SCALE, H2_DECISION_SCALE, H2_KEYING, H2_PARTITIONS, MIN_PAIRS, MIN_SESSIONS, NEAR_LINEAR, nodesOf, REPLICATION_MIN_PAIRS } from './rules.ts';
 import { h2Costs, h2Rows, projectThroughput } from './h2.ts';
 import { checkReplication, computeVerdicts, toRecord, type CheckOutcome, type Comparison, type FamilyResult, type VerdictRecord, type Verdicts } from './verdicts.ts';
 import { armLabel, fanOutParallelism, pairBySeed, peakInFlight, type RunRec } from './analysis.ts';
@@ -107,25 +108,33 @@ function h2Table(configs: Verdicts['configs']): string {
   );
 }
 
-/** The projection beyond one machine, from the measured per-task costs (never a measurement). */
+/**
+ * The projection beyond one machine, from the measured per-task costs (never a measurement). A
+ * broker's cost per task depends on the replication factor, so costs are taken per measured
+ * cluster: a 1-broker projection from the 1-node runs (replication 1), a 3- or 9-broker one from
+ * the 3-node runs (replication 3) where any were measured, else from the 1-node runs, said so.
+ */
 function h2Projection(configs: Verdicts['configs']): string {
   const out: string[] = [];
   for (const system of ['blackboard-kafka', 'blackboard-pulsar']) {
-    const k = h2Costs(configs, system);
-    if (!k) {
+    const one = h2Costs(configs, system, (r) => nodesOf(r.sp) === 1);
+    const three = h2Costs(configs, system, (r) => nodesOf(r.sp) === 3);
+    if (!one && !three) {
       out.push(`_${system}: no unsaturated H2 run with CPU shares is stored, so there are no measured costs to project from._`);
       continue;
     }
+    const costLine = (label: string, k: NonNullable<typeof one>) => `${label}: costs from ${k.runs} runs: broker ${sig(k.brokerCpuMsPerTask)} CPU-ms/task (all brokers together), client ${sig(k.clientCpuMsPerTask)} CPU-ms/task, ${sig(k.perSlotTps)} tasks/s per execution slot`;
     const rows: string[][] = [];
     for (const brokers of [1, 3, 9]) {
+      const [k, from] = brokers === 1 || !three ? [one ?? three!, one ? '1 node, replication 1' : '3 nodes, replication 3'] : [three, '3 nodes, replication 3'];
       for (const partitions of [4, 16, 64, 256]) {
         const c = { partitions, inFlight: 4, brokers, coresPerBroker: 2, clientHosts: Math.max(1, Math.ceil(partitions / 16)), coresPerClientHost: 2 };
         const pr = projectThroughput(k, c);
-        rows.push([String(brokers), String(partitions), String(c.clientHosts), sig(pr.tps), pr.limit]);
+        rows.push([String(brokers), String(partitions), String(c.clientHosts), sig(pr.tps), pr.limit, from]);
       }
     }
-    out.push(`**${system}** (costs from ${k.runs} runs: broker ${sig(k.brokerCpuMsPerTask)} CPU-ms/task, client ${sig(k.clientCpuMsPerTask)} CPU-ms/task, ${sig(k.perSlotTps)} tasks/s per execution slot)\n\n`
-      + mdTable(['brokers (2 cores each)', 'partitions (4 in flight each)', 'client hosts (2 cores each)', 'PROJECTED throughput (tasks/s)', 'projected limit'], rows));
+    out.push(`**${system}** (${[one && costLine('1 node, replication 1', one), three && costLine('3 nodes, replication 3', three)].filter(Boolean).join('; ')})\n\n`
+      + mdTable(['brokers (2 cores each)', 'partitions (4 in flight each)', 'client hosts (2 cores each)', 'PROJECTED throughput (tasks/s)', 'projected limit', 'per-task costs measured on'], rows));
   }
   return out.join('\n\n');
 }
@@ -353,14 +362,22 @@ async function placeholderValues(db: ResultsDb, v: Verdicts, figs: FigureOutcome
       + `${alo.failed ? `; ${alo.failed} at-least-once run(s) lost data or failed, which at-least-once must not` : ''}.`;
   }
 
-  // Orchestration overhead (latest bench session).
+  // Orchestration overhead (latest bench session): the standard cases, then the growth series.
+  const benchSql = `bench_id = (SELECT bench_id FROM bench ORDER BY started_at DESC, bench_id LIMIT 1)`;
   const bench = await db.query<{ case_name: string; system: string; per_event_us: number; p50_ms: number | null; p95_ms: number | null; events: number }>(
     `SELECT case_name, system, per_event_us, p50_ms, p95_ms, events FROM bench
-      WHERE bench_id = (SELECT bench_id FROM bench ORDER BY started_at DESC, bench_id LIMIT 1) AND per_event_us IS NOT NULL
+      WHERE ${benchSql} AND per_event_us IS NOT NULL AND case_name IN (${STANDARD_CASES_SQL})
       ORDER BY case_name, system`);
+  const benchSession = await db.query<{ started_at: string; budget_ms: number | null; budget_mb: number | null }>(
+    `SELECT strftime(min(started_at), '%Y-%m-%d %H:%M') AS started_at, max(budget_ms) AS budget_ms, max(budget_mb) AS budget_mb FROM bench WHERE ${benchSql}`);
   val.overhead_table = bench.length
-    ? mdTable(['case', 'system', 'p50 per event (us)', 'p95 per event (us)', 'mean per event (us)'], bench.map((b) => [b.case_name, b.system, num(b.p50_ms === null ? NaN : (b.p50_ms * 1000) / b.events, 2), num(b.p95_ms === null ? NaN : (b.p95_ms * 1000) / b.events, 2), num(b.per_event_us, 2)]))
+    ? `Standard cases of the bench session of ${benchSession[0]?.started_at ?? 'n/a'} UTC (\`flockbench bench\`; per run, a time budget of ${num((benchSession[0]?.budget_ms ?? NaN) / 1000, 0)} s and a memory budget of ${num(benchSession[0]?.budget_mb ?? NaN, 0)} MiB).\n\n`
+      + mdTable(['case', 'system', 'p50 per event (us)', 'p95 per event (us)', 'mean per event (us)'], bench.map((b) => [b.case_name, b.system, num(b.p50_ms === null ? NaN : (b.p50_ms * 1000) / b.events, 2), num(b.p95_ms === null ? NaN : (b.p95_ms * 1000) / b.events, 2), num(b.per_event_us, 2)]))
     : '_No `flockbench bench` session is stored._';
+  const growth = await db.query<{ system: string; family: string; n: number; state: string; p50_ms: number | null; per_event_p50_us: number | null; first_run_ms: number | null; events: number; reason: string | null }>(
+    `SELECT system, family, n, state, p50_ms, per_event_p50_us, first_run_ms, events, reason FROM bench
+      WHERE ${benchSql} AND family IN ('items', 'fan-out') AND n >= 10 ORDER BY family, system, n`);
+  val.overhead_growth = growth.length ? growthText(growth) : '_The stored bench session has no growth series (`flockbench bench` without `--no-growth`)._';
 
   // The harness at scale: what a run costs as a whole process beside what it measured.
   const scale = await db.query<{ system: string; tasks: number; heap: number | null; runs: number; loaded: number; makespan: number; wall: number; overhead: number; rss: number; cpu: number; rows: number | null; import_ms: number | null; collectors: number | null }>(
@@ -411,6 +428,43 @@ async function placeholderValues(db: ResultsDb, v: Verdicts, figs: FigureOutcome
        FROM runs GROUP BY matrix, session ORDER BY first, matrix`);
   val.reproduce = sessions.map((r) => `    flockbench run ${r.file} --seed ${r.seed} --reps ${r.reps} --latency-scale ${r.scale}   # ${r.runs} runs`).join('\n');
   return val;
+}
+
+interface GrowthBenchRow { system: string; family: string; n: number; state: string; p50_ms: number | null; per_event_p50_us: number | null; first_run_ms: number | null; events: number; reason: string | null }
+
+/**
+ * The growth series as a table: per case family and system, the median per-event cost at each
+ * size (a size stopped by the budget as the least it cost, a skipped one with why), and the
+ * least-squares log-log slope of total median time on n over the completed sizes (1: a constant
+ * cost per event; 2: a cost per event growing linearly, quadratic in total).
+ */
+export function growthText(rows: readonly GrowthBenchRow[]): string {
+  const sizes = [...new Set(rows.map((r) => r.n))].sort((a, b) => a - b);
+  const groups = new Map<string, GrowthBenchRow[]>();
+  for (const r of rows) {
+    const k = `${r.family}|${r.system}`;
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  }
+  const cell = (r: GrowthBenchRow | undefined): string => {
+    if (!r) return '';
+    if (r.state === 'completed' && r.per_event_p50_us !== null) return num(r.per_event_p50_us, 2);
+    if (r.state === 'over-budget' && r.first_run_ms !== null && r.events > 0) return `>= ${num((r.first_run_ms * 1000) / r.events, 2)} (stopped)`;
+    return r.state;
+  };
+  const table = [...groups.entries()].sort(([a], [b]) => a.localeCompare(b, 'en')).map(([, rs]) => {
+    const done = rs.filter((r) => r.state === 'completed' && r.p50_ms !== null && r.p50_ms > 0).map((r) => ({ n: r.n, ms: r.p50_ms! }));
+    const slope = done.length >= 2 ? loglogSlope(done) : NaN;
+    // The first size stopped by the budget above the largest completed one bounds the slope from
+    // below: its total time was at least the time it had run when stopped.
+    const last = done.at(-1);
+    const stop = last && rs.find((r) => r.state === 'over-budget' && r.n > last.n && r.first_run_ms !== null && r.first_run_ms > 0);
+    const toStop = last && stop ? Math.log(stop.first_run_ms! / last.ms) / Math.log(stop.n / last.n) : NaN;
+    return [rs[0]!.family, rs[0]!.system, ...sizes.map((n) => cell(rs.find((r) => r.n === n))), num(slope, 2), Number.isFinite(slope) ? growthClass(slope) : 'n/a',
+      Number.isFinite(toStop) ? `>= ${num(toStop, 2)} (${last!.n} to ${stop!.n})` : '-'];
+  });
+  const stopped = rows.filter((r) => r.state !== 'completed' && r.reason).map((r) => `${r.system} ${r.family}-${r.n}: ${r.state}, ${r.reason}`);
+  return `${mdTable(['family', 'system', ...sizes.map((n) => `n = ${n} (us/event, p50)`), 'slope of total time on n (log-log, completed sizes)', 'growth (completed sizes)', 'slope from the largest completed size to the first stopped one'], table)}`
+    + (stopped.length ? `\n\nSizes not completed: ${stopped.join('; ')}.` : '');
 }
 
 /** Runs whose agents failed, per matrix and arm: left out of every comparison, and said so. */

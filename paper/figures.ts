@@ -17,6 +17,8 @@ import { EQUIVALENCE_BAND, GRAPH_FORMS, NEAR_LINEAR, systemPairs } from './rules
 import { armLabel } from './analysis.ts';
 import { medianCi } from '../core/stats/single.ts';
 import type { Verdicts } from './verdicts.ts';
+import { SCALING_SQL, scalingFigureSpec, scalingPoints, type BenchFigureRow } from '../harness/bench/figure.ts';
+import { standardCases } from '../harness/bench/cases.ts';
 
 // vega-lite's TopLevelSpec type is large; specs here are plain JSON checked by compiling them.
 export type VlSpec = Record<string, unknown>;
@@ -205,33 +207,53 @@ export async function h3TailFigure(db: ResultsDb): Promise<Figure | string> {
   };
 }
 
-interface BenchRow { case_name: string; system: string; per_event_us: number; events: number }
+interface BenchRow { case_name: string; system: string; per_event_p50_us: number; events: number }
 
-/** Orchestration overhead per event by case and system (latest bench session), log scale. */
+/** The standard cases' names (the growth series has its own figure), as a SQL list. */
+export const STANDARD_CASES_SQL = standardCases().map((c) => `'${c.name}'`).join(', ');
+
+/** Orchestration overhead per event by standard case and system (latest bench session, medians), log scale. */
 export async function overheadFigure(db: ResultsDb): Promise<Figure | string> {
   const rows = await db.query<BenchRow>(
-    `SELECT case_name, system, per_event_us, events FROM bench
-      WHERE bench_id = (SELECT bench_id FROM bench ORDER BY started_at DESC, bench_id LIMIT 1) AND per_event_us IS NOT NULL
+    `SELECT case_name, system, per_event_p50_us, events FROM bench
+      WHERE bench_id = (SELECT bench_id FROM bench ORDER BY started_at DESC, bench_id LIMIT 1) AND per_event_p50_us IS NOT NULL
+        AND case_name IN (${STANDARD_CASES_SQL})
       ORDER BY case_name, system`);
   if (!rows.length) return 'no bench session stored (run `flockbench bench`)';
   const systems = [...new Set(rows.map((r) => r.system))].sort();
   return {
     name: 'overhead-per-event',
     title: 'Orchestration overhead per event',
-    caption: 'Per-event engine cost with zero-latency agents (microseconds, log scale), latest `flockbench bench` session.',
+    caption: 'Median per-event engine cost with zero-latency agents (microseconds, log scale) on the standard cases, latest `flockbench bench` session.',
     spec: {
       ...BASE,
-      title: 'Overhead per event (zero-latency agents)',
+      title: 'Overhead per event (zero-latency agents, median)',
       width: 420,
-      data: { values: rows.map((r) => ({ case: r.case_name, system: r.system, perEventUs: r.per_event_us })) },
+      data: { values: rows.map((r) => ({ case: r.case_name, system: r.system, perEventUs: r.per_event_p50_us })) },
       mark: 'bar',
       encoding: {
         y: { field: 'case', type: 'nominal', title: null },
         yOffset: { field: 'system', sort: systems },
-        x: { field: 'perEventUs', type: 'quantitative', scale: { type: 'log' }, title: 'per event (us, log)' },
+        x: { field: 'perEventUs', type: 'quantitative', scale: { type: 'log' }, title: 'per event (us, median, log)' },
         color: { field: 'system', type: 'nominal', sort: systems },
       },
     },
+  };
+}
+
+/**
+ * How per-event engine cost grows with size (latest bench session's growth series), log-log, one
+ * line per system, a panel per case family: the figure `flockbench bench` itself describes
+ * (harness/bench/figure.ts). A size stopped by the budget is an open triangle at its lower bound.
+ */
+export async function scalingFigure(db: ResultsDb): Promise<Figure | string> {
+  const points = scalingPoints(await db.query<BenchFigureRow>(SCALING_SQL));
+  if (!points.length) return 'no bench session with a growth series stored (run `flockbench bench`)';
+  return {
+    name: 'overhead-scaling',
+    title: 'Engine cost per event vs size',
+    caption: 'Median per-event engine cost (µs, log) against n (log) with zero-latency agents, latest `flockbench bench` session: a flat line is a constant cost per event, slope 1 a cost per event growing with n (quadratic in total). Ticks: p95. Open triangles: a size stopped by the time or memory budget, drawn at the least it cost per event (the time it had run / n).',
+    spec: scalingFigureSpec(points),
   };
 }
 
@@ -293,6 +315,7 @@ export async function writeFigures(db: ResultsDb, v: Verdicts, outDir: string): 
     ['h2-efficiency', h2EfficiencyFigure(v)],
     ['h3-tail-vs-load', await h3TailFigure(db)],
     ['overhead-per-event', await overheadFigure(db)],
+    ['overhead-scaling', await scalingFigure(db)],
   ];
   const dir = join(outDir, 'figures');
   mkdirSync(dir, { recursive: true });

@@ -118,7 +118,7 @@ export interface H2Costs {
 }
 
 /** Median per-task costs over the unsaturated H2 runs of `system` that have CPU shares, or undefined. */
-export function h2Costs(configs: readonly Config[], system: string): H2Costs | undefined {
+export function h2Costs(configs: readonly Config[], system: string, keep: (r: RunRec) => boolean = () => true): H2Costs | undefined {
   const broker: number[] = [], client: number[] = [], slot: number[] = [];
   for (const c of configs) {
     if (!h2Config(c)) continue;
@@ -126,6 +126,7 @@ export function h2Costs(configs: readonly Config[], system: string): H2Costs | u
       for (const r of rs) {
         if (r.cpu?.saturated) continue;
         if (r.system === system && r.cpu) {
+          if (!keep(r)) continue;
           // Shares are of all the machine's CPU time over the window (~ the makespan).
           broker.push((r.cpu.brokerShare * r.cpu.cpus * r.makespanMs) / r.tasks);
           client.push(r.cpuMs / r.tasks);
