@@ -14,9 +14,10 @@ import { SYSTEMS } from '../systems/registry.ts';
 import { OLD_READ_FILTER, READ_FILTER } from '../brokers/kafka/config.ts';
 import { STANDARD_CASES_SQL, writeFigures, type FigureOutcome } from './figures.ts';
 import { growthClass, loglogSlope } from '../harness/bench/growth.ts';
+import { LATEST_BENCH } from '../harness/bench/figure.ts';
 import { openPaperData } from './data.ts';
 import { ALPHA, EQUIVALENCE_BAND, FAMILIES, GRAPH_FORMS, H1_DECISION_SCALE, H2_DECISION_SCALE, H2_KEYING, H2_PARTITIONS, MIN_PAIRS, MIN_SESSIONS, NEAR_LINEAR, nodesOf, REPLICATION_MIN_PAIRS } from './rules.ts';
-import { h2Costs, h2Rows, projectThroughput } from './h2.ts';
+import { h2Costs, h2Rows, projectThroughput, type H2Costs } from './h2.ts';
 import { checkReplication, computeVerdicts, toRecord, type CheckOutcome, type Comparison, type FamilyResult, type VerdictRecord, type Verdicts } from './verdicts.ts';
 import { armLabel, fanOutParallelism, pairBySeed, peakInFlight, type RunRec } from './analysis.ts';
 import { comparePaired } from '../core/stats/paired.ts';
@@ -123,17 +124,18 @@ function h2Projection(configs: Verdicts['configs']): string {
       out.push(`_${system}: no unsaturated H2 run with CPU shares is stored, so there are no measured costs to project from._`);
       continue;
     }
-    const costLine = (label: string, k: NonNullable<typeof one>) => `${label}: costs from ${k.runs} runs: broker ${sig(k.brokerCpuMsPerTask)} CPU-ms/task (all brokers together), client ${sig(k.clientCpuMsPerTask)} CPU-ms/task, ${sig(k.perSlotTps)} tasks/s per execution slot`;
+    const label = (k: H2Costs) => (k === one ? '1 node, replication 1' : '3 nodes, replication 3');
+    const costLine = (k: H2Costs) => `${label(k)}: costs from ${k.runs} runs: broker ${sig(k.brokerCpuMsPerTask)} CPU-ms/task (all brokers together), client ${sig(k.clientCpuMsPerTask)} CPU-ms/task, ${sig(k.perSlotTps)} tasks/s per execution slot`;
     const rows: string[][] = [];
     for (const brokers of [1, 3, 9]) {
-      const [k, from] = brokers === 1 || !three ? [one ?? three!, one ? '1 node, replication 1' : '3 nodes, replication 3'] : [three, '3 nodes, replication 3'];
+      const k = (brokers === 1 ? one ?? three : three ?? one)!;
       for (const partitions of [4, 16, 64, 256]) {
         const c = { partitions, inFlight: 4, brokers, coresPerBroker: 2, clientHosts: Math.max(1, Math.ceil(partitions / 16)), coresPerClientHost: 2 };
         const pr = projectThroughput(k, c);
-        rows.push([String(brokers), String(partitions), String(c.clientHosts), sig(pr.tps), pr.limit, from]);
+        rows.push([String(brokers), String(partitions), String(c.clientHosts), sig(pr.tps), pr.limit, label(k)]);
       }
     }
-    out.push(`**${system}** (${[one && costLine('1 node, replication 1', one), three && costLine('3 nodes, replication 3', three)].filter(Boolean).join('; ')})\n\n`
+    out.push(`**${system}** (${[one, three].filter((k) => k !== undefined).map(costLine).join('; ')})\n\n`
       + mdTable(['brokers (2 cores each)', 'partitions (4 in flight each)', 'client hosts (2 cores each)', 'PROJECTED throughput (tasks/s)', 'projected limit', 'per-task costs measured on'], rows));
   }
   return out.join('\n\n');
@@ -363,20 +365,19 @@ async function placeholderValues(db: ResultsDb, v: Verdicts, figs: FigureOutcome
   }
 
   // Orchestration overhead (latest bench session): the standard cases, then the growth series.
-  const benchSql = `bench_id = (SELECT bench_id FROM bench ORDER BY started_at DESC, bench_id LIMIT 1)`;
   const bench = await db.query<{ case_name: string; system: string; per_event_us: number; p50_ms: number | null; p95_ms: number | null; events: number }>(
     `SELECT case_name, system, per_event_us, p50_ms, p95_ms, events FROM bench
-      WHERE ${benchSql} AND per_event_us IS NOT NULL AND case_name IN (${STANDARD_CASES_SQL})
+      WHERE ${LATEST_BENCH} AND per_event_us IS NOT NULL AND case_name IN (${STANDARD_CASES_SQL})
       ORDER BY case_name, system`);
   const benchSession = await db.query<{ started_at: string; budget_ms: number | null; budget_mb: number | null }>(
-    `SELECT strftime(min(started_at), '%Y-%m-%d %H:%M') AS started_at, max(budget_ms) AS budget_ms, max(budget_mb) AS budget_mb FROM bench WHERE ${benchSql}`);
+    `SELECT strftime(min(started_at), '%Y-%m-%d %H:%M') AS started_at, max(budget_ms) AS budget_ms, max(budget_mb) AS budget_mb FROM bench WHERE ${LATEST_BENCH}`);
   val.overhead_table = bench.length
     ? `Standard cases of the bench session of ${benchSession[0]?.started_at ?? 'n/a'} UTC (\`flockbench bench\`; per run, a time budget of ${num((benchSession[0]?.budget_ms ?? NaN) / 1000, 0)} s and a memory budget of ${num(benchSession[0]?.budget_mb ?? NaN, 0)} MiB).\n\n`
       + mdTable(['case', 'system', 'p50 per event (us)', 'p95 per event (us)', 'mean per event (us)'], bench.map((b) => [b.case_name, b.system, num(b.p50_ms === null ? NaN : (b.p50_ms * 1000) / b.events, 2), num(b.p95_ms === null ? NaN : (b.p95_ms * 1000) / b.events, 2), num(b.per_event_us, 2)]))
     : '_No `flockbench bench` session is stored._';
   const growth = await db.query<{ system: string; family: string; n: number; state: string; p50_ms: number | null; per_event_p50_us: number | null; first_run_ms: number | null; events: number; reason: string | null }>(
     `SELECT system, family, n, state, p50_ms, per_event_p50_us, first_run_ms, events, reason FROM bench
-      WHERE ${benchSql} AND family IN ('items', 'fan-out') AND n >= 10 ORDER BY family, system, n`);
+      WHERE ${LATEST_BENCH} AND family IN ('items', 'fan-out') AND n >= 10 ORDER BY family, system, n`);
   val.overhead_growth = growth.length ? growthText(growth) : '_The stored bench session has no growth series (`flockbench bench` without `--no-growth`)._';
 
   // The harness at scale: what a run costs as a whole process beside what it measured.

@@ -17,7 +17,7 @@ import { EQUIVALENCE_BAND, GRAPH_FORMS, NEAR_LINEAR, systemPairs } from './rules
 import { armLabel } from './analysis.ts';
 import { medianCi } from '../core/stats/single.ts';
 import type { Verdicts } from './verdicts.ts';
-import { SCALING_SQL, scalingFigureSpec, scalingPoints, type BenchFigureRow } from '../harness/bench/figure.ts';
+import { LATEST_BENCH, SCALING_SQL, scalingFigureSpec, scalingPoints, type BenchFigureRow } from '../harness/bench/figure.ts';
 import { standardCases } from '../harness/bench/cases.ts';
 
 // vega-lite's TopLevelSpec type is large; specs here are plain JSON checked by compiling them.
@@ -216,7 +216,7 @@ export const STANDARD_CASES_SQL = standardCases().map((c) => `'${c.name}'`).join
 export async function overheadFigure(db: ResultsDb): Promise<Figure | string> {
   const rows = await db.query<BenchRow>(
     `SELECT case_name, system, per_event_p50_us, events FROM bench
-      WHERE bench_id = (SELECT bench_id FROM bench ORDER BY started_at DESC, bench_id LIMIT 1) AND per_event_p50_us IS NOT NULL
+      WHERE ${LATEST_BENCH} AND per_event_p50_us IS NOT NULL
         AND case_name IN (${STANDARD_CASES_SQL})
       ORDER BY case_name, system`);
   if (!rows.length) return 'no bench session stored (run `flockbench bench`)';

@@ -19,10 +19,13 @@ export interface BenchFigureRow {
   first_run_ms: number | null;
 }
 
+/** SQL predicate on `bench`: the rows of the latest bench session (ties broken by id). */
+export const LATEST_BENCH = 'bench_id = (SELECT bench_id FROM bench ORDER BY started_at DESC, bench_id LIMIT 1)';
+
 /** The rows of the latest bench session that the figure plots (a query against the results DB). */
 export const SCALING_SQL = `SELECT system, family, n, events, state, per_event_p50_us, per_event_p95_us, first_run_ms
   FROM bench
-  WHERE bench_id = (SELECT bench_id FROM bench ORDER BY started_at DESC LIMIT 1)
+  WHERE ${LATEST_BENCH}
     AND family IN ('items', 'fan-out') AND state IN ('completed', 'over-budget')
   ORDER BY family, system, n`;
 
