@@ -17,7 +17,7 @@ import { growthClass, loglogSlope } from '../harness/bench/growth.ts';
 import { LATEST_BENCH } from '../harness/bench/figure.ts';
 import { openPaperData } from './data.ts';
 import { ALPHA, EQUIVALENCE_BAND, FAMILIES, GRAPH_FORMS, H1_DECISION_SCALE, H2_DECISION_SCALE, H2_KEYING, H2_PARTITIONS, MIN_PAIRS, MIN_SESSIONS, NEAR_LINEAR, nodesOf, REPLICATION_MIN_PAIRS } from './rules.ts';
-import { h2Costs, h2Rows, projectThroughput, type H2Costs } from './h2.ts';
+import { atProjectionRate, h2Costs, h2Rows, projectThroughput, type H2Costs } from './h2.ts';
 import { checkReplication, computeVerdicts, toRecord, type CheckOutcome, type Comparison, type FamilyResult, type VerdictRecord, type Verdicts } from './verdicts.ts';
 import { armLabel, fanOutParallelism, pairBySeed, peakInFlight, type RunRec } from './analysis.ts';
 import { comparePaired } from '../core/stats/paired.ts';
@@ -118,8 +118,8 @@ function h2Table(configs: Verdicts['configs']): string {
 function h2Projection(configs: Verdicts['configs']): string {
   const out: string[] = [];
   for (const system of ['blackboard-kafka', 'blackboard-pulsar']) {
-    const one = h2Costs(configs, system, (r) => nodesOf(r.sp) === 1);
-    const three = h2Costs(configs, system, (r) => nodesOf(r.sp) === 3);
+    const one = h2Costs(configs, system, (r) => nodesOf(r.sp) === 1 && atProjectionRate(r));
+    const three = h2Costs(configs, system, (r) => nodesOf(r.sp) === 3 && atProjectionRate(r));
     if (!one && !three) {
       out.push(`_${system}: no unsaturated H2 run with CPU shares is stored, so there are no measured costs to project from._`);
       continue;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { configurations, type RunRec } from './analysis.ts';
-import { h2Costs, h2Rows, projectThroughput } from './h2.ts';
+import { atProjectionRate, h2Costs, h2Rows, projectThroughput } from './h2.ts';
 
 let n = 0;
 function run(system: string, sp: Record<string, unknown>, seed: number, throughputTps: number, extra: Partial<RunRec> = {}): RunRec {
@@ -90,5 +90,17 @@ describe('H2 table: the three ideals', () => {
     const many = projectThroughput(k, { partitions: 4096, inFlight: 4, brokers: 1, coresPerBroker: 2, clientHosts: 1000, coresPerClientHost: 2 });
     expect(many.limit).toBe('brokers');
     expect(many.tps).toBeCloseTo(2000 / k.brokerCpuMsPerTask, 6);
+  });
+
+  it('takes its costs from the runs at the decision rates, not from the 4-slot p = 1 yardstick arms', () => {
+    // Same broker share over a p = 1 run's 3x longer window: 3x the broker CPU per task.
+    const all = h2Costs(configs, 'blackboard-kafka')!;
+    const atRate = h2Costs(configs, 'blackboard-kafka', atProjectionRate)!;
+    expect(all.runs).toBe(6);
+    expect(atRate.runs).toBe(3);
+    expect(atRate.brokerCpuMsPerTask).toBeCloseTo((0.2 * 2 * 1000) / 30, 1);
+    expect(all.brokerCpuMsPerTask).toBeGreaterThan(atRate.brokerCpuMsPerTask);
+    expect(atProjectionRate({ sp: kafka(1) })).toBe(false);
+    expect(atProjectionRate({ sp: kafka(4) })).toBe(true);
   });
 });

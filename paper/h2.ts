@@ -118,6 +118,17 @@ export interface H2Costs {
 }
 
 /** Median per-task costs over the unsaturated H2 runs of `system` that have CPU shares, or undefined. */
+/** The least execution slots of a run the projection takes its costs from. */
+export const PROJECTION_MIN_SLOTS = 16;
+
+/**
+ * Whether a run's costs enter the projection: runs at the decision arms' rates (>= 16 slots). A
+ * 4-slot p = 1 yardstick arm carries ~1.7 tasks/s for ~150 s, where the brokers' and clients'
+ * cost per second (polls, heartbeats) is most of its per-task figure, and the projection
+ * extrapolates upward from the measured rates.
+ */
+export const atProjectionRate = (r: Pick<RunRec, 'sp'>): boolean => (slotsOf(r.sp) ?? 0) >= PROJECTION_MIN_SLOTS;
+
 export function h2Costs(configs: readonly Config[], system: string, keep: (r: RunRec) => boolean = () => true): H2Costs | undefined {
   const broker: number[] = [], client: number[] = [], slot: number[] = [];
   for (const c of configs) {
