@@ -66,6 +66,23 @@ describe('paper build', () => {
     expect(md).toContain('flockbench run paper/experiments/h2-decide-p1.yaml --seed 2 --reps 1 --latency-scale 1   # 1 runs');
   });
 
+  it("charges a broker arm's own cost against its partition-aware bound, not the slot-free ideal, and leaves out broker runs without one", async () => {
+    const path = join(dir, 'efficiency.duckdb');
+    const db = await ResultsDb.open(path);
+    const map = { matrix: 'h2-decide', workload: 'map', workloadParams: { tasks: 256, depth: 1 }, tasks: 256 };
+    // A p = 1 arm: 10x the slot-free ideal, 1.01x its own slots' replay.
+    for (const seed of [2, 3, 4]) await insertRun(db, { ...map, system: 'blackboard-kafka', seed, makespanMs: 10_000, idealMs: 1000, partitionAwareMs: 10_000 / 1.01 });
+    // Pulsar Failover: no partition-aware bound, so no engine-cost figure.
+    await insertRun(db, { ...map, system: 'blackboard-pulsar', seed: 2, makespanMs: 10_000, idealMs: 1000 });
+    await insertRun(db, { ...map, system: 'blackboard-eager', seed: 2, makespanMs: 1100, idealMs: 1000 });
+    db.close();
+    const md = readFileSync((await buildPaper({ dbPath: path, outDir: join(dir, 'efficiency-out') })).paperPath, 'utf8');
+    const table = md.slice(md.indexOf('| system | runs | overhead = makespan / ideal'), md.indexOf('**The tutorial'));
+    expect(table).toContain('| blackboard-kafka | 3 | 1.01 [');
+    expect(table).toContain('| blackboard-eager | 1 | 1.10 [');
+    expect(table).not.toContain('blackboard-pulsar');
+  });
+
   it('shows the harness at scale from stored whole-process cost: wall, makespan and their difference per system and size', async () => {
     const path = join(dir, 'scale.duckdb');
     await fill(path, 1, 4, 1.25, 1);

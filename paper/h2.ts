@@ -6,7 +6,7 @@ import { canonicalJson } from '../core/canonical.ts';
 import { armLabel, pairBySeed, type Config, type RunRec } from './analysis.ts';
 import { consumersOf, h2Config, layoutOf, nodesOf, slotsOf, unsaturatedThroughput } from './rules.ts';
 
-const BROKER_SYSTEMS = ['blackboard-kafka', 'blackboard-pulsar'];
+export const BROKER_SYSTEMS = ['blackboard-kafka', 'blackboard-pulsar'];
 
 /** A paired geometric-mean ratio with its 95% t interval (descriptive), or undefined below 2 pairs. */
 export interface Ratio { estimate: number; lo: number; hi: number; n: number }

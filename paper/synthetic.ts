@@ -26,6 +26,8 @@ export interface SyntheticRun {
   startedAt?: string;
   /** The matrix file the session recorded (env.matrixFile); absent in sessions from before it was. */
   matrixFile?: string;
+  /** Partitioned systems: the replay under the run's own partition -> consumer slots, ms. */
+  partitionAwareMs?: number;
   /** Whole-process cost (the scale matrix): wall from fork to import, and peak RSS; none when absent. */
   process?: { wallMs: number; rssPeakMb: number; cpuMs: number; rowsMs: number; importMs: number; collectorsMs?: number };
   /** Agent executions to store with the run (run clock, ms; llmMs = scaled LLM time). */
@@ -40,6 +42,7 @@ export async function insertRun(db: ResultsDb, r: SyntheticRun): Promise<void> {
   const params = {
     workload: r.workloadParams ?? { analysts: 8, tasks: 4, arrival: 'all-at-once' }, system: r.systemParams ?? {}, settings: {}, counters: {}, setupMs: 0, llmTransport: 'inprocess', tail,
     ...(r.process?.collectorsMs !== undefined ? { collectorsMs: r.process.collectorsMs } : {}),
+    ...(r.partitionAwareMs !== undefined ? { bounds: { partitionAwareMs: r.partitionAwareMs } } : {}),
     ...(r.process ? { harness: { traces: false, rowsMs: r.process.rowsMs, importMs: r.process.importMs } } : {}),
   };
   const tasks = r.tasks ?? 4;
