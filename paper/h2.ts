@@ -117,7 +117,6 @@ export interface H2Costs {
   runs: number;
 }
 
-/** Median per-task costs over the unsaturated H2 runs of `system` that have CPU shares, or undefined. */
 /** The least execution slots of a run the projection takes its costs from. */
 export const PROJECTION_MIN_SLOTS = 16;
 
@@ -129,6 +128,7 @@ export const PROJECTION_MIN_SLOTS = 16;
  */
 export const atProjectionRate = (r: Pick<RunRec, 'sp'>): boolean => (slotsOf(r.sp) ?? 0) >= PROJECTION_MIN_SLOTS;
 
+/** Median per-task costs over the unsaturated H2 runs of `system` that have CPU shares, or undefined. */
 export function h2Costs(configs: readonly Config[], system: string, keep: (r: RunRec) => boolean = () => true): H2Costs | undefined {
   const broker: number[] = [], client: number[] = [], slot: number[] = [];
   for (const c of configs) {
