@@ -117,7 +117,7 @@ function h2Table(configs: Verdicts['configs']): string {
  */
 function h2Projection(configs: Verdicts['configs']): string {
   const out: string[] = [];
-  for (const system of ['blackboard-kafka', 'blackboard-pulsar']) {
+  for (const system of BROKER_SYSTEMS) {
     const one = h2Costs(configs, system, (r) => nodesOf(r.sp) === 1 && atProjectionRate(r));
     const three = h2Costs(configs, system, (r) => nodesOf(r.sp) === 3 && atProjectionRate(r));
     if (!one && !three) {
